@@ -1,0 +1,50 @@
+#pragma once
+// The admin listener (default 127.0.0.1:9901). Runs on the main thread's event_base; never
+// touches a stream. Built on libevent's evhttp: admin traffic is low-rate and evhttp is a
+// well-kept HTTP/1.1 server, so the kernel's own codec is not needed here.
+//
+// Endpoints: /ready, /healthz, /metrics, /config (GET), /clusters.
+
+#include <event2/event.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "config/config.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace remora::stats {
+class Store;
+}
+
+namespace remora::admin {
+
+// What the admin endpoints read; every callback runs on the main thread.
+struct AdminContext {
+  std::function<bool()> ready;                            // false while draining → /ready 503
+  std::function<std::shared_ptr<const config::Config>()> config;  // the config in service
+  std::shared_ptr<prometheus::Registry> registry;         // serialized at /metrics
+  const stats::Store* stats = nullptr;                    // per-endpoint connection gauges
+};
+
+class AdminServer {
+ public:
+  // Binds the address; an error names it (e.g. "admin.address 127.0.0.1:9901: Address in use").
+  static Result<std::unique_ptr<AdminServer>> create(event_base* base,
+                                                     const config::SocketAddress& address,
+                                                     AdminContext context);
+  ~AdminServer();
+  uint16_t port() const;  // the bound port (useful when configured as 0)
+
+ private:
+  AdminServer() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace remora::admin

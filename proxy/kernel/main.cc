@@ -1,0 +1,6 @@
+#include <cstdio>
+
+int main() {
+  std::puts("remora " REMORA_VERSION);
+  return 0;
+}

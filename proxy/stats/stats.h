@@ -1,0 +1,138 @@
+#pragma once
+// Per-worker metrics for the request path.
+//
+// prometheus-cpp's Counter/Histogram lock or use atomic read-modify-writes; on the request path
+// every worker instead bumps plain per-worker slots that only it writes (relaxed load + store,
+// which compiles to an ordinary add). Slots are resolved when a worker installs a config
+// snapshot, never per request. The main thread folds all workers' slots into prometheus-cpp
+// MetricFamily objects at scrape time (see collector.h).
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace remora::stats {
+
+// Single-writer counter: written by one worker thread, read by the scraper.
+class Counter {
+ public:
+  void inc(uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  uint64_t value() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> v_{0};
+};
+
+// Single-writer gauge.
+class Gauge {
+ public:
+  void add(int64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void sub(int64_t n = 1) { add(-n); }
+  int64_t value() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<int64_t> v_{0};
+};
+
+// Single-writer histogram over fixed latency buckets (seconds).
+class Histogram {
+ public:
+  static constexpr std::array<double, 14> kBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                     0.025,  0.05,  0.1,    0.25,  0.5,
+                                                     1,      2.5,   5,      10};
+  void observe(double seconds);
+  // Non-cumulative count per bucket; the last slot is +Inf.
+  uint64_t bucket(size_t i) const { return buckets_[i].value(); }
+  uint64_t count() const { return count_.value(); }
+  double sum() const { return sum_micros_.value() / 1e6; }
+
+ private:
+  std::array<Counter, kBounds.size() + 1> buckets_;
+  Counter count_;
+  Counter sum_micros_;
+};
+
+// Response code classes as label values: index 0 → "1xx" ... 4 → "5xx".
+inline size_t codeClassIndex(int status) { return status >= 100 && status < 600 ? status / 100 - 1 : 4; }
+inline constexpr std::array<const char*, 5> kCodeClasses = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+
+// Protocol errors by kind (label `kind`).
+enum class ProtocolError : uint8_t {
+  kBadRequest,        // unparsable request line or headers
+  kHeadersTooLarge,   // request line + headers over the limit, or too many headers
+  kBadFraming,        // CL+TE, repeated/differing Content-Length, bad chunk size
+  kBadHeaderBytes,    // invalid bytes in a header name or value, obs-fold
+  kHeadersTimeout,    // request headers not complete in time (slowloris)
+  kUpstreamBadResponse,
+  kCount
+};
+inline constexpr std::array<const char*, static_cast<size_t>(ProtocolError::kCount)>
+    kProtocolErrorNames = {"bad_request",    "headers_too_large", "bad_framing",
+                           "bad_header_bytes", "headers_timeout",  "upstream_bad_response"};
+
+struct ListenerStats {
+  Gauge downstream_cx_active;
+  Counter downstream_cx_total;
+  std::array<Counter, 5> requests;  // by code class
+  Histogram request_duration;
+  Counter bytes_received;
+  Counter bytes_sent;
+  std::array<Counter, static_cast<size_t>(ProtocolError::kCount)> protocol_errors;
+};
+
+struct EndpointStats {
+  Gauge cx_active;  // connections carrying a request
+  Gauge cx_idle;    // pooled keep-alive connections
+};
+
+struct ClusterStats {
+  std::array<Counter, 5> upstream_requests;  // by code class
+  Counter connect_failures;
+  Counter connect_timeouts;
+  Counter response_timeouts;
+  Counter pending_overflow;  // 503: pending queue full
+  Gauge pending_requests;
+  std::map<std::string, std::unique_ptr<EndpointStats>> endpoints;  // by "host:port"; see Store
+};
+
+// Owns every worker's stats blocks. Blocks are created on first use and never freed (their number
+// is bounded by listener/cluster/endpoint names), so a worker may keep raw pointers to them.
+class Store {
+ public:
+  explicit Store(size_t workers);
+
+  // Worker thread, while installing a snapshot (not per request).
+  ListenerStats& listener(size_t worker, const std::string& name);
+  ClusterStats& cluster(size_t worker, const std::string& name);
+  EndpointStats& endpoint(size_t worker, const std::string& cluster, const std::string& address);
+
+  // Scrape side (main thread): visits every worker's block for each name, under the lock.
+  template <typename F>
+  void forEachListener(F&& f) const {
+    std::lock_guard<std::mutex> g(mu_);
+    for (size_t w = 0; w < workers_.size(); ++w)
+      for (auto& [name, s] : workers_[w].listeners) f(name, w, *s);
+  }
+  template <typename F>
+  void forEachCluster(F&& f) const {
+    std::lock_guard<std::mutex> g(mu_);
+    for (size_t w = 0; w < workers_.size(); ++w)
+      for (auto& [name, s] : workers_[w].clusters) f(name, w, *s);
+  }
+  size_t workerCount() const { return workers_.size(); }
+
+ private:
+  struct PerWorker {
+    std::map<std::string, std::unique_ptr<ListenerStats>> listeners;
+    std::map<std::string, std::unique_ptr<ClusterStats>> clusters;
+  };
+  mutable std::mutex mu_;
+  std::vector<PerWorker> workers_;
+};
+
+}  // namespace remora::stats

@@ -1,0 +1,1 @@
+// Keeps remora_test_common non-empty before any helper exists.
