@@ -26,10 +26,10 @@ namespace remora::admin {
 
 // What the admin endpoints read; every callback runs on the main thread.
 struct AdminContext {
-  std::function<bool()> ready;                            // false while draining → /ready 503
+  std::function<bool()> ready;  // false while draining → /ready 503
   std::function<std::shared_ptr<const config::Config>()> config;  // the config in service
-  std::shared_ptr<prometheus::Registry> registry;         // serialized at /metrics
-  const stats::Store* stats = nullptr;                    // per-endpoint connection gauges
+  std::shared_ptr<prometheus::Registry> registry;                 // serialized at /metrics
+  const stats::Store* stats = nullptr;                            // per-endpoint connection gauges
 };
 
 class AdminServer {

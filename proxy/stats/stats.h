@@ -21,7 +21,9 @@ namespace remora::stats {
 // Single-writer counter: written by one worker thread, read by the scraper.
 class Counter {
  public:
-  void inc(uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void inc(uint64_t n = 1) {
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
   uint64_t value() const { return v_.load(std::memory_order_relaxed); }
 
  private:
@@ -31,7 +33,9 @@ class Counter {
 // Single-writer gauge.
 class Gauge {
  public:
-  void add(int64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void add(int64_t n = 1) {
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
   void sub(int64_t n = 1) { add(-n); }
   int64_t value() const { return v_.load(std::memory_order_relaxed); }
 
@@ -42,9 +46,8 @@ class Gauge {
 // Single-writer histogram over fixed latency buckets (seconds).
 class Histogram {
  public:
-  static constexpr std::array<double, 14> kBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                                     0.025,  0.05,  0.1,    0.25,  0.5,
-                                                     1,      2.5,   5,      10};
+  static constexpr std::array<double, 14> kBounds = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
   void observe(double seconds);
   // Non-cumulative count per bucket; the last slot is +Inf.
   uint64_t bucket(size_t i) const { return buckets_[i].value(); }
@@ -58,22 +61,24 @@ class Histogram {
 };
 
 // Response code classes as label values: index 0 → "1xx" ... 4 → "5xx".
-inline size_t codeClassIndex(int status) { return status >= 100 && status < 600 ? status / 100 - 1 : 4; }
+inline size_t codeClassIndex(int status) {
+  return status >= 100 && status < 600 ? status / 100 - 1 : 4;
+}
 inline constexpr std::array<const char*, 5> kCodeClasses = {"1xx", "2xx", "3xx", "4xx", "5xx"};
 
 // Protocol errors by kind (label `kind`).
 enum class ProtocolError : uint8_t {
-  kBadRequest,        // unparsable request line or headers
-  kHeadersTooLarge,   // request line + headers over the limit, or too many headers
-  kBadFraming,        // CL+TE, repeated/differing Content-Length, bad chunk size
-  kBadHeaderBytes,    // invalid bytes in a header name or value, obs-fold
-  kHeadersTimeout,    // request headers not complete in time (slowloris)
+  kBadRequest,       // unparsable request line or headers
+  kHeadersTooLarge,  // request line + headers over the limit, or too many headers
+  kBadFraming,       // CL+TE, repeated/differing Content-Length, bad chunk size
+  kBadHeaderBytes,   // invalid bytes in a header name or value, obs-fold
+  kHeadersTimeout,   // request headers not complete in time (slowloris)
   kUpstreamBadResponse,
   kCount
 };
 inline constexpr std::array<const char*, static_cast<size_t>(ProtocolError::kCount)>
-    kProtocolErrorNames = {"bad_request",    "headers_too_large", "bad_framing",
-                           "bad_header_bytes", "headers_timeout",  "upstream_bad_response"};
+    kProtocolErrorNames = {"bad_request",      "headers_too_large", "bad_framing",
+                           "bad_header_bytes", "headers_timeout",   "upstream_bad_response"};
 
 struct ListenerStats {
   Gauge downstream_cx_active;

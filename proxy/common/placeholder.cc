@@ -1,1 +1,0 @@
-// Placeholder translation unit so remora_core has a source before the kernel lands.

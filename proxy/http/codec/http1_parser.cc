@@ -1,0 +1,250 @@
+#include "http/codec/http1_parser.h"
+
+#include <climits>
+#include <cstring>
+
+namespace remora::http {
+namespace {
+
+const http_parser_settings kSettings = [] {
+  http_parser_settings s;
+  std::memset(&s, 0, sizeof(s));
+  return s;
+}();
+
+inline Http1Parser* self(http_parser* p) {
+  return static_cast<Http1Parser*>(p->data);
+}
+
+std::string_view trim(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+}  // namespace
+
+void MessageHead::clear() {
+  headers.clear();
+  url.clear();
+  reason.clear();
+  method = HTTP_GET;
+  status = 0;
+  http_major = 1;
+  http_minor = 1;
+  keep_alive = true;
+  chunked = false;
+  has_content_length = false;
+  upgrade = false;
+  content_length = 0;
+}
+
+Http1Parser::Http1Parser(Kind kind, Sink& sink) : kind_(kind), sink_(sink) {
+  http_parser_init(&parser_, kind == Kind::kRequest ? HTTP_REQUEST : HTTP_RESPONSE);
+  parser_.data = this;
+}
+
+size_t Http1Parser::execute(const char* data, size_t len) {
+  static const http_parser_settings settings = [] {
+    http_parser_settings s = kSettings;
+    s.on_message_begin = onMessageBeginCb;
+    s.on_url = onUrlCb;
+    s.on_status = onStatusCb;
+    s.on_header_field = onHeaderFieldCb;
+    s.on_header_value = onHeaderValueCb;
+    s.on_headers_complete = onHeadersCompleteCb;
+    s.on_body = onBodyCb;
+    s.on_message_complete = onMessageCompleteCb;
+    return s;
+  }();
+  if (failed() || stopped_) return 0;
+  exec_begin_ = data;
+  size_t n = http_parser_execute(&parser_, &settings, data, len);
+  http_errno err = HTTP_PARSER_ERRNO(&parser_);
+  if (err == HPE_OK || err == HPE_PAUSED) {
+    if (inHead() && headTooLarge())
+      fail(stats::ProtocolError::kHeadersTooLarge, "request head too large");
+    return n;
+  }
+  if (failed() || stopped_) return n;  // our own check stopped it and already set the cause
+  switch (err) {
+    case HPE_HEADER_OVERFLOW:
+      fail(stats::ProtocolError::kHeadersTooLarge, "head too large");
+      break;
+    case HPE_INVALID_CONTENT_LENGTH:
+    case HPE_UNEXPECTED_CONTENT_LENGTH:
+      fail(stats::ProtocolError::kBadFraming, "invalid or conflicting Content-Length");
+      break;
+    case HPE_INVALID_CHUNK_SIZE:
+      fail(stats::ProtocolError::kBadFraming, "invalid chunk size");
+      break;
+    case HPE_INVALID_TRANSFER_ENCODING:
+      fail(stats::ProtocolError::kBadFraming, "invalid Transfer-Encoding");
+      break;
+    case HPE_INVALID_HEADER_TOKEN:
+    case HPE_LF_EXPECTED:
+      fail(stats::ProtocolError::kBadHeaderBytes, "invalid bytes in the message head");
+      break;
+    default:
+      fail(kind_ == Kind::kResponse ? stats::ProtocolError::kUpstreamBadResponse
+                                    : stats::ProtocolError::kBadRequest,
+           http_errno_description(err));
+      break;
+  }
+  return n;
+}
+
+int Http1Parser::fail(stats::ProtocolError kind, const char* detail) {
+  if (!failed()) {
+    error_ = kind;
+    detail_ = detail;
+  }
+  return -1;
+}
+
+bool Http1Parser::headTooLarge() const {
+  return parser_.nread > limits_.max_head_bytes ||
+         head_.headers.byteSize() > limits_.max_head_bytes;
+}
+
+int Http1Parser::onMessageBeginCb(http_parser* p) {
+  Http1Parser* s = self(p);
+  s->head_.clear();
+  s->trailers_.clear();
+  s->last_ = Last::kNone;
+  s->in_message_ = true;
+  s->head_done_ = false;
+  return 0;
+}
+
+int Http1Parser::onUrlCb(http_parser* p, const char* at, size_t len) {
+  Http1Parser* s = self(p);
+  s->head_.url.append(at, len);
+  if (s->head_.url.size() > s->limits_.max_head_bytes)
+    return s->fail(stats::ProtocolError::kHeadersTooLarge, "request line too large");
+  return 0;
+}
+
+int Http1Parser::onStatusCb(http_parser* p, const char* at, size_t len) {
+  Http1Parser* s = self(p);
+  if (s->head_.reason.size() + len > 1024)
+    return s->fail(stats::ProtocolError::kUpstreamBadResponse, "reason phrase too long");
+  s->head_.reason.append(at, len);
+  return 0;
+}
+
+// Validates and classifies the header just finished (its value is complete).
+int Http1Parser::finishHeader() {
+  HeaderMap& map = head_done_ ? trailers_ : head_.headers;
+  HeaderMap::Entry& e = map.mutableEntries().back();
+  if (!isValidHeaderName(map.name(e)))
+    return fail(stats::ProtocolError::kBadHeaderBytes, "invalid header name");
+  map.finishLast();
+  return 0;
+}
+
+int Http1Parser::onHeaderFieldCb(http_parser* p, const char* at, size_t len) {
+  Http1Parser* s = self(p);
+  HeaderMap& map = s->head_done_ ? s->trailers_ : s->head_.headers;
+  if (s->last_ != Last::kField) {
+    if (s->last_ == Last::kValue && s->finishHeader() != 0) return -1;
+    if (map.size() >= s->limits_.max_headers)
+      return s->fail(stats::ProtocolError::kHeadersTooLarge, "too many headers");
+    map.beginName();
+  }
+  map.appendName(at, len);
+  s->last_ = Last::kField;
+  if (s->headTooLarge()) return s->fail(stats::ProtocolError::kHeadersTooLarge, "head too large");
+  return 0;
+}
+
+int Http1Parser::onHeaderValueCb(http_parser* p, const char* at, size_t len) {
+  Http1Parser* s = self(p);
+  HeaderMap& map = s->head_done_ ? s->trailers_ : s->head_.headers;
+  if (s->last_ == Last::kField) {
+    map.beginValue();
+  } else if (at != s->exec_begin_) {
+    // A second value piece inside one buffer means http_parser joined a folded line (obs-fold);
+    // pieces split by a read boundary always start at the buffer's first byte.
+    return s->fail(stats::ProtocolError::kBadHeaderBytes, "obsolete line folding");
+  }
+  if (!isValidHeaderValue({at, len}))
+    return s->fail(stats::ProtocolError::kBadHeaderBytes, "invalid header value");
+  map.appendValue(at, len);
+  s->last_ = Last::kValue;
+  if (s->headTooLarge()) return s->fail(stats::ProtocolError::kHeadersTooLarge, "head too large");
+  return 0;
+}
+
+// Checks http_parser leaves to us, once the head is complete.
+int Http1Parser::checkHead() {
+  const HeaderMap& h = head_.headers;
+  size_t te_count = 0;
+  for (const HeaderMap::Entry& e : h.entries()) {
+    if (e.token != HeaderToken::kTransferEncoding) continue;
+    ++te_count;
+    if (!equalsIgnoreCase(trim(h.value(e)), "chunked"))
+      return fail(stats::ProtocolError::kBadFraming, "unsupported Transfer-Encoding");
+  }
+  if (te_count > 1) return fail(stats::ProtocolError::kBadFraming, "repeated Transfer-Encoding");
+  if (te_count == 1 && h.count(HeaderToken::kContentLength) > 0)
+    return fail(stats::ProtocolError::kBadFraming, "both Content-Length and Transfer-Encoding");
+  if (kind_ == Kind::kRequest) {
+    if (te_count == 1 && head_.http_minor == 0)
+      return fail(stats::ProtocolError::kBadFraming, "Transfer-Encoding on HTTP/1.0");
+    size_t hosts = h.count(HeaderToken::kHost);
+    if (hosts > 1 || (hosts == 0 && head_.http_minor >= 1))
+      return fail(stats::ProtocolError::kBadRequest, "missing or repeated Host header");
+    const std::string& url = head_.url;
+    bool origin_form = !url.empty() && url[0] == '/';
+    bool asterisk = url == "*" && head_.method == HTTP_OPTIONS;
+    if (!origin_form && !asterisk)
+      return fail(stats::ProtocolError::kBadRequest, "unsupported request target");
+  }
+  return 0;
+}
+
+int Http1Parser::onHeadersCompleteCb(http_parser* p) {
+  Http1Parser* s = self(p);
+  if (s->last_ == Last::kValue && s->finishHeader() != 0) return -1;
+  if (s->last_ == Last::kField)
+    return s->fail(stats::ProtocolError::kBadHeaderBytes, "header without value");
+  if (s->headTooLarge()) return s->fail(stats::ProtocolError::kHeadersTooLarge, "head too large");
+  MessageHead& h = s->head_;
+  h.method = static_cast<http_method>(p->method);
+  h.status = static_cast<int>(p->status_code);
+  h.http_major = static_cast<uint8_t>(p->http_major);
+  h.http_minor = static_cast<uint8_t>(p->http_minor);
+  if (h.http_major != 1)
+    return s->fail(stats::ProtocolError::kBadRequest, "unsupported HTTP version");
+  h.keep_alive = http_should_keep_alive(p) != 0;
+  h.chunked = (p->flags & F_CHUNKED) != 0;
+  h.has_content_length = p->content_length != ULLONG_MAX && !h.chunked;
+  h.content_length = h.has_content_length ? p->content_length : 0;
+  h.upgrade = p->upgrade != 0;
+  if (s->checkHead() != 0) return -1;
+  s->head_done_ = true;
+  s->last_ = Last::kNone;
+  int rc = s->sink_.onHeaders(h);
+  if (rc < 0) s->stopped_ = true;
+  return rc;
+}
+
+int Http1Parser::onBodyCb(http_parser* p, const char* at, size_t len) {
+  Http1Parser* s = self(p);
+  if (s->sink_.onBody(at, len) >= 0) return 0;
+  s->stopped_ = true;
+  return -1;
+}
+
+int Http1Parser::onMessageCompleteCb(http_parser* p) {
+  Http1Parser* s = self(p);
+  if (s->last_ == Last::kValue && s->finishHeader() != 0) return -1;
+  s->in_message_ = false;
+  s->last_ = Last::kNone;
+  if (s->sink_.onMessageComplete(s->trailers_) >= 0) return 0;
+  s->stopped_ = true;
+  return -1;
+}
+
+}  // namespace remora::http

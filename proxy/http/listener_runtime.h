@@ -1,0 +1,44 @@
+#pragma once
+// ListenerRuntime: one worker's compiled, immutable view of one listener in one snapshot — the
+// route table with its clusters resolved, the limits, timeouts as common timeouts, and the stats
+// slots. A stream pins the runtime it started on; new streams take the newest (ListenerSlot).
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "stats/stats.h"
+#include "upstream/worker_cluster.h"
+
+namespace remora::http {
+
+struct RouteTarget {
+  std::string prefix;
+  std::shared_ptr<upstream::WorkerCluster> cluster;
+};
+
+struct ListenerRuntime {
+  config::Listener config;
+  std::vector<RouteTarget> routes;
+  stats::ListenerStats* stats = nullptr;
+  const timeval* idle_timeout = nullptr;
+  const timeval* headers_timeout = nullptr;
+  const timeval* request_timeout = nullptr;  // nullptr: none
+  uint64_t version = 0;
+
+  // First route whose prefix starts `path`, or nullptr.
+  const RouteTarget* match(std::string_view path) const {
+    for (const RouteTarget& r : routes)
+      if (path.substr(0, r.prefix.size()) == r.prefix) return &r;
+    return nullptr;
+  }
+};
+
+// The per-worker, per-listener holder of the newest runtime; outlives its connections.
+struct ListenerSlot {
+  std::shared_ptr<const ListenerRuntime> current;
+};
+
+}  // namespace remora::http

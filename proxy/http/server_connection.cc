@@ -1,0 +1,445 @@
+#include "http/server_connection.h"
+
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <cerrno>
+#include <cstdio>
+
+namespace remora::http {
+namespace {
+
+uint64_t nowMicros() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000 + uint64_t(ts.tv_nsec) / 1000;
+}
+
+std::string formatPeer(const sockaddr* sa) {
+  char buf[INET6_ADDRSTRLEN] = "unknown";
+  if (sa == nullptr) return buf;
+  if (sa->sa_family == AF_INET)
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, buf, sizeof(buf));
+  else if (sa->sa_family == AF_INET6)
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, buf, sizeof(buf));
+  return buf;
+}
+
+bool responseHopByHop(HeaderToken t, bool upgrade) {
+  switch (t) {
+    case HeaderToken::kConnection:
+    case HeaderToken::kKeepAlive:
+    case HeaderToken::kProxyConnection:
+    case HeaderToken::kTe:
+    case HeaderToken::kTransferEncoding:
+      return true;
+    case HeaderToken::kUpgrade:
+      return !upgrade;
+    default:
+      return false;
+  }
+}
+
+constexpr timeval kLingerTimeout{2, 0};
+
+}  // namespace
+
+ServerConnection::ServerConnection(Dispatcher& dispatcher, ConnectionOwner& owner,
+                                   std::shared_ptr<ListenerSlot> slot, int fd, const sockaddr* peer)
+    : dispatcher_(dispatcher),
+      owner_(owner),
+      slot_(std::move(slot)),
+      runtime_(slot_->current),
+      fd_(fd),
+      peer_(formatPeer(peer)),
+      out_(evbuffer_new()),
+      parser_(Http1Parser::Kind::kRequest, *this),
+      stream_(*this) {
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  event_base* base = dispatcher.base();
+  read_ev_.reset(event_new(base, fd, EV_READ | EV_PERSIST, onEvent, this));
+  write_ev_.reset(event_new(base, fd, EV_WRITE | EV_PERSIST, onEvent, this));
+  timer_.reset(evtimer_new(base, onTimer, this));
+  const config::ListenerLimits& limits = runtime_->config.limits;
+  parser_.setLimits({limits.max_request_headers_bytes, limits.max_request_headers});
+  stats_ = runtime_->stats;
+  stats_->downstream_cx_active.add();
+  stats_->downstream_cx_total.inc();
+  event_add(read_ev_.get(), nullptr);
+  arm(TimerMode::kIdle);
+  runtime_.reset();
+}
+
+ServerConnection::~ServerConnection() {
+  close();
+}
+
+void ServerConnection::arm(TimerMode mode) {
+  timer_mode_ = mode;
+  const timeval* tv = nullptr;
+  const ListenerRuntime& rt = runtime_ ? *runtime_ : *slot_->current;
+  switch (mode) {
+    case TimerMode::kIdle:
+      tv = rt.idle_timeout;
+      break;
+    case TimerMode::kHeaders:
+      tv = rt.headers_timeout;
+      break;
+    case TimerMode::kRequest:
+      tv = rt.request_timeout;
+      break;
+    case TimerMode::kLinger:
+      tv = &kLingerTimeout;
+      break;
+    case TimerMode::kNone:
+      break;
+  }
+  if (tv == nullptr) {
+    timer_mode_ = TimerMode::kNone;
+    event_del(timer_.get());
+    return;
+  }
+  event_add(timer_.get(), tv);
+}
+
+void ServerConnection::onEvent(evutil_socket_t, short what, void* arg) {
+  auto* self = static_cast<ServerConnection*>(arg);
+  if (what & EV_READ) self->onReadable();
+  if ((what & EV_WRITE) && !self->closed_) self->flush();
+}
+
+void ServerConnection::onReadable() {
+  char* buf = dispatcher_.scratch();
+  ssize_t n = ::read(fd_.get(), buf, Dispatcher::kScratchSize);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EINTR) return;
+    return close();
+  }
+  if (n == 0) return close();  // EOF: a half-closed client is treated as gone, as Envoy does
+  if (lingering_ || closing_) return;  // discarding what a closing client still sends
+  stats_->bytes_received.inc(uint64_t(n));
+  if (tunnel_) {
+    stream_.onDownstreamTunnelData(buf, size_t(n));
+    stream_.onDownstreamReadComplete();
+    return;
+  }
+  if (parser_.paused() || !pending_in_.empty()) {
+    // A response is still in flight: hold pipelined bytes, bounded by the head limit.
+    pending_in_.append(buf, size_t(n));
+    if (pending_in_.size() > slot_->current->config.limits.max_request_headers_bytes)
+      readDisable(true);
+    return;
+  }
+  parse(buf, size_t(n));
+}
+
+void ServerConnection::parse(const char* data, size_t len) {
+  std::string carry;
+  for (;;) {
+    in_parse_ = true;
+    size_t used = parser_.execute(data, len);
+    in_parse_ = false;
+    if (closed_ || closing_) return;
+    if (parser_.failed()) return onParseError();
+    if (parser_.stopped()) return;
+    bool again = resume_pending_;
+    resume_pending_ = false;
+    if (used < len) {
+      if (tunnel_) {
+        stream_.onDownstreamTunnelData(data + used, len - used);
+        break;
+      }
+      if (again) {
+        // The stream finished inside execute(): parse the next pipelined request now.
+        if (data == carry.data()) {
+          carry.erase(0, used);
+        } else {
+          carry.assign(data + used, len - used);
+        }
+        data = carry.data();
+        len = carry.size();
+        continue;
+      }
+      pending_in_.insert(0, data + used, len - used);
+    }
+    break;
+  }
+  if (parser_.inHead() && timer_mode_ != TimerMode::kHeaders) arm(TimerMode::kHeaders);
+  if (stream_active_) stream_.onDownstreamReadComplete();
+}
+
+int ServerConnection::onHeaders(MessageHead& head) {
+  runtime_ = slot_->current;
+  stream_active_ = true;
+  request_done_ = false;
+  response_chunked_ = response_close_delimited_ = false;
+  response_status_ = 0;
+  request_is_head_ = head.method == HTTP_HEAD;
+  request_http10_ = head.http_minor == 0;
+  stream_start_us_ = nowMicros();
+  if (!head.keep_alive || owner_.draining()) close_after_ = true;
+  arm(TimerMode::kRequest);
+  stream_.begin(runtime_, head);
+  return closed_ || closing_ ? -1 : 0;
+}
+
+int ServerConnection::onBody(const char* data, size_t len) {
+  stream_.onRequestBody(data, len);
+  return closed_ || closing_ ? -1 : 0;
+}
+
+int ServerConnection::onMessageComplete(HeaderMap& trailers) {
+  request_done_ = true;
+  parser_.pause();  // answer in order: the next pipelined request waits for this response
+  if (stream_.active()) stream_.onRequestComplete(trailers);
+  return closed_ || closing_ ? -1 : 0;
+}
+
+void ServerConnection::onParseError() {
+  stats_->protocol_errors[size_t(parser_.error())].inc();
+  std::string body = parser_.errorDetail();
+  body.push_back('\n');
+  if (stream_active_ && stream_.active()) {
+    // The body's framing broke mid-request: nothing more can be trusted on this connection.
+    close_after_ = true;
+    stream_.sendLocalReply(400, body, true);
+    if (!closed_ && !closing_) closeAfterFlush();
+    return;
+  }
+  localErrorAndClose(parser_.errorStatus(), body);
+}
+
+void ServerConnection::localErrorAndClose(int status, std::string_view body) {
+  char head[256];
+  int n = std::snprintf(head, sizeof(head),
+                        "HTTP/1.1 %d %s\r\ncontent-type: text/plain\r\ncontent-length: %zu\r\n"
+                        "connection: close\r\n\r\n",
+                        status, http_status_str(static_cast<http_status>(status)), body.size());
+  evbuffer_add(out_.get(), head, size_t(n));
+  evbuffer_add(out_.get(), body.data(), body.size());
+  stats_->requests[stats::codeClassIndex(status)].inc();
+  closeAfterFlush();
+}
+
+void ServerConnection::encodeHeaders(const MessageHead& resp, bool) {
+  response_status_ = resp.status;
+  bool upgrade = resp.status == 101;
+  bool no_body = request_is_head_ || (resp.status >= 100 && resp.status < 200) ||
+                 resp.status == 204 || resp.status == 304;
+  if (!resp.keep_alive && !upgrade) close_after_ = true;
+  if (owner_.draining()) close_after_ = true;
+  std::string& s = dispatcher_.headerScratch();
+  s.clear();
+  char line[64];
+  const char* reason = resp.reason.empty() ? http_status_str(static_cast<http_status>(resp.status))
+                                           : resp.reason.c_str();
+  int n = std::snprintf(line, sizeof(line), "HTTP/1.1 %d ", resp.status);
+  s.append(line, size_t(n)).append(reason).append("\r\n");
+  const HeaderMap& h = resp.headers;
+  for (const HeaderMap::Entry& e : h.entries()) {
+    if (e.removed || responseHopByHop(e.token, upgrade)) continue;
+    s.append(h.name(e)).append(": ").append(h.value(e)).append("\r\n");
+  }
+  if (upgrade) {
+    s.append("connection: upgrade\r\n");
+  } else {
+    if (!no_body && !resp.has_content_length) {
+      // Chunked or close-delimited upstream body: re-chunk for HTTP/1.1 clients; an HTTP/1.0
+      // client can only learn the end from the close.
+      if (request_http10_) {
+        response_close_delimited_ = true;
+        close_after_ = true;
+      } else {
+        response_chunked_ = true;
+        s.append("transfer-encoding: chunked\r\n");
+      }
+    }
+    if (close_after_) {
+      s.append("connection: close\r\n");
+    } else if (request_http10_) {
+      s.append("connection: keep-alive\r\n");
+    }
+  }
+  s.append("\r\n");
+  response_no_body_ = no_body;
+  evbuffer_add(out_.get(), s.data(), s.size());
+}
+
+void ServerConnection::encodeBody(const char* data, size_t len) {
+  if (response_no_body_ || len == 0) return;
+  if (response_chunked_) {
+    char size[24];
+    int n = std::snprintf(size, sizeof(size), "%zx\r\n", len);
+    evbuffer_add(out_.get(), size, size_t(n));
+    evbuffer_add(out_.get(), data, len);
+    evbuffer_add(out_.get(), "\r\n", 2);
+  } else {
+    evbuffer_add(out_.get(), data, len);
+  }
+}
+
+void ServerConnection::encodeEnd(const HeaderMap* trailers) {
+  if (response_status_ == 101) {
+    // The upstream switched protocols: from now on both sides are raw bytes.
+    tunnel_ = true;
+    disarm();
+    if (!pending_in_.empty()) {
+      std::string early;
+      early.swap(pending_in_);
+      stream_.onDownstreamTunnelData(early.data(), early.size());
+      stream_.onDownstreamReadComplete();
+    }
+    readDisable(false);
+    flush();
+    return;
+  }
+  if (response_chunked_) {
+    std::string& s = dispatcher_.headerScratch();
+    s.assign("0\r\n");
+    if (trailers) trailers->serialize(s);
+    s.append("\r\n");
+    evbuffer_add(out_.get(), s.data(), s.size());
+  }
+}
+
+void ServerConnection::encodeRaw(const char* data, size_t len) {
+  evbuffer_add(out_.get(), data, len);
+  flush();
+}
+
+void ServerConnection::encode100Continue() {
+  static constexpr char k100[] = "HTTP/1.1 100 Continue\r\n\r\n";
+  evbuffer_add(out_.get(), k100, sizeof(k100) - 1);
+  flush();
+}
+
+bool ServerConnection::aboveWriteWatermark() const {
+  return evbuffer_get_length(out_.get()) > slot_->current->config.limits.buffer_high_watermark;
+}
+
+void ServerConnection::flush() {
+  if (closed_) return;
+  evbuffer* out = out_.get();
+  bool was_high = aboveWriteWatermark();
+  while (evbuffer_get_length(out) > 0) {
+    int n = evbuffer_write(out, fd_.get());
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) break;
+      return close();
+    }
+    stats_->bytes_sent.inc(uint64_t(n));
+  }
+  bool pending = evbuffer_get_length(out) > 0;
+  if (pending != write_pending_) {
+    pending ? event_add(write_ev_.get(), nullptr) : event_del(write_ev_.get());
+    write_pending_ = pending;
+  }
+  if (!pending && closing_ && !lingering_) return startLinger();
+  if (was_high && !aboveWriteWatermark() && stream_.active()) stream_.onDownstreamWritable();
+}
+
+void ServerConnection::readDisable(bool disable) {
+  if (closed_ || disable == read_disabled_) return;
+  read_disabled_ = disable;
+  disable ? event_del(read_ev_.get()) : event_add(read_ev_.get(), nullptr);
+}
+
+void ServerConnection::onStreamComplete() {
+  stats::ListenerStats& st = *stats_;
+  st.requests[stats::codeClassIndex(response_status_)].inc();
+  st.request_duration.observe(double(nowMicros() - stream_start_us_) / 1e6);
+  stream_active_ = false;
+  runtime_.reset();
+  if (tunnel_ || !request_done_ || close_after_ || owner_.draining()) return closeAfterFlush();
+  flush();
+  if (closed_) return;
+  // Ready for the next request on this keep-alive connection.
+  parser_.setLimits({slot_->current->config.limits.max_request_headers_bytes,
+                     slot_->current->config.limits.max_request_headers});
+  parser_.resume();
+  readDisable(false);
+  arm(TimerMode::kIdle);
+  if (in_parse_) {
+    resume_pending_ = true;  // parse() continues with the bytes after this request
+    return;
+  }
+  if (!pending_in_.empty()) {
+    std::string next;
+    next.swap(pending_in_);
+    parse(next.data(), next.size());
+  }
+}
+
+void ServerConnection::abort() {
+  stats_->requests[stats::codeClassIndex(response_status_)].inc();
+  stream_active_ = false;
+  runtime_.reset();
+  closeAfterFlush();
+}
+
+void ServerConnection::closeWhenIdle() {
+  if (closed_ || closing_) return;
+  if (!stream_active_ && pending_in_.empty() && !parser_.inMessage()) return close();
+  close_after_ = true;
+}
+
+void ServerConnection::closeAfterFlush() {
+  if (closed_ || closing_) return;
+  closing_ = true;
+  if (stream_.active()) stream_.reset();
+  stream_active_ = false;
+  flush();
+}
+
+// Half-closes and reads until the client's EOF (or 2 s), so unread client bytes cannot turn our
+// close into a reset that destroys the response in flight (nginx's lingering close).
+void ServerConnection::startLinger() {
+  lingering_ = true;
+  ::shutdown(fd_.get(), SHUT_WR);
+  readDisable(false);
+  arm(TimerMode::kLinger);
+}
+
+void ServerConnection::disarm() {
+  timer_mode_ = TimerMode::kNone;
+  event_del(timer_.get());
+}
+
+void ServerConnection::onTimer(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<ServerConnection*>(arg);
+  switch (self->timer_mode_) {
+    case TimerMode::kIdle:
+    case TimerMode::kLinger:
+    case TimerMode::kNone:
+      return self->close();
+    case TimerMode::kHeaders:
+      self->stats_->protocol_errors[size_t(stats::ProtocolError::kHeadersTimeout)].inc();
+      return self->localErrorAndClose(408, "request headers timeout\n");
+    case TimerMode::kRequest:
+      self->timer_mode_ = TimerMode::kNone;
+      if (self->stream_.active() && !self->stream_.responseStarted()) {
+        self->close_after_ = true;
+        self->stream_.sendLocalReply(self->request_done_ ? 504 : 408, "request timeout\n", true);
+        return;
+      }
+      return self->close();
+  }
+}
+
+void ServerConnection::close() {
+  if (closed_) return;
+  closed_ = true;
+  if (stream_.active()) stream_.reset();
+  stream_active_ = false;
+  event_del(read_ev_.get());
+  event_del(write_ev_.get());
+  event_del(timer_.get());
+  fd_.reset();
+  stats_->downstream_cx_active.sub();
+  owner_.onConnectionClosed(*this);
+}
+
+}  // namespace remora::http

@@ -1,0 +1,178 @@
+#include "kernel/server.h"
+
+#include <prometheus/registry.h>
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <csignal>
+#include <thread>
+
+#include "config/loader.h"
+#include "kernel/listen_socket.h"
+#include "stats/collector.h"
+
+namespace remora {
+namespace {
+
+timeval toTimeval(config::Duration d) {
+  return {static_cast<time_t>(d.count() / 1000), static_cast<suseconds_t>(d.count() % 1000 * 1000)};
+}
+
+}  // namespace
+
+Server::Server(std::string config_path, config::Config initial)
+    : config_path_(std::move(config_path)),
+      initial_(std::make_shared<const config::Config>(std::move(initial))) {}
+
+Server::~Server() {
+  admin_.reset();
+  for (auto& w : workers_) w->stop();
+  workers_.clear();
+}
+
+int Server::run() {
+  size_t n = initial_->workers;
+  if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+  store_ = std::make_unique<stats::Store>(n);
+  registry_ = stats::makeRegistry(*store_);
+  for (size_t i = 0; i < n; ++i) {
+    workers_.push_back(std::make_unique<Worker>(i, *store_));
+    workers_.back()->start();
+  }
+  Status applied = apply(initial_, "startup");
+  if (!applied) {
+    spdlog::critical("cannot start: {}", applied.error());
+    return 1;
+  }
+  admin::AdminContext ctx;
+  ctx.ready = [this] { return !draining_; };
+  ctx.config = [this] { return current_ ? current_->config : nullptr; };
+  ctx.registry = registry_;
+  ctx.stats = store_.get();
+  auto admin = admin::AdminServer::create(main_.base(), initial_->admin.address, std::move(ctx));
+  if (!admin) {
+    spdlog::critical("cannot start: {}", admin.error());
+    return 1;
+  }
+  admin_ = std::move(admin.value());
+
+  std::signal(SIGPIPE, SIG_IGN);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+    signals_.emplace_back(evsignal_new(main_.base(), sig, onSignal, this));
+    event_add(signals_.back().get(), nullptr);
+  }
+  spdlog::info("remora {} started: {} worker(s), {} listener(s), admin on {}:{}", REMORA_VERSION, n,
+               initial_->listeners.size(), initial_->admin.address.host, admin_->port());
+  main_.run();
+  admin_.reset();
+  for (auto& w : workers_) w->stop();
+  spdlog::info("remora stopped");
+  return 0;
+}
+
+Status Server::apply(std::shared_ptr<const config::Config> cfg, const std::string& source) {
+  // Sockets first: a listener that cannot bind refuses the whole change before any worker sees it.
+  std::vector<std::map<std::string, Fd>> per_worker(workers_.size());
+  for (const config::Listener& l : cfg->listeners) {
+    bool unchanged = false;
+    if (current_) {
+      for (const config::Listener& old : current_->config->listeners)
+        unchanged |= old.name == l.name && old.address == l.address;
+    }
+    if (unchanged) continue;
+    auto fds = openListenSockets(l.address, workers_.size());
+    if (!fds) return Error{"listeners." + l.name + ".address " + fds.error()};
+    for (size_t i = 0; i < workers_.size(); ++i)
+      per_worker[i].emplace(l.name, std::move(fds.value()[i]));
+  }
+  auto snap = std::make_shared<Snapshot>();
+  snap->version = next_version_++;
+  snap->config = std::move(cfg);
+  snap->source = source;
+  snap->applied_at = std::chrono::system_clock::now();
+
+  // Publish to every worker and wait until all have installed it.
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t pending = workers_.size();
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    workers_[i]->install(snap, std::move(per_worker[i]), [&] {
+      std::lock_guard<std::mutex> g(mu);
+      if (--pending == 0) cv.notify_one();
+    });
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return pending == 0; });
+  current_ = snap;
+  spdlog::info("config version {} applied (source: {})", snap->version, source);
+  return Status();
+}
+
+void Server::reloadFromFile() {
+  auto loaded = config::loadFromFile(config_path_);
+  if (!loaded) {
+    spdlog::error("reload of {} refused, config version {} stays in service:\n{}", config_path_,
+                  current_->version, loaded.error());
+    return;
+  }
+  const config::Config& now = *current_->config;
+  if (loaded->workers != now.workers || loaded->admin != now.admin)
+    spdlog::warn("reload: workers and admin.address take effect only at restart");
+  Status s = apply(std::make_shared<const config::Config>(std::move(loaded.value())), "sighup");
+  if (!s)
+    spdlog::error("reload refused, config version {} stays in service: {}", current_->version,
+                  s.error());
+}
+
+void Server::onSignal(evutil_socket_t sig, short, void* arg) {
+  auto* self = static_cast<Server*>(arg);
+  if (sig == SIGHUP) {
+    spdlog::info("SIGHUP: reloading {}", self->config_path_);
+    return self->reloadFromFile();
+  }
+  if (self->draining_) {
+    spdlog::warn("second stop signal: exiting now");
+    return self->finishDrain();
+  }
+  self->beginDrain();
+}
+
+void Server::beginDrain() {
+  draining_ = true;
+  const config::Drain& d = current_->config->drain;
+  spdlog::info(
+      "draining: /ready now fails; accepting for {} ms more, then up to {} ms for "
+      "in-flight requests",
+      d.grace_period.count(), d.deadline.count());
+  grace_timer_.reset(evtimer_new(main_.base(), onGraceOver, this));
+  timeval grace = toTimeval(d.grace_period);
+  event_add(grace_timer_.get(), &grace);
+}
+
+void Server::onGraceOver(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Server*>(arg);
+  timeval deadline = toTimeval(self->current_->config->drain.deadline);
+  self->deadline_timer_.reset(evtimer_new(self->main_.base(), onDeadline, self));
+  event_add(self->deadline_timer_.get(), &deadline);
+  for (auto& w : self->workers_) {
+    w->drain([self] {
+      self->main_.post([self] {
+        if (++self->workers_drained_ == self->workers_.size()) {
+          spdlog::info("drained: no connection left");
+          self->finishDrain();
+        }
+      });
+    });
+  }
+}
+
+void Server::onDeadline(evutil_socket_t, short, void* arg) {
+  spdlog::warn("drain deadline reached: closing remaining connections");
+  static_cast<Server*>(arg)->finishDrain();
+}
+
+void Server::finishDrain() {
+  main_.exit();
+}
+
+}  // namespace remora

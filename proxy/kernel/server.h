@@ -1,0 +1,63 @@
+#pragma once
+// Server: the main thread. Loads the config, owns the workers, the admin listener and the
+// metrics registry, handles signals (SIGTERM/SIGINT drain, SIGHUP reload) and publishes config
+// snapshots to every worker. It never touches a stream.
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "admin/admin_server.h"
+#include "common/c_handles.h"
+#include "common/result.h"
+#include "config/config.h"
+#include "kernel/dispatcher.h"
+#include "kernel/snapshot.h"
+#include "kernel/worker.h"
+#include "stats/stats.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace remora {
+
+class Server {
+ public:
+  Server(std::string config_path, config::Config initial);
+  ~Server();
+
+  // Binds everything and runs until drained. Returns the process exit code.
+  int run();
+
+ private:
+  static void onSignal(evutil_socket_t sig, short, void* arg);
+  static void onGraceOver(evutil_socket_t, short, void* arg);
+  static void onDeadline(evutil_socket_t, short, void* arg);
+
+  // Opens sockets for new/changed listeners, then publishes to every worker.
+  Status apply(std::shared_ptr<const config::Config> cfg, const std::string& source);
+  void reloadFromFile();
+  void beginDrain();
+  void finishDrain();
+
+  std::string config_path_;
+  std::shared_ptr<const config::Config> initial_;
+  Dispatcher main_;
+  std::unique_ptr<stats::Store> store_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<admin::AdminServer> admin_;
+  std::vector<EventPtr> signals_;
+  EventPtr grace_timer_;
+  EventPtr deadline_timer_;
+  SnapshotPtr current_;
+  uint64_t next_version_ = 1;
+  bool draining_ = false;
+  size_t workers_drained_ = 0;
+};
+
+}  // namespace remora

@@ -1,0 +1,23 @@
+#pragma once
+// A config in service: immutable, versioned, shared by every worker. Workers compile their own
+// per-thread runtime (routes with per-worker clusters) from it.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+
+namespace remora {
+
+struct Snapshot {
+  uint64_t version = 0;
+  std::shared_ptr<const config::Config> config;
+  std::string source;  // "file", "sighup", ...
+  std::chrono::system_clock::time_point applied_at;
+};
+
+using SnapshotPtr = std::shared_ptr<const Snapshot>;
+
+}  // namespace remora

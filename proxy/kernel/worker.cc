@@ -1,0 +1,136 @@
+#include "kernel/worker.h"
+
+#include <spdlog/spdlog.h>
+
+namespace remora {
+
+Worker::Worker(size_t index, stats::Store& store) : index_(index), store_(store) {}
+
+Worker::~Worker() {
+  stop();
+  stopping_ = true;
+  for (http::ServerConnection* c : std::unordered_set<http::ServerConnection*>(connections_))
+    delete c;
+  for (auto& [name, l] : listeners_)
+    if (l.listener) evconnlistener_free(l.listener);
+}
+
+void Worker::start() {
+  thread_ = std::thread([this] { dispatcher_.run(); });
+}
+
+void Worker::stop() {
+  if (!thread_.joinable()) return;
+  dispatcher_.post([this] { dispatcher_.exit(); });
+  thread_.join();
+}
+
+void Worker::install(SnapshotPtr snapshot, std::map<std::string, Fd> sockets,
+                     std::function<void()> done) {
+  auto shared = std::make_shared<std::map<std::string, Fd>>(std::move(sockets));
+  dispatcher_.post([this, snapshot = std::move(snapshot), shared, done = std::move(done)] {
+    installOnThread(snapshot, *shared);
+    if (done) done();
+  });
+}
+
+void Worker::installOnThread(const SnapshotPtr& snapshot, std::map<std::string, Fd>& sockets) {
+  const config::Config& cfg = *snapshot->config;
+  // Clusters whose config is unchanged keep their WorkerCluster, and so their pooled connections.
+  std::map<std::string, std::shared_ptr<upstream::WorkerCluster>> clusters;
+  for (const config::Cluster& c : cfg.clusters) {
+    auto it = clusters_.find(c.name);
+    if (it != clusters_.end() && it->second->config() == c) {
+      clusters.emplace(c.name, it->second);
+    } else {
+      clusters.emplace(c.name,
+                       std::make_shared<upstream::WorkerCluster>(c, dispatcher_, store_, index_));
+    }
+  }
+  for (auto& [name, old] : clusters_) {
+    auto it = clusters.find(name);
+    if (it == clusters.end() || it->second != old) old->closeIdle();
+  }
+  clusters_.swap(clusters);
+  snapshot_ = snapshot;
+
+  std::map<std::string, ActiveListener> listeners;
+  for (const config::Listener& l : cfg.listeners) {
+    ActiveListener active;
+    auto it = listeners_.find(l.name);
+    auto sock = sockets.find(l.name);
+    if (it != listeners_.end() && sock == sockets.end()) {
+      active = it->second;  // same address: keep the socket, so no connection is refused
+      it->second.listener = nullptr;
+    } else if (sock != sockets.end()) {
+      active.slot =
+          it != listeners_.end() ? it->second.slot : std::make_shared<http::ListenerSlot>();
+      active.listener = evconnlistener_new(dispatcher_.base(), onAccept, this,
+                                           LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
+                                           sock->second.release());
+      if (draining_) evconnlistener_disable(active.listener);
+    } else {
+      continue;  // not reachable: main always sends a socket for a new listener
+    }
+    active.address = l.address;
+    active.slot->current = compile(l, snapshot->version);
+    listeners.emplace(l.name, std::move(active));
+  }
+  for (auto& [name, old] : listeners_)
+    if (old.listener) evconnlistener_free(old.listener);  // removed or moved listeners
+  listeners_.swap(listeners);
+}
+
+std::shared_ptr<const http::ListenerRuntime> Worker::compile(const config::Listener& l,
+                                                             uint64_t version) {
+  auto rt = std::make_shared<http::ListenerRuntime>();
+  rt->config = l;
+  rt->version = version;
+  rt->stats = &store_.listener(index_, l.name);
+  rt->idle_timeout = dispatcher_.commonTimeout(l.timeouts.idle);
+  rt->headers_timeout = dispatcher_.commonTimeout(l.timeouts.request_headers);
+  if (l.timeouts.request.count() > 0)
+    rt->request_timeout = dispatcher_.commonTimeout(l.timeouts.request);
+  for (const config::Route& r : l.routes) rt->routes.push_back({r.prefix, clusters_.at(r.cluster)});
+  return rt;
+}
+
+void Worker::onAccept(evconnlistener* l, evutil_socket_t fd, sockaddr* addr, int, void* arg) {
+  auto* self = static_cast<Worker*>(arg);
+  for (auto& [name, active] : self->listeners_) {
+    if (active.listener != l) continue;
+    auto* conn = new http::ServerConnection(self->dispatcher_, *self, active.slot, fd, addr);
+    self->connections_.insert(conn);
+    return;
+  }
+  evutil_closesocket(fd);
+}
+
+void Worker::onConnectionClosed(http::ServerConnection& conn) {
+  connections_.erase(&conn);
+  if (stopping_) return;  // ~Worker deletes it
+  dispatcher_.deferDelete(std::unique_ptr<Deferrable>(&conn));
+  if (draining_) checkDrained();
+}
+
+void Worker::drain(std::function<void()> drained) {
+  dispatcher_.post([this, drained = std::move(drained)] {
+    draining_ = true;
+    drained_ = drained;
+    for (auto& [name, l] : listeners_)
+      if (l.listener) evconnlistener_disable(l.listener);
+    for (http::ServerConnection* c : std::unordered_set<http::ServerConnection*>(connections_))
+      c->closeWhenIdle();
+    for (auto& [name, c] : clusters_) c->closeIdle();
+    checkDrained();
+  });
+}
+
+void Worker::checkDrained() {
+  if (!connections_.empty() || !drained_) return;
+  auto done = std::move(drained_);
+  drained_ = nullptr;
+  done();
+}
+
+}  // namespace remora

@@ -1,0 +1,74 @@
+#pragma once
+// Worker: one thread, one event loop, its own listening sockets, downstream connections and
+// upstream pools. Nothing here is shared with other workers; the main thread talks to a worker
+// only by posting closures (install, drain, stop).
+
+#include <event2/listener.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "common/c_handles.h"
+#include "http/listener_runtime.h"
+#include "http/server_connection.h"
+#include "kernel/dispatcher.h"
+#include "kernel/snapshot.h"
+#include "stats/stats.h"
+
+namespace remora {
+
+class Worker : public http::ConnectionOwner {
+ public:
+  Worker(size_t index, stats::Store& store);
+  ~Worker() override;
+
+  void start();
+  // Posts exit and joins the thread.
+  void stop();
+
+  // Main thread: installs a snapshot. `sockets` holds this worker's new listening socket for
+  // each listener whose address is new or changed (by listener name). `done` runs on this
+  // worker's thread once installed.
+  void install(SnapshotPtr snapshot, std::map<std::string, Fd> sockets, std::function<void()> done);
+
+  // Main thread: stop accepting, close idle connections, close the rest after their current
+  // response; `drained` runs on this worker's thread when no connection is left.
+  void drain(std::function<void()> drained);
+
+  // ConnectionOwner.
+  bool draining() const override { return draining_; }
+  void onConnectionClosed(http::ServerConnection& conn) override;
+
+  Dispatcher& dispatcher() { return dispatcher_; }
+
+ private:
+  struct ActiveListener {
+    config::SocketAddress address;
+    std::shared_ptr<http::ListenerSlot> slot;
+    evconnlistener* listener = nullptr;
+  };
+
+  static void onAccept(evconnlistener* l, evutil_socket_t fd, sockaddr* addr, int len, void* arg);
+  void installOnThread(const SnapshotPtr& snapshot, std::map<std::string, Fd>& sockets);
+  std::shared_ptr<const http::ListenerRuntime> compile(const config::Listener& l, uint64_t version);
+  void checkDrained();
+
+  size_t index_;
+  stats::Store& store_;
+  Dispatcher dispatcher_;
+  std::thread thread_;
+  SnapshotPtr snapshot_;
+  std::map<std::string, std::shared_ptr<upstream::WorkerCluster>> clusters_;
+  std::map<std::string, ActiveListener> listeners_;
+  std::unordered_set<http::ServerConnection*> connections_;
+  bool draining_ = false;
+  bool stopping_ = false;
+  std::function<void()> drained_;
+};
+
+}  // namespace remora

@@ -1,0 +1,114 @@
+#include "upstream/endpoint_pool.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "upstream/worker_cluster.h"
+
+namespace remora::upstream {
+
+EndpointPool::EndpointPool(WorkerCluster& cluster, Dispatcher& dispatcher,
+                           const config::SocketAddress& addr, stats::EndpointStats& stats)
+    : cluster_(cluster), dispatcher_(dispatcher), name_(addr.str()), stats_(stats) {
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&sockaddr_);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&sockaddr_);
+  if (inet_pton(AF_INET, addr.host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(addr.port);
+    sockaddr_len_ = sizeof(sockaddr_in);
+  } else if (inet_pton(AF_INET6, addr.host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(addr.port);
+    sockaddr_len_ = sizeof(sockaddr_in6);
+  }
+}
+
+EndpointPool::~EndpointPool() {
+  // Streams pin the cluster, so only idle or closing connections can remain here.
+  for (UpstreamConnection* c : all_) delete c;
+}
+
+bool EndpointPool::acquire(UpstreamCallbacks& cb) {
+  if (!idle_.empty()) {
+    UpstreamConnection* conn = idle_.back();
+    idle_.pop_back();
+    ++active_;
+    onActivated();
+    conn->attach(cb);
+    return true;
+  }
+  if (all_.size() < cluster_.config().max_connections_per_endpoint) {
+    auto* conn = new UpstreamConnection(*this, dispatcher_);
+    all_.insert(conn);
+    ++active_;
+    stats_.cx_active.add();
+    conn->connect(cb);
+    return true;
+  }
+  if (!cluster_.tryAddPending()) {
+    cluster_.stats().pending_overflow.inc();
+    return false;
+  }
+  pending_.push_back(&cb);
+  return true;
+}
+
+void EndpointPool::cancel(UpstreamCallbacks& cb) {
+  auto it = std::find(pending_.begin(), pending_.end(), &cb);
+  if (it == pending_.end()) return;
+  pending_.erase(it);
+  cluster_.removePending();
+}
+
+void EndpointPool::release(UpstreamConnection& conn, bool reusable) {
+  --active_;
+  stats_.cx_active.sub();
+  if (!reusable) return;  // the connection closes itself and calls onClosed
+  if (!pending_.empty()) {
+    UpstreamCallbacks* next = pending_.front();
+    pending_.pop_front();
+    cluster_.removePending();
+    ++active_;
+    stats_.cx_active.add();
+    conn.attach(*next);
+    return;
+  }
+  idle_.push_back(&conn);
+  stats_.cx_idle.add();
+}
+
+void EndpointPool::onClosed(UpstreamConnection& conn) {
+  auto it = std::find(idle_.begin(), idle_.end(), &conn);
+  if (it != idle_.end()) {
+    idle_.erase(it);
+    stats_.cx_idle.sub();
+  }
+  all_.erase(&conn);
+  dispatcher_.deferDelete(std::unique_ptr<Deferrable>(&conn));
+  // A slot opened: start a connection for the first waiting request.
+  if (!pending_.empty() && all_.size() < cluster_.config().max_connections_per_endpoint) {
+    UpstreamCallbacks* next = pending_.front();
+    pending_.pop_front();
+    cluster_.removePending();
+    auto* fresh = new UpstreamConnection(*this, dispatcher_);
+    all_.insert(fresh);
+    ++active_;
+    stats_.cx_active.add();
+    fresh->connect(*next);
+  }
+}
+
+void EndpointPool::closeIdle() {
+  std::vector<UpstreamConnection*> idle;
+  idle.swap(idle_);
+  for (UpstreamConnection* c : idle) {
+    stats_.cx_idle.sub();
+    all_.erase(c);
+    dispatcher_.deferDelete(std::unique_ptr<Deferrable>(c));
+  }
+}
+
+}  // namespace remora::upstream

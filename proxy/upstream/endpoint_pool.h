@@ -1,0 +1,65 @@
+#pragma once
+// EndpointPool: one worker's connections to one endpoint — idle keep-alive connections (reused
+// most-recent first, while they are warm), connections in use, and requests waiting for a
+// connection when the per-endpoint maximum is reached.
+
+#include <sys/socket.h>
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "config/config.h"
+#include "kernel/dispatcher.h"
+#include "stats/stats.h"
+#include "upstream/upstream_connection.h"
+
+namespace remora::upstream {
+
+class WorkerCluster;
+
+class EndpointPool {
+ public:
+  EndpointPool(WorkerCluster& cluster, Dispatcher& dispatcher, const config::SocketAddress& addr,
+               stats::EndpointStats& stats);
+  ~EndpointPool();
+
+  // Gives `cb` a connection now (idle or newly connecting) or queues it. Returns false when the
+  // pool is full and the cluster's pending queue is full too (the caller answers 503).
+  bool acquire(UpstreamCallbacks& cb);
+  // Removes `cb` from the pending queue if it is waiting there.
+  void cancel(UpstreamCallbacks& cb);
+
+  // From UpstreamConnection.
+  void release(UpstreamConnection& conn, bool reusable);
+  void onClosed(UpstreamConnection& conn);
+  void onActivated() {
+    stats_.cx_idle.sub();
+    stats_.cx_active.add();
+  }
+
+  const sockaddr_storage& sockaddr() const { return sockaddr_; }
+  socklen_t sockaddrLen() const { return sockaddr_len_; }
+  const std::string& name() const { return name_; }
+  WorkerCluster& cluster() { return cluster_; }
+  uint32_t activeRequests() const { return active_; }
+  size_t idleCount() const { return idle_.size(); }
+  // Closes idle connections (drain, cluster removal).
+  void closeIdle();
+
+ private:
+  WorkerCluster& cluster_;
+  Dispatcher& dispatcher_;
+  std::string name_;
+  sockaddr_storage sockaddr_{};
+  socklen_t sockaddr_len_ = 0;
+  stats::EndpointStats& stats_;
+  std::unordered_set<UpstreamConnection*> all_;
+  std::vector<UpstreamConnection*> idle_;
+  std::deque<UpstreamCallbacks*> pending_;
+  uint32_t active_ = 0;  // connections bound to a request (incl. connecting)
+};
+
+}  // namespace remora::upstream

@@ -1,0 +1,255 @@
+#include "upstream/upstream_connection.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "upstream/endpoint_pool.h"
+#include "upstream/worker_cluster.h"
+
+namespace remora::upstream {
+
+const char* failureName(UpstreamFailure f) {
+  switch (f) {
+    case UpstreamFailure::kConnectFailed:
+      return "upstream connect error";
+    case UpstreamFailure::kConnectTimeout:
+      return "upstream connect timeout";
+    case UpstreamFailure::kReset:
+      return "upstream reset before response complete";
+    case UpstreamFailure::kResponseTimeout:
+      return "upstream response timeout";
+    case UpstreamFailure::kBadResponse:
+      return "upstream sent an invalid response";
+    case UpstreamFailure::kOverflow:
+      return "upstream overloaded: too many pending requests";
+  }
+  return "upstream error";
+}
+
+UpstreamConnection::UpstreamConnection(EndpointPool& pool, Dispatcher& dispatcher)
+    : pool_(pool),
+      dispatcher_(dispatcher),
+      out_(evbuffer_new()),
+      parser_(http::Http1Parser::Kind::kResponse, *this) {
+  // Upstream heads are trusted more than client input but still bounded.
+  parser_.setLimits({256 * 1024, 500});
+}
+
+UpstreamConnection::~UpstreamConnection() = default;
+
+void UpstreamConnection::connect(UpstreamCallbacks& cb) {
+  cb_ = &cb;
+  state_ = State::kConnecting;
+  event_base* base = dispatcher_.base();
+  timer_.reset(evtimer_new(base, onTimer, this));
+  const sockaddr_storage& sa = pool_.sockaddr();
+  int fd = ::socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int rc = -1;
+  if (fd >= 0) {
+    fd_.reset(fd);
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    read_ev_.reset(event_new(base, fd, EV_READ | EV_PERSIST, onEvent, this));
+    write_ev_.reset(event_new(base, fd, EV_WRITE | EV_PERSIST, onEvent, this));
+    rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&sa), pool_.sockaddrLen());
+  }
+  if (fd < 0 || (rc < 0 && errno != EINPROGRESS)) {
+    // Report from the loop, never from inside the caller's acquire().
+    connect_error_ = true;
+    event_active(timer_.get(), EV_TIMEOUT, 0);
+    return;
+  }
+  event_add(write_ev_.get(), nullptr);
+  write_pending_ = true;
+  armTimer(pool_.cluster().connectTimeout());
+}
+
+void UpstreamConnection::attach(UpstreamCallbacks& cb) {
+  cb_ = &cb;
+  head_request_ = response_done_ = request_done_ = response_started_ = false;
+  keep_alive_ = true;
+  event_del(timer_.get());
+  parser_.resume();
+  cb.onUpstreamReady(*this);
+}
+
+void UpstreamConnection::detach() {
+  cb_ = nullptr;
+  bool reusable = state_ == State::kOpen && response_done_ && request_done_ && keep_alive_ &&
+                  !tunnel_ && evbuffer_get_length(out_.get()) == 0;
+  if (!reusable) {
+    pool_.release(*this, false);
+    close();
+    return;
+  }
+  if (read_disabled_) readDisable(false);
+  armTimer(pool_.cluster().idleTimeout());
+  pool_.release(*this, true);
+}
+
+void UpstreamConnection::armTimer(const timeval* tv) {
+  event_add(timer_.get(), tv);
+}
+
+void UpstreamConnection::onConnected() {
+  int err = 0;
+  socklen_t len = sizeof(err);
+  if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0)
+    return fail(UpstreamFailure::kConnectFailed);
+  state_ = State::kOpen;
+  event_del(write_ev_.get());
+  write_pending_ = false;
+  event_del(timer_.get());
+  event_add(read_ev_.get(), nullptr);
+  if (cb_) cb_->onUpstreamReady(*this);
+}
+
+void UpstreamConnection::onEvent(evutil_socket_t, short what, void* arg) {
+  auto* self = static_cast<UpstreamConnection*>(arg);
+  if (self->state_ == State::kConnecting) {
+    self->onConnected();
+    return;
+  }
+  if (what & EV_READ) self->onReadable();
+  if ((what & EV_WRITE) && self->state_ == State::kOpen) self->onWritable();
+}
+
+void UpstreamConnection::onTimer(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<UpstreamConnection*>(arg);
+  if (self->state_ == State::kConnecting) {
+    if (self->connect_error_) return self->fail(UpstreamFailure::kConnectFailed);
+    self->pool_.cluster().stats().connect_timeouts.inc();
+    return self->fail(UpstreamFailure::kConnectTimeout);
+  }
+  if (self->cb_ == nullptr) return self->close();  // idle too long
+  if (self->tunnel_) return;
+  self->pool_.cluster().stats().response_timeouts.inc();
+  self->fail(UpstreamFailure::kResponseTimeout);
+}
+
+void UpstreamConnection::onReadable() {
+  char* buf = dispatcher_.scratch();
+  ssize_t n = ::read(fd_.get(), buf, Dispatcher::kScratchSize);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EINTR) return;
+    return fail(UpstreamFailure::kReset);
+  }
+  if (cb_ == nullptr) return close();  // idle: EOF or unexpected bytes end it
+  if (n == 0) {
+    if (tunnel_) return fail(UpstreamFailure::kReset);
+    // EOF completes a close-delimited response.
+    keep_alive_ = false;
+    if (parser_.inMessage() && response_started_) parser_.execute(nullptr, 0);
+    if (!response_done_ && state_ != State::kClosed) fail(UpstreamFailure::kReset);
+    return;
+  }
+  if (tunnel_) return cb_->onTunnelData(buf, size_t(n));
+  if (request_done_) armTimer(pool_.cluster().responseTimeout());
+  size_t used = parser_.execute(buf, size_t(n));
+  if (state_ == State::kClosed || cb_ == nullptr) return;
+  if (parser_.failed()) {
+    keep_alive_ = false;
+    return fail(UpstreamFailure::kBadResponse);
+  }
+  if (tunnel_ && used < size_t(n)) return cb_->onTunnelData(buf + used, size_t(n) - used);
+  if (response_done_ && used < size_t(n)) keep_alive_ = false;  // bytes after the response
+}
+
+int UpstreamConnection::onHeaders(http::MessageHead& head) {
+  if (head.status >= 100 && head.status < 200 && head.status != 101) return 0;  // interim
+  response_started_ = true;
+  int rc = cb_->onResponseHeaders(head);
+  if (rc < 0) return -1;
+  return head_request_ ? 1 : rc;
+}
+
+int UpstreamConnection::onBody(const char* data, size_t len) {
+  cb_->onResponseBody(data, len);
+  return cb_ ? 0 : -1;
+}
+
+int UpstreamConnection::onMessageComplete(http::HeaderMap& trailers) {
+  http::MessageHead& head = parser_.head();
+  if (head.status >= 100 && head.status < 200 && head.status != 101) return 0;
+  response_done_ = true;
+  ++requests_served_;
+  keep_alive_ = keep_alive_ && head.keep_alive;
+  event_del(timer_.get());
+  parser_.pause();
+  if (head.status == 101) {
+    tunnel_ = true;
+    keep_alive_ = false;
+  }
+  cb_->onResponseComplete(trailers);
+  return 0;
+}
+
+void UpstreamConnection::flush() {
+  if (state_ != State::kOpen) return;
+  evbuffer* out = out_.get();
+  bool was_high = aboveHighWatermark();
+  while (evbuffer_get_length(out) > 0) {
+    int n = evbuffer_write(out, fd_.get());
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) break;
+      return fail(UpstreamFailure::kReset);
+    }
+    if (n == 0) break;
+  }
+  bool pending = evbuffer_get_length(out) > 0;
+  if (pending != write_pending_) {
+    pending ? event_add(write_ev_.get(), nullptr) : event_del(write_ev_.get());
+    write_pending_ = pending;
+  }
+  if (was_high && !aboveHighWatermark() && cb_) cb_->onUpstreamWritable();
+}
+
+void UpstreamConnection::onWritable() {
+  flush();
+}
+
+bool UpstreamConnection::aboveHighWatermark() const {
+  return evbuffer_get_length(out_.get()) > 1024 * 1024;
+}
+
+void UpstreamConnection::readDisable(bool disable) {
+  if (disable == read_disabled_ || state_ != State::kOpen) return;
+  read_disabled_ = disable;
+  disable ? event_del(read_ev_.get()) : event_add(read_ev_.get(), nullptr);
+}
+
+void UpstreamConnection::requestComplete() {
+  request_done_ = true;
+  if (!response_done_ && !tunnel_) armTimer(pool_.cluster().responseTimeout());
+}
+
+void UpstreamConnection::enterTunnel() {
+  tunnel_ = true;
+}
+
+void UpstreamConnection::fail(UpstreamFailure f) {
+  UpstreamCallbacks* cb = cb_;
+  bool was_reused = reused();
+  if (f == UpstreamFailure::kConnectFailed) pool_.cluster().stats().connect_failures.inc();
+  if (cb_) {
+    cb_ = nullptr;
+    pool_.release(*this, false);
+  }
+  close();
+  if (cb) cb->onUpstreamFailure(f, was_reused);
+}
+
+void UpstreamConnection::close() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  if (read_ev_) event_del(read_ev_.get());
+  if (write_ev_) event_del(write_ev_.get());
+  if (timer_) event_del(timer_.get());
+  fd_.reset();
+  pool_.onClosed(*this);
+}
+
+}  // namespace remora::upstream

@@ -1,0 +1,109 @@
+#pragma once
+// UpstreamConnection: one pooled HTTP/1.1 connection to an endpoint, owned by its EndpointPool.
+// Carries one request at a time; keep-alive reuse happens through the pool.
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include <cstdint>
+
+#include "common/c_handles.h"
+#include "http/codec/http1_parser.h"
+#include "kernel/dispatcher.h"
+
+namespace remora::upstream {
+
+class EndpointPool;
+
+enum class UpstreamFailure : uint8_t {
+  kConnectFailed,  // refused, unreachable, or reset during connect
+  kConnectTimeout,
+  kReset,            // closed or reset before the response was complete
+  kResponseTimeout,  // no response byte for response_timeout
+  kBadResponse,      // unparsable response
+  kOverflow,         // pool full and pending queue full
+};
+const char* failureName(UpstreamFailure f);
+
+// What a connection reports to the stream it carries. All calls on the worker thread; the
+// connection may be destroyed (deferred) right after onUpstreamFailure.
+class UpstreamCallbacks {
+ public:
+  virtual ~UpstreamCallbacks() = default;
+  virtual void onUpstreamReady(class UpstreamConnection& conn) = 0;
+  // `reused`: the connection had served a request before (a safe-retry hint).
+  virtual void onUpstreamFailure(UpstreamFailure failure, bool reused) = 0;
+  virtual int onResponseHeaders(http::MessageHead& head) = 0;
+  virtual void onResponseBody(const char* data, size_t len) = 0;
+  virtual void onResponseComplete(http::HeaderMap& trailers) = 0;
+  // Upgraded (101) tunnel bytes from upstream.
+  virtual void onTunnelData(const char* data, size_t len) = 0;
+  // Write buffer towards upstream drained below the low watermark.
+  virtual void onUpstreamWritable() = 0;
+};
+
+class UpstreamConnection : public http::Http1Parser::Sink, public Deferrable {
+ public:
+  UpstreamConnection(EndpointPool& pool, Dispatcher& dispatcher);
+  ~UpstreamConnection() override;
+
+  // Starts a non-blocking connect; the callbacks hear onUpstreamReady or a failure.
+  void connect(UpstreamCallbacks& cb);
+  // Binds an idle connection to a new request.
+  void attach(UpstreamCallbacks& cb);
+  // The stream is done with this connection (response complete or stream gone).
+  void detach();
+
+  // Request side.
+  evbuffer* output() { return out_.get(); }
+  void flush();
+  bool aboveHighWatermark() const;
+  void setResponseExpectsNoBody(bool v) { head_request_ = v; }
+  // Pauses reading the response (downstream backpressure).
+  void readDisable(bool disable);
+  // The request has been written fully; arms the response timeout.
+  void requestComplete();
+  void enterTunnel();
+  bool reused() const { return requests_served_ > 0; }
+  bool idle() const { return cb_ == nullptr; }
+
+ private:
+  enum class State : uint8_t { kConnecting, kOpen, kClosed };
+
+  int onHeaders(http::MessageHead& head) override;
+  int onBody(const char* data, size_t len) override;
+  int onMessageComplete(http::HeaderMap& trailers) override;
+
+  static void onEvent(evutil_socket_t fd, short what, void* arg);
+  static void onTimer(evutil_socket_t fd, short what, void* arg);
+  void onConnected();
+  void onReadable();
+  void onWritable();
+  void fail(UpstreamFailure f);
+  void close();
+  void armTimer(const timeval* tv);
+  void updateEvents();
+
+  EndpointPool& pool_;
+  Dispatcher& dispatcher_;
+  UpstreamCallbacks* cb_ = nullptr;
+  Fd fd_;
+  EventPtr read_ev_;
+  EventPtr write_ev_;
+  EventPtr timer_;
+  EvbufferPtr out_;
+  http::Http1Parser parser_;
+  State state_ = State::kConnecting;
+  uint64_t requests_served_ = 0;
+  bool head_request_ = false;
+  bool response_done_ = false;
+  bool request_done_ = false;
+  bool keep_alive_ = true;
+  bool read_disabled_ = false;
+  bool write_pending_ = false;
+  bool tunnel_ = false;
+  bool response_started_ = false;
+  bool connect_error_ = false;
+};
+
+}  // namespace remora::upstream
