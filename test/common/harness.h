@@ -1,0 +1,10 @@
+#pragma once
+// Everything an integration test needs: ports, child processes, the demo upstream, the remora
+// binary and a raw HTTP/1.1 client.
+
+#include "common/demo_upstream.h"
+#include "common/http_client.h"
+#include "common/net.h"
+#include "common/process.h"
+#include "common/remora_process.h"
+#include "common/temp_dir.h"
