@@ -1,0 +1,556 @@
+#!/usr/bin/env bash
+# Measures Remora's kernel against nginx and HAProxy in one run on this machine: the same
+# upstream, the same load, the same figures. What each figure means and which ones to trust
+# on a small shared box: bench/README.md.
+#
+#   bench/run.sh                              # nginx, haproxy and remora (if built)
+#   DURATION=5 ONLY=nginx,haproxy bench/run.sh
+#   SKIP_CALLGRIND=1 REMORA_BIN=/path/to/remora bench/run.sh
+set -euo pipefail
+shopt -s inherit_errexit
+
+BENCH_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(dirname -- "$BENCH_DIR")
+CONFIG_DIR=$BENCH_DIR/configs
+
+DURATION=${DURATION:-10}                    # seconds of each measured wrk run
+CONNECTIONS=${CONNECTIONS:-50}              # client connections for wrk and h2load
+WORKERS=${WORKERS:-1}                       # proxy worker processes/threads
+ONLY=${ONLY:-nginx,haproxy,remora}
+SKIP_CALLGRIND=${SKIP_CALLGRIND:-0}
+SKIP_STRACE=${SKIP_STRACE:-0}
+H2LOAD_REQUESTS=${H2LOAD_REQUESTS:-$((DURATION * 10000))}
+WARMUP_SECONDS=${WARMUP_SECONDS:-2}
+STRACE_DURATION=${STRACE_DURATION:-3}
+CALLGRIND_CONNECTIONS=${CALLGRIND_CONNECTIONS:-10}
+CALLGRIND_WARMUP=${CALLGRIND_WARMUP:-200}
+CALLGRIND_REQUESTS=${CALLGRIND_REQUESTS:-2000}
+REMORA_BIN=${REMORA_BIN:-$REPO_DIR/build/proxy/remora}
+NGINX_BIN=${NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
+HAPROXY_BIN=${HAPROXY_BIN:-$(command -v haproxy || echo /usr/sbin/haproxy)}
+RESULTS_DIR=${RESULTS_DIR:-$BENCH_DIR/results}
+KEEP_TMP=${KEEP_TMP:-0}
+
+CLK_TCK=$(getconf CLK_TCK)
+STARTED_PIDS=() # every process this script (or a subshell of it) started; stopped by PID
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+
+# --- processes --------------------------------------------------------------------------
+
+# launch LOG CMD...: start CMD in the background, remember its PID in LAUNCHED_PID.
+launch() {
+  local out=$1
+  shift
+  "$@" >"$out" 2>&1 </dev/null &
+  LAUNCHED_PID=$!
+  STARTED_PIDS+=("$LAUNCHED_PID")
+}
+
+# A zombie still answers kill -0, so look at the state field instead.
+alive() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} != Z && ${stat%% *} != X ]]
+}
+
+# stop_pid PID [SECONDS]: SIGTERM, then SIGKILL if it is still there after SECONDS.
+stop_pid() {
+  local pid=$1 timeout=${2:-10} i
+  if alive "$pid"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < timeout * 10; i++)); do
+      alive "$pid" || break
+      sleep 0.1
+    done
+    if alive "$pid"; then
+      log "pid $pid still running ${timeout}s after SIGTERM; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+# Stops, newest first, what this shell started; nginx workers are listed too because a
+# SIGKILLed master leaves them behind.
+stop_started() {
+  local i
+  for ((i = ${#STARTED_PIDS[@]} - 1; i >= 0; i--)); do
+    stop_pid "${STARTED_PIDS[i]}" 5
+  done
+  STARTED_PIDS=()
+}
+
+# tree_pids PID: PID and its descendants (nginx master + workers).
+tree_pids() {
+  local child children
+  echo "$1"
+  children=$(cat /proc/"$1"/task/*/children 2>/dev/null || true)
+  for child in $children; do tree_pids "$child"; done
+}
+
+# cpu_ticks PID...: "utime stime" summed over the processes (all threads), in clock ticks.
+cpu_ticks() {
+  local pid stat fields user=0 sys=0
+  for pid in "$@"; do
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+    read -r -a fields <<<"${stat##*) }"
+    user=$((user + fields[11]))
+    sys=$((sys + fields[12]))
+  done
+  echo "$user $sys"
+}
+
+upstream_ticks() {
+  local -a pids
+  mapfile -t pids < <(tree_pids "$UPSTREAM_PID")
+  cpu_ticks "${pids[@]}" | awk '{print $1 + $2}'
+}
+
+rss_kib() {
+  local pid total=0 kib
+  for pid in "$@"; do
+    kib=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+    total=$((total + ${kib:-0}))
+  done
+  echo "$total"
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_port PORT PID SECONDS: true once PORT accepts connections, false if PID died first.
+wait_port() {
+  local port=$1 pid=$2 timeout=$3 i
+  for ((i = 0; i < timeout * 10; i++)); do
+    alive "$pid" || return 1
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# --- configs and load tools ------------------------------------------------------------
+
+# render TEMPLATE OUT KEY=VALUE...: replace every @KEY@ in TEMPLATE.
+render() {
+  local in=$1 out=$2 kv
+  shift 2
+  local -a expr=()
+  for kv in "$@"; do expr+=(-e "s|@${kv%%=*}@|${kv#*=}|g"); done
+  sed "${expr[@]}" "$in" >"$out"
+  if grep -q '@[A-Z_]*@' "$out"; then die "unfilled placeholder in $out"; fi
+}
+
+# check_body PORT: the proxy answers 200 with exactly the upstream's body.
+check_body() {
+  local code
+  code=$(curl -sS --max-time 10 -o "$WORK_DIR/check.body" -w '%{http_code}' "http://127.0.0.1:$1/")
+  [[ $code == 200 ]] && cmp -s "$WORK_DIR/check.body" "$WORK_DIR/expected.body"
+}
+
+# run_wrk SECONDS PORT OUT: one wrk thread, CONNECTIONS connections, latency percentiles.
+run_wrk() {
+  timeout $(($1 + 30)) wrk -t1 -c"$CONNECTIONS" -d"$1"s --timeout 5s --latency \
+    "http://127.0.0.1:$2/" >"$3"
+}
+wrk_requests() { awk '/ requests in / {print $1}' "$1"; }
+wrk_rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
+# wrk_ms FILE PERCENT: that latency percentile in milliseconds.
+wrk_ms() {
+  awk -v p="$2%" '$1 == p {
+    v = $2 + 0; u = $2; sub(/^[0-9.]+/, "", u)
+    if (u == "us") v /= 1000; else if (u == "s") v *= 1000; else if (u == "m") v *= 60000
+    printf "%.2f", v }' "$1"
+}
+wrk_errors() {
+  awk '/Non-2xx|Socket errors/ {sub(/^ +/, ""); printf "%s; ", $0}' "$1"
+}
+
+# run_h2load CONNECTIONS REQUESTS PORT OUT: fails unless every request got a 2xx.
+run_h2load() {
+  timeout 600 h2load --h1 -c"$1" -n"$2" "http://127.0.0.1:$3/" >"$4"
+  local ok
+  ok=$(awk '/^status codes:/ {print $3}' "$4")
+  [[ ${ok:-0} == "$2" ]] || {
+    log "h2load: only ${ok:-0} of $2 requests got a 2xx (see $4)"
+    return 1
+  }
+}
+h2load_rps() { awk '/^finished in/ {print $4}' "$1"; }
+
+# "steal total" jiffies of the whole machine, to show how much the hypervisor took.
+cpu_steal() { awk '/^cpu / {print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
+
+upstream_accepts() {
+  curl -sS --max-time 5 "http://127.0.0.1:$STATUS_PORT/" | awk 'NR == 3 {print $1}'
+}
+
+# calc EXPR: floating-point arithmetic, printed with FORMAT (default %.1f).
+calc() { awk "BEGIN { printf \"${2:-%.1f}\", $1 }"; }
+
+# --- results (one file per proxy so a subshell can hand them back) -----------------------
+
+put() { echo "$2 $3" >>"$WORK_DIR/results/$1"; }
+get() {
+  [[ -f $WORK_DIR/results/$1 ]] || return 0
+  awk -v k="$2" '$1 == k {sub(/^[^ ]+ /, ""); v = $0} END {print v}' "$WORK_DIR/results/$1"
+}
+
+# --- proxies -----------------------------------------------------------------------------
+
+# start_proxy NAME MODE PORT: MODE "load" runs the proxy natively with WORKERS workers,
+# "callgrind" runs one single-process, single-worker instance under callgrind (its output
+# file goes to CALLGRIND_OUT). Sets PROXY_PID.
+start_proxy() {
+  local name=$1 mode=$2 port=$3 workers=$WORKERS conf
+  local -a prefix=()
+  if [[ $mode == callgrind ]]; then
+    workers=1
+    CALLGRIND_OUT=$WORK_DIR/$name.$port.callgrind
+    prefix=(valgrind --tool=callgrind -q --collect-atstart=yes --trace-children=no
+      "--callgrind-out-file=$CALLGRIND_OUT")
+  fi
+  case $name in
+  nginx)
+    conf=$WORK_DIR/nginx.$port.conf
+    mkdir -p "$WORK_DIR/nginx_tmp"
+    render "$CONFIG_DIR/nginx_proxy.conf.in" "$conf" DIR="$WORK_DIR" PORT="$port" \
+      UPSTREAM_PORT="$UPSTREAM_PORT" WORKERS="$workers"
+    local directives='daemon off;'
+    if [[ $mode == callgrind ]]; then directives+=' master_process off;'; fi
+    launch "$WORK_DIR/nginx.$port.log" "${prefix[@]}" "$NGINX_BIN" -p "$WORK_DIR/" \
+      -e "$WORK_DIR/nginx_error.log" -c "$conf" -g "$directives"
+    ;;
+  haproxy)
+    conf=$WORK_DIR/haproxy.$port.cfg
+    render "$CONFIG_DIR/haproxy.cfg.in" "$conf" PORT="$port" UPSTREAM_PORT="$UPSTREAM_PORT" \
+      WORKERS="$workers"
+    launch "$WORK_DIR/haproxy.$port.log" "${prefix[@]}" "$HAPROXY_BIN" -db -f "$conf"
+    ;;
+  remora)
+    conf=$WORK_DIR/remora.$port.yaml
+    render "$CONFIG_DIR/remora.yaml.in" "$conf" PORT="$port" UPSTREAM_PORT="$UPSTREAM_PORT" \
+      WORKERS="$workers" ADMIN_PORT="$(free_port)"
+    launch "$WORK_DIR/remora.$port.log" "${prefix[@]}" "$REMORA_BIN" --config "$conf"
+    ;;
+  esac
+  PROXY_PID=$LAUNCHED_PID
+  PROXY_LOG=$WORK_DIR/$name.$port.log
+}
+
+start_failed() {
+  log "$1 did not start listening; last lines of $PROXY_LOG:"
+  tail -n 20 "$PROXY_LOG" >&2 || true
+  exit 1
+}
+
+# Sets PIDS to the processes whose CPU and memory count as the proxy's: nginx's master and
+# its workers, the single process of the others.
+proxy_pids() {
+  local i
+  for ((i = 0; i < 50; i++)); do
+    mapfile -t PIDS < <(tree_pids "$PROXY_PID")
+    if [[ $1 != nginx ]] || ((${#PIDS[@]} > WORKERS)); then break; fi
+    sleep 0.1
+  done
+  # Remember the workers too, so they are stopped even if the master has to be killed.
+  STARTED_PIDS+=("${PIDS[@]:1}")
+}
+
+# strace_syscalls NAME PORT PID...: syscalls per request over a short wrk run with strace
+# attached to every process (-f adds their threads).
+strace_syscalls() {
+  local name=$1 port=$2 out=$WORK_DIR/$1.strace err=$WORK_DIR/$1.strace.log pid i spid
+  shift 2
+  local -a args=()
+  for pid in "$@"; do args+=(-p "$pid"); done
+  timeout $((STRACE_DURATION + 60)) strace -c -f -S calls -o "$out" "${args[@]}" \
+    2>"$err" </dev/null &
+  spid=$!
+  STARTED_PIDS+=("$spid")
+  for ((i = 0; i < 100; i++)); do # until strace reports every process attached
+    (($(grep -c attached "$err" || true) >= $#)) && break
+    sleep 0.1
+  done
+  sleep 0.2
+  run_wrk "$STRACE_DURATION" "$port" "$WORK_DIR/$name.wrk.strace.txt"
+  kill -TERM "$spid" 2>/dev/null || true
+  wait "$spid" || true
+  local requests calls
+  requests=$(wrk_requests "$WORK_DIR/$name.wrk.strace.txt")
+  calls=$(awk '$NF == "total" {print $4}' "$out")
+  [[ -n $calls && ${requests:-0} -gt 0 ]] || {
+    log "strace gave no summary (see $err)"
+    return 0
+  }
+  put "$name" syscalls "$(calc "$calls / $requests" %.2f)"
+  put "$name" strace_requests "$requests"
+  # The most frequent syscalls, per request, for the details section.
+  put "$name" syscall_mix "$(awk -v n="$requests" '
+    $NF != "total" && $4 ~ /^[0-9]+$/ && shown < 6 {
+      printf "%s%s %.2f", (shown++ ? ", " : ""), $NF, $4 / n }' "$out")"
+}
+
+# callgrind_total NAME REQUESTS: sets CALLGRIND_TOTAL to the instructions of one proxy life
+# under callgrind: start, CALLGRIND_WARMUP requests (upstream connections opened, lazy init
+# done), then REQUESTS more over fresh client connections, then SIGTERM.
+callgrind_total() {
+  local name=$1 requests=$2 port
+  port=$(free_port)
+  start_proxy "$name" callgrind "$port"
+  wait_port "$port" "$PROXY_PID" 120 || start_failed "$name under callgrind"
+  run_h2load "$CALLGRIND_CONNECTIONS" "$CALLGRIND_WARMUP" "$port" "$WORK_DIR/$name.cg.warm.txt"
+  run_h2load "$CALLGRIND_CONNECTIONS" "$requests" "$port" "$WORK_DIR/$name.cg.$requests.txt"
+  stop_pid "$PROXY_PID" 120
+  CALLGRIND_TOTAL=$(awk '/^(summary|totals):/ {print $2; exit}' "$CALLGRIND_OUT" 2>/dev/null || true)
+  [[ -n $CALLGRIND_TOTAL ]] || die "$name: no callgrind total in $CALLGRIND_OUT (log: $PROXY_LOG)"
+}
+
+# Runs in a subshell (see main): everything it starts is stopped when it exits, and a
+# failure here costs only this proxy's row.
+bench_proxy() {
+  local name=$1 port u0 s0 u1 s1 u2 s2 up0 up1 acc0 acc1 requests wrk_req h2_req
+  local -a pids
+  STARTED_PIDS=()
+  trap stop_started EXIT
+  trap 'exit 130' INT TERM
+
+  port=$(free_port)
+  start_proxy "$name" load "$port"
+  wait_port "$port" "$PROXY_PID" 20 || start_failed "$name"
+  proxy_pids "$name"
+  pids=("${PIDS[@]}")
+  sleep 1
+  put "$name" rss_idle_kib "$(rss_kib "${pids[@]}")"
+  check_body "$port" || die "$name did not return the upstream's 200 and 100-byte body"
+
+  acc0=$(upstream_accepts)
+  log "$name: warm-up ${WARMUP_SECONDS}s"
+  run_wrk "$WARMUP_SECONDS" "$port" "$WORK_DIR/$name.wrk.warmup.txt"
+
+  log "$name: wrk -t1 -c$CONNECTIONS -d${DURATION}s"
+  read -r u0 s0 <<<"$(cpu_ticks "${pids[@]}")"
+  up0=$(upstream_ticks)
+  run_wrk "$DURATION" "$port" "$WORK_DIR/$name.wrk.txt"
+  read -r u1 s1 <<<"$(cpu_ticks "${pids[@]}")"
+
+  log "$name: h2load --h1 -c$CONNECTIONS -n$H2LOAD_REQUESTS"
+  run_h2load "$CONNECTIONS" "$H2LOAD_REQUESTS" "$port" "$WORK_DIR/$name.h2load.txt"
+  read -r u2 s2 <<<"$(cpu_ticks "${pids[@]}")"
+  up1=$(upstream_ticks)
+  acc1=$(upstream_accepts)
+  put "$name" rss_load_kib "$(rss_kib "${pids[@]}")"
+
+  local wrk_out=$WORK_DIR/$name.wrk.txt us_per_tick=$((1000000 / CLK_TCK))
+  wrk_req=$(wrk_requests "$wrk_out")
+  h2_req=$H2LOAD_REQUESTS
+  requests=$((wrk_req + h2_req))
+  put "$name" rps_wrk "$(calc "$(wrk_rps "$wrk_out")" %.0f)"
+  put "$name" rps_h2load "$(calc "$(h2load_rps "$WORK_DIR/$name.h2load.txt")" %.0f)"
+  put "$name" p50 "$(wrk_ms "$wrk_out" 50)"
+  put "$name" p99 "$(wrk_ms "$wrk_out" 99)"
+  put "$name" wrk_errors "$(wrk_errors "$wrk_out")"
+  put "$name" cpu_us "$(calc "($u2 + $s2 - $u0 - $s0) * $us_per_tick / $requests" %.2f)"
+  put "$name" cpu_user_us "$(calc "($u2 - $u0) * $us_per_tick / $requests" %.2f)"
+  put "$name" cpu_sys_us "$(calc "($s2 - $s0) * $us_per_tick / $requests" %.2f)"
+  put "$name" cpu_wrk_us "$(calc "($u1 + $s1 - $u0 - $s0) * $us_per_tick / $wrk_req" %.2f)"
+  put "$name" cpu_h2load_us "$(calc "($u2 + $s2 - $u1 - $s1) * $us_per_tick / $h2_req" %.2f)"
+  put "$name" upstream_cpu_us "$(calc "($up1 - $up0) * $us_per_tick / $requests" %.2f)"
+  # -1: the second status request's own connection.
+  put "$name" upstream_conns "$((acc1 - acc0 - 1))"
+  put "$name" requests "$requests"
+
+  if [[ $SKIP_STRACE != 1 ]] && command -v strace >/dev/null; then
+    log "$name: strace -c over a ${STRACE_DURATION}s wrk run"
+    strace_syscalls "$name" "$port" "${pids[@]}"
+  fi
+  stop_started
+
+  if [[ $SKIP_CALLGRIND != 1 ]]; then
+    # Two lives that differ only by CALLGRIND_REQUESTS requests: start-up, warm-up, the
+    # client connections and shutdown cancel in the difference.
+    local base full
+    log "$name: callgrind, baseline ($CALLGRIND_WARMUP + $CALLGRIND_WARMUP requests)"
+    callgrind_total "$name" "$CALLGRIND_WARMUP"
+    base=$CALLGRIND_TOTAL
+    log "$name: callgrind, $CALLGRIND_WARMUP + $((CALLGRIND_WARMUP + CALLGRIND_REQUESTS)) requests"
+    callgrind_total "$name" "$((CALLGRIND_WARMUP + CALLGRIND_REQUESTS))"
+    full=$CALLGRIND_TOTAL
+    put "$name" instr "$(calc "($full - $base) / $CALLGRIND_REQUESTS" %.0f)"
+    put "$name" instr_totals "$base $full"
+  fi
+}
+
+# --- report ------------------------------------------------------------------------------
+
+cell() {
+  local v
+  v=$(get "$1" "$2")
+  echo "${v:-n/a}"
+}
+mib() {
+  local v
+  v=$(get "$1" "$2")
+  if [[ -n $v ]]; then calc "$v / 1024"; else echo n/a; fi
+}
+# ratio NAME KEY: NAME's figure over nginx's.
+ratio() {
+  local v ref
+  v=$(get "$1" "$2")
+  ref=$(get nginx "$2")
+  if [[ -n $v && -n $ref ]] && [[ $(calc "$ref" %.6f) != 0.000000 ]]; then
+    calc "$v / $ref" '%.2f×'
+  else
+    echo n/a
+  fi
+}
+
+report() {
+  local name steal0 total0 steal1 total1
+  read -r steal0 total0 <<<"$STEAL_START"
+  read -r steal1 total1 <<<"$(cpu_steal)"
+  echo "# Proxy benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo
+  echo "- host: $(uname -sr), $(nproc) CPUs; load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg); hypervisor steal during the run $(calc "100 * ($steal1 - $steal0) / ($total1 - $total0 + 1)")%"
+  echo "- load: wrk -t1 -c$CONNECTIONS -d${DURATION}s --latency, then h2load --h1 -c$CONNECTIONS -n$H2LOAD_REQUESTS; 100-byte body from one nginx upstream worker; proxies with $WORKERS worker(s), upstream keep-alive"
+  echo "- tools: $TOOL_VERSIONS"
+  local built=""
+  if [[ -x $REMORA_BIN ]]; then built=$(date -r "$REMORA_BIN" -u '+ (built %Y-%m-%d %H:%M UTC)'); fi
+  echo "- repository: $(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown); REMORA_BIN=$REMORA_BIN$built"
+  echo
+  echo "| proxy | rps (wrk) | rps (h2load) | p50 ms | p99 ms | CPU µs/req | instr/req | syscalls/req | idle RSS MiB | RSS after load MiB |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for name in "${PROXIES[@]}"; do
+    if [[ -n ${SKIPPED[$name]:-} ]]; then
+      echo "| $name | skipped | | | | | | | | |"
+      continue
+    fi
+    echo "| $name${FAILED_ROWS[$name]:+ (failed)} | $(cell "$name" rps_wrk) | $(cell "$name" rps_h2load) | $(cell "$name" p50) | $(cell "$name" p99) | $(cell "$name" cpu_us) | $(cell "$name" instr) | $(cell "$name" syscalls) | $(mib "$name" rss_idle_kib) | $(mib "$name" rss_load_kib) |"
+  done
+  echo
+  echo "Relative to nginx (rps: higher is better; the rest: lower is better):"
+  echo
+  echo "| proxy | rps (wrk) | CPU/req | instr/req | syscalls/req | idle RSS |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  for name in "${PROXIES[@]}"; do
+    [[ -z ${SKIPPED[$name]:-} ]] || continue
+    echo "| $name${FAILED_ROWS[$name]:+ (failed)} | $(ratio "$name" rps_wrk) | $(ratio "$name" cpu_us) | $(ratio "$name" instr) | $(ratio "$name" syscalls) | $(ratio "$name" rss_idle_kib) |"
+  done
+  echo
+  echo "Details:"
+  echo
+  for name in "${PROXIES[@]}"; do
+    if [[ -n ${SKIPPED[$name]:-} ]]; then
+      echo "- $name: ${SKIPPED[$name]}"
+      continue
+    fi
+    [[ -f $WORK_DIR/results/$name ]] || continue
+    echo "- $name: CPU/req $(cell "$name" cpu_us) µs = user $(cell "$name" cpu_user_us) + system $(cell "$name" cpu_sys_us) over $(cell "$name" requests) requests (wrk run $(cell "$name" cpu_wrk_us), h2load run $(cell "$name" cpu_h2load_us)); upstream nginx CPU/req $(cell "$name" upstream_cpu_us) µs; upstream connections opened during warm-up and load: $(cell "$name" upstream_conns); wrk errors: $(get "$name" wrk_errors | sed 's/; $//;s/^$/none/')"
+    echo "  - syscalls per request under strace ($(cell "$name" strace_requests) requests): $(cell "$name" syscall_mix)"
+    echo "  - callgrind totals (baseline, with $CALLGRIND_REQUESTS more requests): $(cell "$name" instr_totals)"
+  done
+  if ((${#NOTES[@]})); then
+    echo
+    echo "Notes:"
+    echo
+    printf -- '- %s\n' "${NOTES[@]}"
+  fi
+}
+
+# --- main --------------------------------------------------------------------------------
+
+for var in DURATION CONNECTIONS WORKERS H2LOAD_REQUESTS WARMUP_SECONDS STRACE_DURATION \
+  CALLGRIND_CONNECTIONS CALLGRIND_WARMUP CALLGRIND_REQUESTS; do
+  [[ ${!var} =~ ^[1-9][0-9]*$ ]] || die "$var must be a positive integer, got '${!var}'"
+done
+IFS=, read -r -a PROXIES <<<"$ONLY"
+for name in "${PROXIES[@]}"; do
+  [[ $name == nginx || $name == haproxy || $name == remora ]] ||
+    die "ONLY: unknown proxy '$name' (expected nginx, haproxy, remora)"
+done
+for tool in python3 curl wrk h2load "$NGINX_BIN"; do
+  command -v "$tool" >/dev/null || die "$tool not found (apt-get install -y nginx wrk nghttp2-client curl)"
+done
+
+declare -A SKIPPED=() FAILED_ROWS=()
+NOTES=()
+if [[ ,$ONLY, == *,haproxy,* ]] && ! command -v "$HAPROXY_BIN" >/dev/null; then
+  die "$HAPROXY_BIN not found (apt-get install -y haproxy)"
+fi
+if [[ ,$ONLY, == *,remora,* && ! -x $REMORA_BIN ]]; then
+  SKIPPED[remora]="skipped: REMORA_BIN=$REMORA_BIN does not exist or is not executable (build it with 'ninja -C build remora', or point REMORA_BIN at a binary)"
+  log "remora ${SKIPPED[remora]}"
+fi
+if [[ $SKIP_CALLGRIND != 1 ]] && ! command -v valgrind >/dev/null; then
+  die "valgrind not found (apt-get install -y valgrind, or SKIP_CALLGRIND=1)"
+fi
+if [[ $SKIP_CALLGRIND == 1 ]]; then NOTES+=("instructions/request not measured (SKIP_CALLGRIND=1)"); fi
+if [[ $SKIP_STRACE == 1 ]]; then
+  NOTES+=("syscalls/request not measured (SKIP_STRACE=1)")
+elif ! command -v strace >/dev/null; then
+  NOTES+=("syscalls/request not measured: strace is not installed (apt-get install -y strace)")
+  log "strace not installed: syscalls/request will be skipped"
+fi
+
+WORK_DIR=$(mktemp -d /tmp/remora-bench.XXXXXX)
+mkdir -p "$WORK_DIR/results" "$WORK_DIR/upstream_tmp"
+# shellcheck disable=SC2317 # called through the EXIT trap
+on_exit() {
+  local rc=$?
+  stop_started
+  if [[ $rc == 0 && $KEEP_TMP != 1 ]]; then rm -rf "$WORK_DIR"; else log "logs kept in $WORK_DIR"; fi
+}
+trap on_exit EXIT
+trap 'exit 130' INT TERM
+
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+STEAL_START=$(cpu_steal)
+TOOL_VERSIONS="$("$NGINX_BIN" -v 2>&1 | sed 's/.*: //'), $(
+  "$HAPROXY_BIN" -v 2>/dev/null | awk 'NR == 1 {print "HAProxy " $3}' || true
+), $(wrk -v 2>&1 | awk 'NR == 1 {print "wrk " $2}'), $(h2load --version | sed 's/.*: //'), $(
+  valgrind --version 2>/dev/null || echo 'no valgrind'
+), $(strace -V 2>/dev/null | awk 'NR == 1 {print "strace " $NF}' || echo 'no strace')"
+
+UPSTREAM_PORT=$(free_port)
+STATUS_PORT=$(free_port)
+render "$CONFIG_DIR/upstream_nginx.conf.in" "$WORK_DIR/upstream.conf" DIR="$WORK_DIR" \
+  UPSTREAM_PORT="$UPSTREAM_PORT" STATUS_PORT="$STATUS_PORT"
+launch "$WORK_DIR/upstream.log" "$NGINX_BIN" -p "$WORK_DIR/" -e "$WORK_DIR/upstream_error.log" \
+  -c "$WORK_DIR/upstream.conf" -g 'daemon off;'
+UPSTREAM_PID=$LAUNCHED_PID
+PROXY_LOG=$WORK_DIR/upstream.log
+wait_port "$UPSTREAM_PORT" "$UPSTREAM_PID" 20 || start_failed "upstream nginx"
+curl -sS --max-time 5 -o "$WORK_DIR/expected.body" "http://127.0.0.1:$UPSTREAM_PORT/"
+[[ $(stat -c %s "$WORK_DIR/expected.body") == 100 ]] || die "upstream body is not 100 bytes"
+log "upstream nginx on 127.0.0.1:$UPSTREAM_PORT (pid $UPSTREAM_PID)"
+
+FAILED=0
+for name in "${PROXIES[@]}"; do
+  [[ -z ${SKIPPED[$name]:-} ]] || continue
+  log "=== $name"
+  set +e
+  (
+    set -e
+    bench_proxy "$name"
+  )
+  rc=$?
+  set -e
+  if ((rc != 0)); then
+    FAILED=1
+    FAILED_ROWS[$name]=1
+    NOTES+=("$name: the run failed (exit $rc) and its row is incomplete; logs in $WORK_DIR")
+  fi
+done
+
+mkdir -p "$RESULTS_DIR"
+RESULT_FILE=$RESULTS_DIR/$(date -u +%Y%m%dT%H%M%SZ).md
+report | tee "$RESULT_FILE"
+log "written to $RESULT_FILE"
+exit "$FAILED"
