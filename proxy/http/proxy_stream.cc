@@ -270,6 +270,12 @@ void ProxyStream::onResponseComplete(HeaderMap& trailers) {
   finish();
 }
 
+void ProxyStream::onUpstreamReadComplete() {
+  // Response bytes go out as they arrive, not when the response ends: a body larger than the
+  // write watermark would otherwise pause the upstream with nothing left to drain it.
+  encoder_.flush();
+}
+
 void ProxyStream::onTunnelData(const char* data, size_t len) {
   encoder_.encodeRaw(data, len);
   if (upstream_ && encoder_.aboveWriteWatermark()) upstream_->readDisable(true);

@@ -73,6 +73,7 @@ class ProxyStream : public upstream::UpstreamCallbacks {
   void onResponseComplete(HeaderMap& trailers) override;
   void onTunnelData(const char* data, size_t len) override;
   void onUpstreamWritable() override;
+  void onUpstreamReadComplete() override;
 
   void tryUpstream();
   void writeRequestHead(evbuffer* out);

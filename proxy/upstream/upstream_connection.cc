@@ -156,6 +156,7 @@ void UpstreamConnection::onReadable() {
   }
   if (tunnel_ && used < size_t(n)) return cb_->onTunnelData(buf + used, size_t(n) - used);
   if (response_done_ && used < size_t(n)) keep_alive_ = false;  // bytes after the response
+  if (cb_ != nullptr && !response_done_) cb_->onUpstreamReadComplete();
 }
 
 int UpstreamConnection::onHeaders(http::MessageHead& head) {

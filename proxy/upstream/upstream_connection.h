@@ -38,6 +38,9 @@ class UpstreamCallbacks {
   virtual void onResponseComplete(http::HeaderMap& trailers) = 0;
   // Upgraded (101) tunnel bytes from upstream.
   virtual void onTunnelData(const char* data, size_t len) = 0;
+  // Everything one read from the upstream carried has been delivered (head and body pieces):
+  // the moment to write it downstream in one go.
+  virtual void onUpstreamReadComplete() = 0;
   // Write buffer towards upstream drained below the low watermark.
   virtual void onUpstreamWritable() = 0;
 };
