@@ -252,7 +252,13 @@ int ProxyStream::onResponseHeaders(MessageHead& head) {
   response_status_ = head.status;
   cluster_->stats().upstream_requests[stats::codeClassIndex(head.status)].inc();
   if (head.status == 101 && upgrade_) tunnel_ = true;
+  // Connection is hop-by-hop: the upstream closing its connection says nothing about the
+  // client's, which the downstream codec keeps or closes on its own terms. The flag is put back
+  // because the upstream connection reads it at the response's end to decide its reuse.
+  bool upstream_keep_alive = head.keep_alive;
+  head.keep_alive = true;
   encoder_.encodeHeaders(head, false);
+  head.keep_alive = upstream_keep_alive;
   return 0;
 }
 
