@@ -58,9 +58,14 @@ bool EndpointPool::acquire(UpstreamCallbacks& cb) {
 
 void EndpointPool::cancel(UpstreamCallbacks& cb) {
   auto it = std::find(pending_.begin(), pending_.end(), &cb);
-  if (it == pending_.end()) return;
-  pending_.erase(it);
-  cluster_.removePending();
+  if (it != pending_.end()) {
+    pending_.erase(it);
+    cluster_.removePending();
+    return;
+  }
+  auto connecting = std::find_if(all_.begin(), all_.end(),
+                                 [&](UpstreamConnection* c) { return c->connectingFor(cb); });
+  if (connecting != all_.end()) (*connecting)->detach();  // not reusable yet: closes it
 }
 
 void EndpointPool::release(UpstreamConnection& conn, bool reusable) {

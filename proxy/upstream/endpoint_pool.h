@@ -29,7 +29,8 @@ class EndpointPool {
   // Gives `cb` a connection now (idle or newly connecting) or queues it. Returns false when the
   // pool is full and the cluster's pending queue is full too (the caller answers 503).
   bool acquire(UpstreamCallbacks& cb);
-  // Removes `cb` from the pending queue if it is waiting there.
+  // Forgets `cb`: removes it from the pending queue, or closes the connection being opened for
+  // it, so nothing calls back into a stream that is gone.
   void cancel(UpstreamCallbacks& cb);
 
   // From UpstreamConnection.

@@ -69,6 +69,10 @@ class UpstreamConnection : public http::Http1Parser::Sink, public Deferrable {
   void enterTunnel();
   bool reused() const { return requests_served_ > 0; }
   bool idle() const { return cb_ == nullptr; }
+  // True while the connection is being opened for `cb`'s request.
+  bool connectingFor(const UpstreamCallbacks& cb) const {
+    return state_ == State::kConnecting && cb_ == &cb;
+  }
 
  private:
   enum class State : uint8_t { kConnecting, kOpen, kClosed };
