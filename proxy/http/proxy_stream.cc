@@ -80,6 +80,7 @@ void ProxyStream::begin(std::shared_ptr<const ListenerRuntime> runtime, MessageH
   active_ = true;
   request_complete_ = response_started_ = request_sent_any_ = tunnel_ = false;
   tried_ = 0;
+  last_failure_ = nullptr;
   attempts_ = 0;
   response_status_ = 0;
   request_chunked_ = request.chunked;
@@ -100,7 +101,11 @@ void ProxyStream::tryUpstream() {
   const config::Cluster& cfg = cluster_->config();
   upstream::EndpointPool* pool =
       attempts_ < cfg.max_connect_attempts ? cluster_->choose(tried_) : nullptr;
-  if (pool == nullptr) return sendLocalReply(503, "no healthy upstream\n");
+  if (pool == nullptr) {
+    // After failed attempts, name the cause rather than only saying that none is left.
+    if (last_failure_ == nullptr) return sendLocalReply(503, "no healthy upstream\n");
+    return sendLocalReply(503, std::string(last_failure_) + "\n");
+  }
   ++attempts_;
   pending_pool_ = pool;
   if (!pool->acquire(*this)) {
@@ -305,6 +310,7 @@ void ProxyStream::onUpstreamFailure(upstream::UpstreamFailure failure, bool reus
   bool stale_reuse = failure == UpstreamFailure::kReset && reused && !request_->hasBody() &&
                      !upgrade_ && attempts_ < cluster_->config().max_connect_attempts;
   if (connect_failed || stale_reuse) {
+    last_failure_ = upstream::failureName(failure);
     if (stale_reuse) tried_ = 0;
     return tryUpstream();
   }

@@ -91,6 +91,7 @@ class ProxyStream : public upstream::UpstreamCallbacks {
   EvbufferPtr request_buffer_;  // encoded request bytes held until an upstream is ready
   MessageHead local_head_;      // head of a local reply
   uint64_t tried_ = 0;
+  const char* last_failure_ = nullptr;  // why the previous attempt failed, for the final 503
   uint32_t attempts_ = 0;
   int response_status_ = 0;
   bool active_ = false;
