@@ -207,7 +207,9 @@ void ProxyStream::encodeRequestEnd(evbuffer* out, const HeaderMap* trailers) {
 }
 
 void ProxyStream::onRequestBody(const char* data, size_t len) {
-  if (!active_ || response_started_) return;  // an early response already settled the stream
+  // A local reply settled the stream: the rest of the body has nowhere to go. An upstream that
+  // answers early (echo, streaming) still reads it, so it keeps flowing there.
+  if (!active_ || (response_started_ && !upstream_)) return;
   if (upstream_) {
     encodeRequestBody(upstream_->output(), data, len);
     if (upstream_->aboveHighWatermark()) encoder_.readDisable(true);
@@ -222,7 +224,7 @@ void ProxyStream::onRequestBody(const char* data, size_t len) {
 void ProxyStream::onRequestComplete(HeaderMap& trailers) {
   if (!active_) return;
   request_complete_ = true;
-  if (response_started_) return;
+  if (response_started_ && !upstream_) return;
   if (upstream_) {
     encodeRequestEnd(upstream_->output(), &trailers);
     upstream_->requestComplete();
