@@ -342,7 +342,9 @@ void ProxyStream::sendLocalReply(int status, std::string_view body, bool close) 
   char len[24];
   int n = std::snprintf(len, sizeof(len), "%zu", body.size());
   h.headers.add("content-length", std::string_view(len, size_t(n)));
-  if (close) h.keep_alive = false;
+  // Answered before the request body was read (no route, overload): the connection closes
+  // after this reply, and the reply says so.
+  if (close || (!request_complete_ && request_->hasBody())) h.keep_alive = false;
   encoder_.encodeHeaders(h, body.empty());
   if (!body.empty()) encoder_.encodeBody(body.data(), body.size());
   encoder_.encodeEnd(nullptr);

@@ -90,6 +90,7 @@ class ServerConnection : public Http1Parser::Sink, public StreamEncoder, public 
   bool closed_ = false;
   bool stream_active_ = false;  // a stream is between headers and its response's end
   bool request_done_ = false;   // the current request's message is complete
+  bool request_has_body_ = false;
   bool close_after_ = false;    // close once the current response is written
   bool read_disabled_ = false;  // backpressure from upstream
   bool write_pending_ = false;
