@@ -150,15 +150,43 @@ TEST(Lifecycle, SighupWithAValidFileTakesEffect) {
   RemoraProcess remora(twoClusterConfig(port, admin, a, b, "app"));
   HttpClient client(port);
   ASSERT_EQ(client.request("GET", "/").header("x-upstream"), "up0");
+  // A request in flight across the reload finishes where it started.
+  HttpClient in_flight(port);
+  UpstreamStats stats(a.port());
+  ASSERT_TRUE(in_flight.send(requestText("GET", "/slow/500")));
+  ASSERT_TRUE(waitUntil([&] { return stats.read().requests == 2; }, seconds(5)));
 
   remora.reload(twoClusterConfig(port, admin, a, b, "other"));
   ASSERT_TRUE(remora.process().waitForOutput("(source: sighup)", seconds(5))) << remora.output();
+  HttpResponse old = in_flight.readResponse();
+  EXPECT_EQ(old.status, 200);
+  EXPECT_EQ(old.header("x-upstream"), "up0");
   // The listener socket stayed open, and the kept-alive connection takes the new route too.
   EXPECT_EQ(client.request("GET", "/").header("x-upstream"), "up1");
   HttpClient fresh(port);
   EXPECT_EQ(fresh.request("GET", "/").header("x-upstream"), "up1");
   nlohmann::json config = nlohmann::json::parse(adminGet(admin, "/config").body);
   EXPECT_EQ(config["listeners"][0]["routes"][0]["cluster"], "other");
+}
+
+// Clusters whose config did not change keep their pooled upstream connections across a reload.
+TEST(Lifecycle, SighupKeepsThePoolsOfUnchangedClusters) {
+  DemoUpstream a("up0"), b("up1");
+  uint16_t port = freePort(), admin = freePort();
+  const std::string before = twoClusterConfig(port, admin, a, b, "app");
+  RemoraProcess remora(before);
+  HttpClient client(port);
+  ASSERT_EQ(client.request("GET", "/").status, 200);
+  std::string after = before;
+  after.insert(after.find("    routes:"), "    timeouts: { idle: 30s }\n");
+  remora.reload(after);
+  ASSERT_TRUE(remora.process().waitForOutput("(source: sighup)", seconds(5))) << remora.output();
+  ASSERT_EQ(client.request("GET", "/").status, 200);
+  HttpClient fresh(port);
+  ASSERT_EQ(fresh.request("GET", "/").status, 200);
+  UpstreamCounts counts = UpstreamStats(a.port()).read();
+  EXPECT_EQ(counts.requests, 3u);
+  EXPECT_EQ(counts.connections, 1u);
 }
 
 // A reload that adds a listener opens it; one that drops it closes it.

@@ -51,6 +51,45 @@ TEST(ProxyBasics, ProxiesAGetToTheUpstream) {
   EXPECT_EQ(code, 0);
 }
 
+TEST(ProxyBasics, RoutesByPathPrefix) {
+  DemoUpstream a("up0"), b("up1");
+  uint16_t port = freePort(), admin = freePort();
+  std::ostringstream y;
+  y << "workers: 1\n"
+    << "admin: { address: 127.0.0.1:" << admin << " }\n"
+    << "drain: { grace_period: 0s, deadline: 5s }\n"
+    << "listeners:\n"
+    << "  - name: ingress\n"
+    << "    address: 127.0.0.1:" << port << "\n"
+    << "    routes:\n"
+    << "      - { prefix: /api/, cluster: api }\n"
+    << "      - { prefix: /static, cluster: web }\n"
+    << "clusters:\n"
+    << "  - { name: api, endpoints: [" << a.address() << "] }\n"
+    << "  - { name: web, endpoints: [" << b.address() << "] }\n";
+  RemoraProcess remora(y.str());
+  HttpClient client(port);
+  EXPECT_EQ(client.request("GET", "/api/users?x=/static").header("x-upstream"), "up0");
+  EXPECT_EQ(client.request("GET", "/static/app.js").header("x-upstream"), "up1");
+  EXPECT_EQ(client.request("GET", "/staticky").header("x-upstream"), "up1");  // a plain prefix
+  HttpResponse none = client.request("GET", "/api");  // "/api/" does not match "/api"
+  EXPECT_EQ(none.status, 404);
+  EXPECT_NE(none.body.find("no route"), std::string::npos) << none.body;
+  EXPECT_TRUE(none.keep_alive);
+  HttpResponse after = client.request("GET", "/api/");
+  EXPECT_EQ(after.status, 200) << after.error;
+  // The 404 is answered while the request is still being parsed; a request pipelined behind it
+  // must still be read and answered.
+  ASSERT_TRUE(client.send(requestText("GET", "/nowhere") + requestText("GET", "/api/x")));
+  EXPECT_EQ(client.readResponse().status, 404);
+  EXPECT_EQ(client.readResponse().header("x-upstream"), "up0");
+  // With a body still to come, the connection cannot skip it: the 404 says it closes.
+  HttpResponse with_body = client.request("POST", "/nowhere", {}, "a body never read");
+  EXPECT_EQ(with_body.status, 404);
+  EXPECT_EQ(with_body.header("connection"), "close");
+  EXPECT_TRUE(client.closedByPeer());
+}
+
 TEST(ProxyBasics, KeepAliveConnectionsAreReusedUpstream) {
   ProxyUnderTest proxy;
   UpstreamStats stats(proxy.upstream().port());
@@ -169,6 +208,23 @@ TEST(ProxyBasics, ConnectionCloseIsHonouredButTheUpstreamConnectionIsKept) {
   UpstreamCounts counts = stats.read();
   EXPECT_EQ(counts.requests, 3u);
   EXPECT_EQ(counts.connections, 1u);
+}
+
+TEST(ProxyBasics, PooledConnectionsExpireAfterTheClusterIdleTimeout) {
+  ProxySpec spec;
+  spec.cluster_yaml = "idle_timeout: 200ms";
+  ProxyUnderTest proxy(spec);
+  UpstreamStats stats(proxy.upstream().port());
+  HttpClient client(proxy.port());
+  ASSERT_EQ(client.request("GET", "/").status, 200);
+  EXPECT_EQ(scrapeMetric(proxy.adminPort(), "remora_upstream_connections_idle"), 1);
+  ASSERT_TRUE(waitUntil(
+      [&] { return scrapeMetric(proxy.adminPort(), "remora_upstream_connections_idle") == 0; },
+      std::chrono::seconds(3)));
+  ASSERT_EQ(client.request("GET", "/").status, 200);
+  UpstreamCounts counts = stats.read();
+  EXPECT_EQ(counts.requests, 2u);
+  EXPECT_EQ(counts.connections, 2u);
 }
 
 TEST(ProxyBasics, UpstreamConnectionCloseOnlyClosesTheUpstreamSide) {

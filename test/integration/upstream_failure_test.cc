@@ -188,13 +188,15 @@ TEST(UpstreamFailure, PendingQueueOverflowGets503) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(500));  // not queued
   EXPECT_EQ(refused.status, 503);
   EXPECT_NE(refused.body.find("overloaded"), std::string::npos) << refused.body;
+  EXPECT_TRUE(refused.keep_alive);
 
   EXPECT_EQ(first.readResponse().status, 200);
   EXPECT_EQ(second.readResponse().status, 200);
+  EXPECT_EQ(third.request("GET", "/").status, 200);  // the refused client's connection is fine
   EXPECT_EQ(scrapeMetric(proxy.adminPort(), "remora_upstream_pending_overflow_total"), 1);
   EXPECT_EQ(scrapeMetric(proxy.adminPort(), "remora_upstream_pending_requests"), 0);
   UpstreamCounts counts = stats.read();
-  EXPECT_EQ(counts.requests, 2u);
+  EXPECT_EQ(counts.requests, 3u);
   EXPECT_EQ(counts.connections, 1u);  // the waiting request reused the first one's connection
 }
 
