@@ -8,9 +8,9 @@
 #include <cctype>
 #include <map>
 #include <memory>
-#include <regex>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -35,6 +35,18 @@ std::map<std::string, std::vector<std::string>> receivedHeaders(const std::strin
     out[name].push_back(v == std::string::npos ? "" : line.substr(v));
   }
   return out;
+}
+
+// xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx in lowercase hex (std::regex is avoided: g++ 12
+// warns inside it under the sanitizers).
+bool isUuidV4(const std::string& id) {
+  if (id.size() != 36) return false;
+  for (size_t i = 0; i < id.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    bool hex = (id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f');
+    if (dash ? id[i] != '-' : !hex) return false;
+  }
+  return id[14] == '4' && std::string_view("89ab").find(id[19]) != std::string_view::npos;
 }
 
 TEST(ProxyBasics, ProxiesAGetToTheUpstream) {
@@ -286,12 +298,11 @@ TEST(ProxyBasics, ForwardedHeadersAreAdded) {
 TEST(ProxyBasics, RequestIdIsGeneratedWhenAbsentAndKeptWhenPresent) {
   ProxyUnderTest proxy;
   HttpClient client(proxy.port());
-  const std::regex uuid_v4("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
   auto first = receivedHeaders(client.request("GET", "/headers").body);
   auto second = receivedHeaders(client.request("GET", "/headers").body);
   ASSERT_EQ(first["x-request-id"].size(), 1u);
   ASSERT_EQ(second["x-request-id"].size(), 1u);
-  EXPECT_TRUE(std::regex_match(first["x-request-id"][0], uuid_v4)) << first["x-request-id"][0];
+  EXPECT_TRUE(isUuidV4(first["x-request-id"][0])) << first["x-request-id"][0];
   EXPECT_NE(first["x-request-id"][0], second["x-request-id"][0]);
 
   auto kept =
