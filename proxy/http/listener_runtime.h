@@ -23,9 +23,6 @@ struct ListenerRuntime {
   config::Listener config;
   std::vector<RouteTarget> routes;
   stats::ListenerStats* stats = nullptr;
-  const timeval* idle_timeout = nullptr;
-  const timeval* headers_timeout = nullptr;
-  const timeval* request_timeout = nullptr;  // nullptr: none
   uint64_t version = 0;
 
   // First route whose prefix starts `path`, or nullptr.

@@ -2,25 +2,31 @@
 
 #include <cstdio>
 
+#include "http/codec/http1_format.h"
+
 #include "upstream/endpoint_pool.h"
 
 namespace remora::http {
 namespace {
 
-// Writes a random (version 4) UUID for x-request-id.
+// Writes a random (version 4) UUID for x-request-id, two hex digits per table lookup.
 void appendRequestId(std::string& out, Dispatcher& d) {
   static const char kHex[] = "0123456789abcdef";
+  uint8_t b[16];
   uint64_t hi = d.random();
   uint64_t lo = d.random();
+  for (int i = 0; i < 8; ++i) {
+    b[i] = uint8_t(hi >> (i * 8));
+    b[8 + i] = uint8_t(lo >> (i * 8));
+  }
+  b[6] = uint8_t((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = uint8_t((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
   char id[36];
-  int k = 0;
-  for (int i = 0; i < 32; ++i) {
-    if (i == 8 || i == 12 || i == 16 || i == 20) id[k++] = '-';
-    uint64_t word = i < 16 ? hi : lo;
-    unsigned nibble = (word >> ((i % 16) * 4)) & 0xf;
-    if (i == 12) nibble = 4;                     // version 4
-    if (i == 16) nibble = (nibble & 0x3) | 0x8;  // RFC 4122 variant
-    id[k++] = kHex[nibble];
+  char* p = id;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
+    *p++ = kHex[b[i] >> 4];
+    *p++ = kHex[b[i] & 0xf];
   }
   out.append(id, sizeof(id));
 }
@@ -184,7 +190,8 @@ void ProxyStream::writeRequestHead(evbuffer* out) {
 
 void ProxyStream::encodeRequestBody(evbuffer* out, const char* data, size_t len) {
   if (request_chunked_) {
-    evbuffer_add_printf(out, "%zx\r\n", len);
+    char size[24];
+    evbuffer_add(out, size, formatChunkSize(size, len));
     evbuffer_add(out, data, len);
     evbuffer_add(out, "\r\n", 2);
   } else {

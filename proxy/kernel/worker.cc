@@ -87,10 +87,6 @@ std::shared_ptr<const http::ListenerRuntime> Worker::compile(const config::Liste
   rt->config = l;
   rt->version = version;
   rt->stats = &store_.listener(index_, l.name);
-  rt->idle_timeout = dispatcher_.commonTimeout(l.timeouts.idle);
-  rt->headers_timeout = dispatcher_.commonTimeout(l.timeouts.request_headers);
-  if (l.timeouts.request.count() > 0)
-    rt->request_timeout = dispatcher_.commonTimeout(l.timeouts.request);
   for (const config::Route& r : l.routes) rt->routes.push_back({r.prefix, clusters_.at(r.cluster)});
   return rt;
 }

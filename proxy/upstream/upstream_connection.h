@@ -10,6 +10,7 @@
 #include "common/c_handles.h"
 #include "http/codec/http1_parser.h"
 #include "kernel/dispatcher.h"
+#include "kernel/lazy_timer.h"
 
 namespace remora::upstream {
 
@@ -44,6 +45,9 @@ class UpstreamCallbacks {
 
 class UpstreamConnection : public http::Http1Parser::Sink, public Deferrable {
  public:
+  // Request bytes queued towards the upstream before the downstream stops being read.
+  static constexpr size_t kHighWatermark = 1024 * 1024;
+
   UpstreamConnection(EndpointPool& pool, Dispatcher& dispatcher);
   ~UpstreamConnection() override;
 
@@ -75,13 +79,13 @@ class UpstreamConnection : public http::Http1Parser::Sink, public Deferrable {
   int onMessageComplete(http::HeaderMap& trailers) override;
 
   static void onEvent(evutil_socket_t fd, short what, void* arg);
-  static void onTimer(evutil_socket_t fd, short what, void* arg);
+  static void onTimer(void* arg);
   void onConnected();
   void onReadable();
   void onWritable();
   void fail(UpstreamFailure f);
   void close();
-  void armTimer(const timeval* tv);
+  void armTimer(config::Duration d) { timer_.set(uint64_t(d.count())); }
   void updateEvents();
 
   EndpointPool& pool_;
@@ -90,7 +94,7 @@ class UpstreamConnection : public http::Http1Parser::Sink, public Deferrable {
   Fd fd_;
   EventPtr read_ev_;
   EventPtr write_ev_;
-  EventPtr timer_;
+  LazyTimer timer_;
   EvbufferPtr out_;
   http::Http1Parser parser_;
   State state_ = State::kConnecting;

@@ -4,12 +4,7 @@ namespace remora::upstream {
 
 WorkerCluster::WorkerCluster(const config::Cluster& config, Dispatcher& dispatcher,
                              stats::Store& store, size_t worker_index)
-    : config_(config),
-      dispatcher_(dispatcher),
-      stats_(store.cluster(worker_index, config.name)),
-      connect_timeout_(dispatcher.commonTimeout(config.connect_timeout)),
-      response_timeout_(dispatcher.commonTimeout(config.response_timeout)),
-      idle_timeout_(dispatcher.commonTimeout(config.idle_timeout)) {
+    : config_(config), dispatcher_(dispatcher), stats_(store.cluster(worker_index, config.name)) {
   for (const config::SocketAddress& addr : config.endpoints) {
     endpoints_.push_back(std::make_unique<EndpointPool>(
         *this, dispatcher, addr, store.endpoint(worker_index, config.name, addr.str())));

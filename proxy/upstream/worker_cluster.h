@@ -41,11 +41,6 @@ class WorkerCluster {
     stats_.pending_requests.sub();
   }
 
-  // Upstream timeouts as libevent common timeouts.
-  const timeval* connectTimeout() const { return connect_timeout_; }
-  const timeval* responseTimeout() const { return response_timeout_; }
-  const timeval* idleTimeout() const { return idle_timeout_; }
-
   void closeIdle();
 
  private:
@@ -55,9 +50,6 @@ class WorkerCluster {
   std::vector<std::unique_ptr<EndpointPool>> endpoints_;
   std::unique_ptr<LoadBalancer> lb_;
   uint32_t pending_ = 0;
-  const timeval* connect_timeout_;
-  const timeval* response_timeout_;
-  const timeval* idle_timeout_;
 };
 
 }  // namespace remora::upstream
