@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/filter_fields.h"
 #include "config/yaml_fields.h"
 
 namespace remora::config {
@@ -82,11 +83,15 @@ void readListener(const YAML::Node& node, const std::string& path, Errors& error
     errors.expected(path, "a map", node);
     return;
   }
-  const MapReader reader(node, path, {"name", "address", "limits", "timeouts", "routes"}, errors);
+  const MapReader reader(node, path, {"name", "address", "limits", "timeouts", "routes", "filters"},
+                         errors);
   reader.readName("name", listener.name);
   reader.readAddress("address", true, listener.address);
   readLimits(reader, listener.limits);
   readTimeouts(reader, listener.timeouts);
+  readFilters(reader, listener.filters);
+  // With a filter chain the router filter routes; the built-in table is then optional.
+  if (reader.get("filters").IsDefined() && !reader.get("routes").IsDefined()) return;
   if (const auto routes = reader.readNonEmptyList("routes", "route")) {
     for (size_t i = 0; i < routes->size(); ++i) {
       readRoute((*routes)[i], yaml::indexPath(reader.path("routes"), i), errors,
@@ -212,7 +217,8 @@ void checkRoutes(const Config& config, Errors& errors) {
 
 void readConfig(const YAML::Node& root, Errors& errors, Config& config) {
   const MapReader reader(
-      root, "", {"workers", "log_level", "admin", "drain", "listeners", "clusters"}, errors);
+      root, "", {"workers", "log_level", "admin", "drain", "plugins", "listeners", "clusters"},
+      errors);
   reader.readUint("workers", 0, kMaxWorkers, config.workers);
   reader.readChoice<std::string>("log_level",
                                  {{"trace", "trace"},
@@ -225,6 +231,7 @@ void readConfig(const YAML::Node& root, Errors& errors, Config& config) {
                                  config.log_level);
   readAdmin(reader, config.admin);
   readDrain(reader, config.drain);
+  readPlugins(reader, config.plugins);
   readSection(reader, "listeners", "listener", config.listeners, readListener);
   const bool clusters_read =
       readSection(reader, "clusters", "cluster", config.clusters, readCluster);
@@ -264,12 +271,25 @@ void emitListener(YAML::Emitter& out, const Listener& listener) {
   emitDuration(out, "idle", listener.timeouts.idle);
   emitDuration(out, "request", listener.timeouts.request);
   out << YAML::EndMap;
-  out << YAML::Key << "routes" << YAML::Value << YAML::BeginSeq;
-  for (const Route& route : listener.routes) {
-    out << YAML::BeginMap << YAML::Key << "prefix" << YAML::Value << route.prefix;
-    out << YAML::Key << "cluster" << YAML::Value << route.cluster << YAML::EndMap;
+  if (!listener.routes.empty()) {
+    out << YAML::Key << "routes" << YAML::Value << YAML::BeginSeq;
+    for (const Route& route : listener.routes) {
+      out << YAML::BeginMap << YAML::Key << "prefix" << YAML::Value << route.prefix;
+      out << YAML::Key << "cluster" << YAML::Value << route.cluster << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
   }
-  out << YAML::EndSeq << YAML::EndMap;
+  if (!listener.filters.empty()) {
+    out << YAML::Key << "filters" << YAML::Value << YAML::BeginSeq;
+    for (const FilterRef& f : listener.filters) {
+      out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << f.name;
+      out << YAML::Key << "config" << YAML::Value;
+      emitJsonAsYaml(out, nlohmann::json::parse(f.config_json));
+      out << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+  }
+  out << YAML::EndMap;
 }
 
 void emitCluster(YAML::Emitter& out, const Cluster& cluster) {
@@ -344,6 +364,10 @@ std::string toYaml(const Config& config) {
   out << YAML::Key << "drain" << YAML::Value << YAML::BeginMap;
   emitDuration(out, "grace_period", config.drain.grace_period);
   emitDuration(out, "deadline", config.drain.deadline);
+  out << YAML::EndMap;
+  out << YAML::Key << "plugins" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "dir" << YAML::Value << YAML::DoubleQuoted << config.plugins.dir;
+  out << YAML::Key << "cache_dir" << YAML::Value << YAML::DoubleQuoted << config.plugins.cache_dir;
   out << YAML::EndMap;
   out << YAML::Key << "listeners" << YAML::Value << YAML::BeginSeq;
   for (const Listener& listener : config.listeners) emitListener(out, listener);

@@ -36,6 +36,10 @@ class Dispatcher {
 
   event_base* base() const { return base_.get(); }
 
+  // Which worker this is (0..n-1); the main thread's dispatcher says 0 and is never asked.
+  size_t workerIndex() const { return worker_index_; }
+  void setWorkerIndex(size_t i) { worker_index_ = i; }
+
   // Any thread: runs `fn` on this dispatcher's thread soon.
   void post(std::function<void()> fn);
 
@@ -74,6 +78,7 @@ class Dispatcher {
   std::vector<std::unique_ptr<Deferrable>> deferred_;
   std::unique_ptr<char[]> scratch_;
   uint64_t rng_state_;
+  size_t worker_index_ = 0;
   std::string header_scratch_;
 };
 

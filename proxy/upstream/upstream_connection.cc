@@ -70,6 +70,7 @@ void UpstreamConnection::connect(UpstreamCallbacks& cb) {
 void UpstreamConnection::attach(UpstreamCallbacks& cb) {
   cb_ = &cb;
   head_request_ = response_done_ = request_done_ = response_started_ = false;
+  response_timeout_ms_ = 0;
   keep_alive_ = true;
   timer_.cancel();
   parser_.resume();
@@ -143,7 +144,7 @@ void UpstreamConnection::onReadable() {
     return;
   }
   if (tunnel_) return cb_->onTunnelData(buf, size_t(n));
-  if (request_done_) armTimer(pool_.cluster().config().response_timeout);
+  if (request_done_) armResponseTimer();
   size_t used = parser_.execute(buf, size_t(n));
   if (state_ == State::kClosed || cb_ == nullptr) return;
   if (parser_.failed()) {
@@ -220,11 +221,20 @@ void UpstreamConnection::readDisable(bool disable) {
 
 void UpstreamConnection::requestComplete() {
   request_done_ = true;
-  if (!response_done_ && !tunnel_) armTimer(pool_.cluster().config().response_timeout);
+  if (!response_done_ && !tunnel_) armResponseTimer();
 }
 
 void UpstreamConnection::enterTunnel() {
   tunnel_ = true;
+}
+
+const std::string& UpstreamConnection::endpointName() const {
+  return pool_.name();
+}
+
+void UpstreamConnection::armResponseTimer() {
+  if (response_timeout_ms_ != 0) return timer_.set(response_timeout_ms_);
+  armTimer(pool_.cluster().config().response_timeout);
 }
 
 void UpstreamConnection::fail(UpstreamFailure f) {

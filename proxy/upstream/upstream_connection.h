@@ -68,6 +68,9 @@ class UpstreamConnection : public http::Http1Parser::Sink, public Deferrable {
   // The request has been written fully; arms the response timeout.
   void requestComplete();
   void enterTunnel();
+  const std::string& endpointName() const;
+  // A route's per-try timeout for the current request (0: the cluster's response_timeout).
+  void setResponseTimeoutOverride(uint32_t ms) { response_timeout_ms_ = ms; }
   bool reused() const { return requests_served_ > 0; }
   bool idle() const { return cb_ == nullptr; }
 
@@ -86,6 +89,7 @@ class UpstreamConnection : public http::Http1Parser::Sink, public Deferrable {
   void fail(UpstreamFailure f);
   void close();
   void armTimer(config::Duration d) { timer_.set(uint64_t(d.count())); }
+  void armResponseTimer();
   void updateEvents();
 
   EndpointPool& pool_;
@@ -108,6 +112,7 @@ class UpstreamConnection : public http::Http1Parser::Sink, public Deferrable {
   bool tunnel_ = false;
   bool response_started_ = false;
   bool connect_error_ = false;
+  uint32_t response_timeout_ms_ = 0;
 };
 
 }  // namespace remora::upstream

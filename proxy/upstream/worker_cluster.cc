@@ -1,5 +1,7 @@
 #include "upstream/worker_cluster.h"
 
+#include "kernel/lazy_timer.h"
+
 namespace remora::upstream {
 
 WorkerCluster::WorkerCluster(const config::Cluster& config, Dispatcher& dispatcher,
@@ -18,10 +20,27 @@ WorkerCluster::WorkerCluster(const config::Cluster& config, Dispatcher& dispatch
 WorkerCluster::~WorkerCluster() = default;
 
 EndpointPool* WorkerCluster::choose(uint64_t& tried) {
-  int i = lb_->pick(tried);
+  // Ejected endpoints count as tried, unless every endpoint is ejected (then balance anyway,
+  // as Envoy's panic threshold does: some traffic beats none).
+  uint64_t mask = tried;
+  uint64_t now = LazyTimer::nowMs();
+  size_t usable = 0;
+  for (size_t k = 0; k < endpoints_.size() && k < 64; ++k) {
+    if (endpoints_[k]->ejectedAt(now)) {
+      mask |= uint64_t{1} << k;
+    } else if (!((tried >> k) & 1)) {
+      ++usable;
+    }
+  }
+  int i = lb_->pick(usable > 0 ? mask : tried);
   if (i < 0) return nullptr;
   if (i < 64) tried |= uint64_t{1} << i;
   return endpoints_[size_t(i)].get();
+}
+
+void WorkerCluster::eject(const std::string& address, uint32_t ms) {
+  for (auto& ep : endpoints_)
+    if (ep->name() == address) ep->ejectFor(ms);
 }
 
 void WorkerCluster::closeIdle() {

@@ -43,6 +43,11 @@ class WorkerCluster {
 
   void closeIdle();
 
+  size_t endpointCount() const { return endpoints_.size(); }
+  EndpointPool& endpoint(size_t i) { return *endpoints_[i]; }
+  // Takes the endpoint at `address` out of load balancing for `ms` (outlier ejection).
+  void eject(const std::string& address, uint32_t ms);
+
  private:
   config::Cluster config_;
   Dispatcher& dispatcher_;
