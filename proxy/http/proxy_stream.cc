@@ -43,7 +43,7 @@ void ProxyStream::begin(std::shared_ptr<const ListenerRuntime> runtime, MessageH
   request_bytes_ = response_bytes_ = 0;
   route_ = RouteDecision{};
   metadata_.clear();
-  upstream_address_.clear();
+  upstream_address_ = nullptr;
   flags_.clear();
   request_chunked_ = request.chunked;
   upgrade_ = request.upgrade;
@@ -150,7 +150,7 @@ void ProxyStream::tryUpstream() {
 void ProxyStream::onUpstreamReady(upstream::UpstreamConnection& conn) {
   pending_pool_ = nullptr;
   upstream_ = &conn;
-  upstream_address_ = conn.endpointName();
+  upstream_address_ = &conn.endpointName();
   conn.setResponseExpectsNoBody(request_->method == HTTP_HEAD);
   uint32_t per_try = route_.per_try_timeout_ms ? route_.per_try_timeout_ms : route_.timeout_ms;
   conn.setResponseTimeoutOverride(per_try);

@@ -106,7 +106,9 @@ class ProxyStream : public upstream::UpstreamCallbacks {
   void resumeFilters();
   uint64_t requestBytes() const { return request_bytes_; }
   uint64_t responseBytes() const { return response_bytes_; }
-  const std::string& upstreamAddress() const { return upstream_address_; }
+  std::string_view upstreamAddress() const {
+    return upstream_address_ ? std::string_view(*upstream_address_) : std::string_view();
+  }
   const std::string& responseFlags() const { return flags_; }
   uint64_t startUnixMicros() const { return start_unix_us_; }
   // Keeps a filter's callout until the stream ends (then cancelled, never calling back).
@@ -156,7 +158,7 @@ class ProxyStream : public upstream::UpstreamCallbacks {
   RouteDecision route_;
   std::vector<std::pair<std::string, std::string>> metadata_;
   std::vector<std::unique_ptr<plugin::Callout>> callouts_;
-  std::string upstream_address_;
+  const std::string* upstream_address_ = nullptr;  // the pool's name; the pool outlives the stream
   std::string flags_;
   uint64_t tried_ = 0;
   uint64_t request_bytes_ = 0;
