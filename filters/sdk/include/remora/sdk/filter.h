@@ -97,6 +97,8 @@ class CalloutResponse {
 // default of each is to let the stream through.
 class Filter {
  public:
+  // So a derived filter can write `Status` in its own namespace without a using-declaration.
+  using Status = ::remora::sdk::Status;
   using CalloutCallback = std::function<void(const CalloutResponse&)>;
 
   Filter() = default;
