@@ -17,6 +17,7 @@
 #include "http/listener_runtime.h"
 #include "http/proxy_stream.h"
 #include "kernel/dispatcher.h"
+#include "kernel/lazy_timer.h"
 
 namespace remora::http {
 
@@ -62,7 +63,7 @@ class ServerConnection : public Http1Parser::Sink, public StreamEncoder, public 
   int onMessageComplete(HeaderMap& trailers) override;
 
   static void onEvent(evutil_socket_t fd, short what, void* arg);
-  static void onTimer(evutil_socket_t fd, short what, void* arg);
+  static void onTimer(void* arg);
   void onReadable();
   void parse(const char* data, size_t len);
   void onParseError();
@@ -81,7 +82,7 @@ class ServerConnection : public Http1Parser::Sink, public StreamEncoder, public 
   std::string peer_;
   EventPtr read_ev_;
   EventPtr write_ev_;
-  EventPtr timer_;
+  LazyTimer timer_;
   EvbufferPtr out_;
   std::string pending_in_;  // bytes read but not parsed (pipelined requests)
   Http1Parser parser_;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernel/lazy_timer.h"
 #include "upstream/worker_cluster.h"
 
 namespace remora::upstream {
@@ -104,6 +105,15 @@ void EndpointPool::onClosed(UpstreamConnection& conn) {
     stats_.cx_active.add();
     fresh->connect(*next);
   }
+}
+
+void EndpointPool::ejectFor(uint32_t ms) {
+  ejected_until_ms_ = LazyTimer::nowMs() + ms;
+  stats_.ejected_until_ms.store(ejected_until_ms_, std::memory_order_relaxed);
+}
+
+bool EndpointPool::ejected() const {
+  return ejectedAt(LazyTimer::nowMs());
 }
 
 void EndpointPool::closeIdle() {

@@ -47,6 +47,10 @@ class EndpointPool {
   WorkerCluster& cluster() { return cluster_; }
   uint32_t activeRequests() const { return active_; }
   size_t idleCount() const { return idle_.size(); }
+  // Outlier ejection: out of load balancing until the deadline.
+  void ejectFor(uint32_t ms);
+  bool ejectedAt(uint64_t now_ms) const { return ejected_until_ms_ > now_ms; }
+  bool ejected() const;
   // Closes idle connections (drain, cluster removal).
   void closeIdle();
 
@@ -61,6 +65,7 @@ class EndpointPool {
   std::vector<UpstreamConnection*> idle_;
   std::deque<UpstreamCallbacks*> pending_;
   uint32_t active_ = 0;  // connections bound to a request (incl. connecting)
+  uint64_t ejected_until_ms_ = 0;
 };
 
 }  // namespace remora::upstream
