@@ -332,7 +332,6 @@ TEST(ProxyBasics, WebSocketUpgradeIsTunnelled) {
   EXPECT_EQ(client.readRaw(big.size()), big);
   // Closing the client ends the tunnel; the proxy closes its upstream side too.
   client.close();
-  UpstreamStats stats(proxy.upstream().port());
   EXPECT_TRUE(waitUntil(
       [&] { return scrapeMetric(proxy.adminPort(), "remora_downstream_connections_active") == 0; },
       std::chrono::seconds(5)));
@@ -347,6 +346,42 @@ TEST(ProxyBasics, WebSocketBytesSentWithTheUpgradeRequestAreForwarded) {
   HttpResponse r = client.readResponse();
   ASSERT_EQ(r.status, 101) << r.error;
   EXPECT_EQ(client.readRaw(5), "early");
+}
+
+// The upstream may decline an upgrade with an ordinary response: the connection stays HTTP.
+TEST(ProxyBasics, DeclinedUpgradeKeepsTheConnectionHttp) {
+  ProxyUnderTest proxy;
+  HttpClient client(proxy.port());
+  ASSERT_TRUE(
+      client.send(requestText("GET", "/", {{"Connection", "Upgrade"}, {"Upgrade", "websocket"}}) +
+                  requestText("GET", "/status/202")));
+  HttpResponse declined = client.readResponse();
+  ASSERT_TRUE(declined.ok()) << declined.error;
+  EXPECT_EQ(declined.status, 200);
+  EXPECT_FALSE(declined.upgraded);
+  EXPECT_EQ(declined.body, "hello from up0\n");
+  HttpResponse next = client.readResponse();
+  EXPECT_EQ(next.status, 202) << next.error;
+  EXPECT_EQ(client.request("GET", "/").status, 200);
+}
+
+TEST(ProxyBasics, UpstreamClosingATunnelClosesTheClient) {
+  RawUpstream raw([](RawConnection& conn, size_t) {
+    conn.readUntil("\r\n\r\n");
+    conn.send("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: custom\r\n\r\n");
+    conn.readUntil("hi");
+    conn.send("bye");
+  });
+  ProxySpec spec;
+  spec.upstreams = 0;
+  spec.extra_endpoints = {raw.address()};
+  ProxyUnderTest proxy(spec);
+  HttpClient client(proxy.port());
+  HttpResponse r = client.request("GET", "/", {{"Connection", "Upgrade"}, {"Upgrade", "custom"}});
+  ASSERT_EQ(r.status, 101) << r.error;
+  ASSERT_TRUE(client.send("hi"));
+  EXPECT_EQ(client.readRaw(3), "bye");
+  EXPECT_TRUE(client.closedByPeer());
 }
 
 // Many clients at once, each checking that it gets its own bytes back: responses must never
