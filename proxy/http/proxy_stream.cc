@@ -108,7 +108,6 @@ bool ProxyStream::setRoute(const remora_route_t& route, std::string& err) {
   if (route.path.len > 0) request_->url.assign(route.path.data, route.path.len);
   if (route.host.len > 0)
     request_->headers.set("host", std::string_view(route.host.data, route.host.len));
-  metadata_.emplace_back("remora.cluster", name);
   return true;
 }
 
