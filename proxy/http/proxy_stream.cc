@@ -47,6 +47,12 @@ void ProxyStream::begin(std::shared_ptr<const ListenerRuntime> runtime, MessageH
   flags_.clear();
   request_chunked_ = request.chunked;
   upgrade_ = request.upgrade;
+  if (request.headers.count(HeaderToken::kXRequestId) == 0) {
+    std::string& id = encoder_.dispatcher().headerScratch();
+    id.clear();
+    appendRequestId(id, encoder_.dispatcher());
+    request.headers.add(HeaderToken::kXRequestId, "x-request-id", id);
+  }
   if (runtime_->chain) {
     start_unix_us_ = unixMicros();
     filters_.begin(runtime_->chain, encoder_.dispatcher().workerIndex(), &handle_);
@@ -379,6 +385,7 @@ void ProxyStream::sendLocalReply(int status, std::string_view body, bool close, 
   response_ = &h;
   encoder_.encodeHeaders(h, body.empty());
   if (!body.empty()) encoder_.encodeBody(body.data(), body.size());
+  response_bytes_ += body.size();
   encoder_.encodeEnd(nullptr);
   finish();
 }
