@@ -55,7 +55,7 @@ struct Listener {
   ListenerLimits limits;
   ListenerTimeouts timeouts;
   std::vector<Route> routes;       // built-in prefix routes, used when `filters` is empty
-  std::vector<FilterRef> filters;  // the chain, in order; must end in the router filter
+  std::vector<FilterRef> filters;  // the chain, in order; must include the router filter
   bool operator==(const Listener&) const = default;
 };
 

@@ -89,8 +89,11 @@ HeaderToken HeaderMap::finishLast() {
 }
 
 void HeaderMap::add(std::string_view n, std::string_view v) {
-  Entry e{uint32_t(buf_.size()), uint32_t(n.size()), 0,
-          uint32_t(v.size()),    classifyHeader(n),  false};
+  add(classifyHeader(n), n, v);
+}
+
+void HeaderMap::add(HeaderToken token, std::string_view n, std::string_view v) {
+  Entry e{uint32_t(buf_.size()), uint32_t(n.size()), 0, uint32_t(v.size()), token, false};
   buf_.append(n);
   e.value_off = uint32_t(buf_.size());
   buf_.append(v);

@@ -74,6 +74,8 @@ class HeaderMap {
   HeaderToken finishLast();
 
   void add(std::string_view name, std::string_view value);
+  // As add(), for a name whose token the caller already knows (skips classification).
+  void add(HeaderToken token, std::string_view name, std::string_view value);
   // Replaces every header of that name with one value.
   void set(std::string_view name, std::string_view value);
   // Removes every header of that name; returns how many were removed.

@@ -48,6 +48,12 @@ void ProxyStream::begin(std::shared_ptr<const ListenerRuntime> runtime, MessageH
   flags_.clear();
   request_chunked_ = request.chunked;
   upgrade_ = request.upgrade;
+  if (request.headers.count(HeaderToken::kXRequestId) == 0) {
+    std::string& id = encoder_.dispatcher().headerScratch();
+    id.clear();
+    appendRequestId(id, encoder_.dispatcher());
+    request.headers.add(HeaderToken::kXRequestId, "x-request-id", id);
+  }
   if (runtime_->chain) {
     start_unix_us_ = unixMicros();
     filters_.begin(runtime_->chain, encoder_.dispatcher().workerIndex(), &handle_);
@@ -109,7 +115,6 @@ bool ProxyStream::setRoute(const remora_route_t& route, std::string& err) {
   if (route.path.len > 0) request_->url.assign(route.path.data, route.path.len);
   if (route.host.len > 0)
     request_->headers.set("host", std::string_view(route.host.data, route.host.len));
-  metadata_.emplace_back("remora.cluster", name);
   return true;
 }
 
@@ -403,6 +408,7 @@ void ProxyStream::sendLocalReply(int status, std::string_view body, bool close, 
   response_ = &h;
   encoder_.encodeHeaders(h, body.empty());
   if (!body.empty()) encoder_.encodeBody(body.data(), body.size());
+  response_bytes_ += body.size();
   encoder_.encodeEnd(nullptr);
   finish();
 }

@@ -111,6 +111,8 @@ class ProxyStream : public upstream::UpstreamCallbacks {
   }
   const std::string& responseFlags() const { return flags_; }
   uint64_t startUnixMicros() const { return start_unix_us_; }
+  // The routed cluster's name, or nullptr before routing.
+  const std::string* clusterName() const { return cluster_ ? &cluster_->config().name : nullptr; }
   // Keeps a filter's callout until the stream ends (then cancelled, never calling back).
   void adoptCallout(std::unique_ptr<plugin::Callout> callout);
 

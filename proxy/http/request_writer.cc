@@ -1,33 +1,13 @@
 #include "http/request_writer.h"
 
+#include <array>
+#include <cstring>
 #include <vector>
 
 #include "http/codec/http1_format.h"
 
 namespace remora::http {
 namespace {
-
-// Writes a random (version 4) UUID for x-request-id, two hex digits per table lookup.
-void appendRequestId(std::string& out, Dispatcher& d) {
-  static const char kHex[] = "0123456789abcdef";
-  uint8_t b[16];
-  uint64_t hi = d.random();
-  uint64_t lo = d.random();
-  for (int i = 0; i < 8; ++i) {
-    b[i] = uint8_t(hi >> (i * 8));
-    b[8 + i] = uint8_t(lo >> (i * 8));
-  }
-  b[6] = uint8_t((b[6] & 0x0f) | 0x40);  // version 4
-  b[8] = uint8_t((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  char id[36];
-  char* p = id;
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
-    *p++ = kHex[b[i] >> 4];
-    *p++ = kHex[b[i] & 0xf];
-  }
-  out.append(id, sizeof(id));
-}
 
 bool isHopByHop(HeaderToken t) {
   switch (t) {
@@ -72,6 +52,36 @@ bool isListed(const std::vector<std::string_view>& listed, std::string_view name
 
 }  // namespace
 
+namespace {
+
+// "00".."ff" for every byte value, so a byte becomes two characters with one copy.
+constexpr std::array<char, 512> makeHexPairs() {
+  std::array<char, 512> t{};
+  const char* digits = "0123456789abcdef";
+  for (int i = 0; i < 256; ++i) {
+    t[size_t(i) * 2] = digits[i >> 4];
+    t[size_t(i) * 2 + 1] = digits[i & 0xf];
+  }
+  return t;
+}
+constexpr std::array<char, 512> kHexPairs = makeHexPairs();
+// Where each of the 16 bytes goes in "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx".
+constexpr uint8_t kUuidPos[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
+
+}  // namespace
+
+void appendRequestId(std::string& out, Dispatcher& d) {
+  uint64_t words[2] = {d.random(), d.random()};
+  uint8_t b[16];
+  std::memcpy(b, words, sizeof(b));
+  b[6] = uint8_t((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = uint8_t((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  char id[36];
+  id[8] = id[13] = id[18] = id[23] = '-';
+  for (int i = 0; i < 16; ++i) std::memcpy(id + kUuidPos[i], &kHexPairs[size_t(b[i]) * 2], 2);
+  out.append(id, sizeof(id));
+}
+
 void writeRequestHead(evbuffer* out, const MessageHead& req, const RequestRewrite& rw,
                       Dispatcher& dispatcher) {
   const HeaderMap& h = req.headers;
@@ -84,7 +94,7 @@ void writeRequestHead(evbuffer* out, const MessageHead& req, const RequestRewrit
   std::vector<std::string_view> listed;
   if (h.count(HeaderToken::kConnection) > 0) connectionListed(h, listed);
   std::string_view xff;
-  bool has_xff = false, has_proto = false, has_id = false, has_host = false;
+  bool has_xff = false, has_proto = false, has_host = false;
   for (const HeaderMap::Entry& e : h.entries()) {
     if (e.removed) continue;
     switch (e.token) {
@@ -94,9 +104,6 @@ void writeRequestHead(evbuffer* out, const MessageHead& req, const RequestRewrit
         continue;
       case HeaderToken::kXForwardedProto:
         has_proto = true;
-        break;
-      case HeaderToken::kXRequestId:
-        has_id = true;
         break;
       case HeaderToken::kHost:
         has_host = true;
@@ -115,11 +122,6 @@ void writeRequestHead(evbuffer* out, const MessageHead& req, const RequestRewrit
   if (has_xff) s.append(xff).append(", ");
   s.append(rw.peer).append("\r\n");
   if (!has_proto) s.append("x-forwarded-proto: http\r\n");
-  if (!has_id) {
-    s.append("x-request-id: ");
-    appendRequestId(s, dispatcher);
-    s.append("\r\n");
-  }
   if (rw.upgrade) {
     auto up = h.get(HeaderToken::kUpgrade);
     s.append("connection: upgrade\r\nupgrade: ").append(up ? *up : "").append("\r\n");

@@ -20,6 +20,11 @@ struct RequestRewrite {
   bool chunked = false;           // body goes out chunked
 };
 
+// Appends a random (version 4) UUID, the x-request-id Remora gives requests that have none.
+void appendRequestId(std::string& out, Dispatcher& dispatcher);
+
+// x-request-id is not added here: the stream adds it to the request when it begins, so filters
+// and the access log see the same id the upstream gets.
 void writeRequestHead(evbuffer* out, const MessageHead& req, const RequestRewrite& rw,
                       Dispatcher& dispatcher);
 void writeBodyChunk(evbuffer* out, bool chunked, const char* data, size_t len);

@@ -123,7 +123,9 @@ bool startCallout(http::ProxyStream& stream, upstream::WorkerCluster& cluster,
   auto callout = std::make_unique<Callout>(shared, std::move(req), timeout_ms, cb, user);
   Callout* raw = callout.get();
   stream.adoptCallout(std::move(callout));
-  return raw->start();
+  if (raw->start()) return true;
+  raw->cancel();  // 0 returned: the callback must never run
+  return false;
 }
 
 }  // namespace remora::plugin

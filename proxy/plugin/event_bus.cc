@@ -19,12 +19,15 @@ Dispatcher* EventBus::threadDispatcher() {
 uint64_t EventBus::subscribe(const std::string& topic, Callback cb) {
   std::lock_guard<std::mutex> g(mu_);
   uint64_t id = next_id_++;
-  subs_.push_back({id, topic, t_dispatcher, std::make_shared<Callback>(std::move(cb))});
+  subs_.push_back({id, topic, t_dispatcher, std::make_shared<Callback>(std::move(cb)),
+                   std::make_shared<bool>(true)});
   return id;
 }
 
 void EventBus::unsubscribe(uint64_t id) {
   std::lock_guard<std::mutex> g(mu_);
+  for (Sub& s : subs_)
+    if (s.id == id) *s.alive = false;
   subs_.erase(std::remove_if(subs_.begin(), subs_.end(), [id](const Sub& s) { return s.id == id; }),
               subs_.end());
 }
@@ -38,11 +41,14 @@ void EventBus::publish(const std::string& topic, const std::string& payload) {
   }
   for (const Sub& s : targets) {
     auto cb = s.cb;
+    auto alive = s.alive;
     if (s.dispatcher == nullptr) {
       (*cb)(topic, payload);  // a thread without a loop (tests): deliver inline
       continue;
     }
-    s.dispatcher->post([cb, topic, payload] { (*cb)(topic, payload); });
+    s.dispatcher->post([cb, alive, topic, payload] {
+      if (*alive) (*cb)(topic, payload);
+    });
   }
 }
 

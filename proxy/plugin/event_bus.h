@@ -33,6 +33,9 @@ class EventBus {
     std::string topic;
     Dispatcher* dispatcher;
     std::shared_ptr<Callback> cb;
+    // Cleared by unsubscribe (on the subscriber's thread, where deliveries also run), so a
+    // delivery already posted never reaches a subscriber that has gone.
+    std::shared_ptr<bool> alive;
   };
   std::mutex mu_;
   std::vector<Sub> subs_;

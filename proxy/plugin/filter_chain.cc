@@ -53,8 +53,16 @@ Result<std::shared_ptr<const FilterChain>> compileChain(const config::Listener& 
     }
     chain->entries.push_back(std::make_shared<FilterEntry>(gen, cfg));
   }
-  if (!listener.filters.empty() && listener.filters.back().name != "router")
-    addError(path + ".filters: the chain must end in the router filter");
+  // The router decides the route; filters after it see the routed request (the circuit breaker
+  // needs the cluster), like Envoy's upstream filters. A chain without a router cannot route.
+  bool has_router = false;
+  for (const config::FilterRef& ref : listener.filters) has_router |= ref.name == "router";
+  if (!listener.filters.empty() && !has_router)
+    addError(path + ".filters: the chain must include the router filter");
+  for (size_t i = 0; i < chain->entries.size(); ++i) {
+    if (i > 0) chain->description.push_back(',');
+    chain->description += chain->entries[i]->generation().name();
+  }
   if (!errors.empty()) return Error{errors};
   return std::shared_ptr<const FilterChain>(std::move(chain));
 }

@@ -47,6 +47,7 @@ class FilterEntry {
 
 struct FilterChain {
   std::vector<std::shared_ptr<const FilterEntry>> entries;
+  std::string description;  // "auth,router,...": metadata "remora.chain" for the access log
 };
 
 // Builds the chain for `listener`; errors carry `path` (e.g. "listeners[0]") and the field:

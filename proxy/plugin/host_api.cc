@@ -180,6 +180,19 @@ void metadataSet(remora_stream_t* s, remora_str_t key, remora_str_t value) {
 }
 
 int metadataGet(remora_stream_t* s, remora_str_t key, remora_str_t* out) {
+  // Kernel-provided keys are computed, so routing a request allocates nothing for them.
+  if (sv(key) == "remora.cluster") {
+    const std::string* name = stream(s).clusterName();
+    if (name == nullptr) return 0;
+    *out = rs(*name);
+    return 1;
+  }
+  if (sv(key) == "remora.chain") {
+    const http::ListenerRuntime* rt = stream(s).runtime();
+    if (rt == nullptr || !rt->chain) return 0;
+    *out = rs(rt->chain->description);
+    return 1;
+  }
   for (const auto& [k, v] : stream(s).metadata()) {
     if (k == sv(key)) {
       *out = rs(v);

@@ -99,11 +99,11 @@ TEST_F(PluginLoaderTest, PluginRejectingItsConfigIsReportedWithThePath) {
       << out;
 }
 
-TEST_F(PluginLoaderTest, ChainMustEndInTheRouter) {
+TEST_F(PluginLoaderTest, ChainMustIncludeTheRouter) {
   addPlugin("faulty");
   std::string out;
   EXPECT_EQ(validate(config("[{ name: faulty }]"), out), 1);
-  EXPECT_NE(out.find("listeners[0].filters: the chain must end in the router filter"),
+  EXPECT_NE(out.find("listeners[0].filters: the chain must include the router filter"),
             std::string::npos)
       << out;
 }
