@@ -142,6 +142,27 @@ TEST_F(EndpointPoolTest, CancelLeavesTheQueue) {
   EXPECT_EQ(b.failures, 0);
 }
 
+// A stream that ends while its connection is still being opened (the client left, or a local
+// reply settled it) must never be called back: the connection is closed, not left pointing at it.
+TEST_F(EndpointPoolTest, CancelWhileConnectingClosesThatConnection) {
+  Listener server;
+  auto cluster = makeCluster(server.port(), 1, 4);
+  uint64_t tried = 0;
+  EndpointPool* pool = cluster->choose(tried);
+  Recorder a, b;
+  ASSERT_TRUE(pool->acquire(a));  // connecting for a
+  ASSERT_TRUE(pool->acquire(b));  // queued behind it
+  pool->cancel(a);
+  // The slot it held goes at once to the waiting request.
+  EXPECT_EQ(pool->activeRequests(), 1u);
+  EXPECT_EQ(cluster->stats().pending_requests.value(), 0);
+  ASSERT_TRUE(runUntil([&] { return b.ready == 1; }));
+  runUntil([] { return false; }, std::chrono::milliseconds(100));
+  EXPECT_EQ(a.ready, 0);
+  EXPECT_EQ(a.failures, 0);
+  b.conn->detach();
+}
+
 TEST_F(EndpointPoolTest, RefusedConnectIsReportedFromTheLoop) {
   uint16_t port;
   {
