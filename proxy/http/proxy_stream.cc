@@ -56,7 +56,7 @@ void ProxyStream::begin(std::shared_ptr<const ListenerRuntime> runtime, MessageH
   }
   if (runtime_->chain) {
     start_unix_us_ = unixMicros();
-    filters_.begin(runtime_->chain, encoder_.dispatcher().workerIndex(), &handle_);
+    filters_.begin(runtime_->chain, encoder_.dispatcher().workerIndex(), &handle_, request.url);
     return runRequestHeaderFilters();
   }
   std::string_view path(request.url);
