@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <thread>
 
 #include "common/filter_env.h"
 #include "common/harness.h"
@@ -219,6 +220,26 @@ TEST_F(RouterTest, PerRouteTimeoutAnswers504) {
   HttpResponse ok = proxy_->get("/slow/400");
   EXPECT_EQ(ok.status, 200);
   EXPECT_EQ(ok.header("x-upstream"), "alpha");
+}
+
+TEST_F(RouterTest, RouteTimeoutBoundsTheWholeExchangeRetriesIncluded) {
+  // Each try takes 250 ms and fails with 503; three retries would take a second.
+  StubServer slow_failing([](const StubRequest&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    return StubResponse{503, {}, "down\n"};
+  });
+  start(json::array({{{"match", {{"prefix", "/"}}},
+                      {"cluster", "slow"},
+                      {"timeout", "600ms"},
+                      {"retry", {{"attempts", 3}, {"on", {"5xx"}}}}}}),
+        {{"slow", {slow_failing.address()}, ""}});
+  auto t0 = std::chrono::steady_clock::now();
+  HttpResponse r = proxy_->get("/");
+  auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.status, 504) << r.body;
+  EXPECT_GE(took, std::chrono::milliseconds(550));
+  EXPECT_LT(took, std::chrono::milliseconds(900));
 }
 
 TEST_F(RouterTest, RetryOn5xxMovesToTheHealthyEndpoint) {
