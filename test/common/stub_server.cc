@@ -188,11 +188,11 @@ void StubServer::serve(int fd) {
     while (!st.complete.empty()) {
       auto [request, keep_alive] = std::move(st.complete.front());
       st.complete.pop_front();
-      StubResponse response = handler_(request);
       {
         std::lock_guard<std::mutex> g(mu_);
         received_.push_back(request);
       }
+      StubResponse response = handler_(request);
       ++requests_;
       std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " +
                         statusText(response.status) + "\r\n";

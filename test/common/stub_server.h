@@ -49,7 +49,7 @@ class StubServer {
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   // Requests answered so far.
   uint64_t requests() const { return requests_.load(); }
-  // Copies of the requests received so far, oldest first.
+  // Copies of the requests received so far (also those still being answered), oldest first.
   std::vector<StubRequest> received() const;
 
  private:

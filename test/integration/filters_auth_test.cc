@@ -276,6 +276,44 @@ TEST_F(AuthTest, ExtAuthzUpstreamHeadersReachTheApp) {
   EXPECT_EQ(open.body.find("x-user-id"), std::string::npos) << open.body;
 }
 
+TEST_F(AuthTest, ExtAuthzHoldsTheRequestBodyWhileTheCalloutIsInFlight) {
+  StubServer authz(authorize);
+  json router = {{"routes",
+                  {{{"match", {{"prefix", "/ext/"}}}, {"cluster", "app"}, {"prefix_rewrite", "/"}},
+                   {{"match", {{"prefix", "/"}}}, {"cluster", "app"}}}}};
+  proxy_ = std::make_unique<FilterProxy>(
+      plugins_,
+      std::vector<FilterSpec>{{"auth", authConfig("authz", "closed")}, {"router", router}},
+      std::vector<ClusterSpec>{{"app", {app_.address()}, ""}, {"authz", {authz.address()}, ""}});
+  // Larger than the listener's buffer watermark (1 MiB), so reading pauses while paused.
+  const size_t kBody = 3 * 1024 * 1024;
+  HttpResponse r = proxy_->request("POST", "/ext/count", {{"authorization", "Bearer let-me-in"}},
+                                   std::string(kBody, 'x'));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, std::to_string(kBody) + "\n");
+  HttpResponse denied = proxy_->request("POST", "/ext/count", {{"authorization", "Bearer nope"}},
+                                        std::string(1000, 'x'));
+  EXPECT_EQ(denied.status, 403);
+}
+
+TEST_F(AuthTest, ClientGoneDuringTheCalloutLeavesTheProxyServing) {
+  StubServer authz(authorize);
+  start(authz.address());
+  for (int i = 0; i < 5; ++i) {
+    HttpClient client(proxy_->port());
+    ASSERT_TRUE(client.send(requestText("GET", "/ext/x", {{"authorization", "Bearer sleepy"}})));
+    // Gone while the service is still thinking; the kernel cancels the call.
+    ASSERT_TRUE(eventually([&] { return authz.received().size() == size_t(i) + 1; }));
+    client.close();
+  }
+  // The callouts' answers arrive for streams that no longer exist.
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  HttpResponse r = proxy_->get("/ext/x", {{"authorization", "Bearer let-me-in"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(proxy_->remora().process().running());
+}
+
 TEST_F(AuthTest, ExtAuthzServiceDownFailsClosed) {
   start("127.0.0.1:" + std::to_string(freePort()), "closed");  // nothing listens there
   HttpResponse r = proxy_->get("/ext/x", {{"authorization", "Bearer let-me-in"}});
