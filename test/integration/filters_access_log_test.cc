@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 
 #include "common/filter_env.h"
 #include "common/harness.h"
@@ -20,6 +21,7 @@ const json kRouter = {
     {"routes",
      {{{"name", "local"}, {"match", {{"path", "/local"}}}, {"direct_response", {{"status", 204}}}},
       {{"name", "status"}, {"match", {{"prefix", "/status/"}}}, {"cluster", "app"}},
+      {{"name", "slow"}, {"match", {{"prefix", "/slow/"}}}, {"cluster", "app"}},
       {{"name", "app"}, {"match", {{"prefix", "/app/"}}}, {"cluster", "app"}}}}};
 
 class AccessLogTest : public ::testing::Test {
@@ -89,6 +91,23 @@ TEST_F(AccessLogTest, JsonLinesCarryStatusPathUpstreamRequestIdAndChain) {
   EXPECT_EQ(none["status"], 404);
   EXPECT_EQ(none["path"], "/nowhere");
   EXPECT_TRUE(none["upstream"].is_null()) << lines[3];
+}
+
+TEST_F(AccessLogTest, AClientLeavingMidRequestIsLoggedWithFlagDC) {
+  std::string log = plugins_.file("access.json.log");
+  FilterProxy proxy(plugins_,
+                    {{"access_log", {{"path", log}, {"format", "json"}}}, {"router", kRouter}},
+                    {{"app", {app_.address()}, ""}});
+  HttpClient client(proxy.port());
+  ASSERT_TRUE(client.send(requestText("GET", "/slow/3000", {{"x-request-id", "gone"}})));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  client.close();
+  std::vector<std::string> lines = waitForLines(log, 1);
+  ASSERT_GE(lines.size(), 1u);
+  json entry = json::parse(lines.back(), nullptr, false);
+  EXPECT_EQ(entry["request_id"], "gone") << lines.back();
+  EXPECT_EQ(entry["status"], 0) << lines.back();
+  EXPECT_NE(entry["flags"].get<std::string>().find("DC"), std::string::npos) << lines.back();
 }
 
 TEST_F(AccessLogTest, TextFormatLinesAndTwoLoggersInOneChain) {

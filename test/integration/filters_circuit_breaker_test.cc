@@ -75,6 +75,21 @@ TEST_F(CircuitBreakerTest, MaxActiveRequestsRefusesTheOneTooMany) {
   EXPECT_EQ(metric("remora_filter_circuit_breaker_active_requests", "app"), 0);
 }
 
+TEST_F(CircuitBreakerTest, AClientLeavingFreesItsSlot) {
+  start({{"app", {{"max_active_requests", 1}}}}, {{"app", {app_.address()}, ""}});
+  for (int i = 0; i < 3; ++i) {
+    HttpClient gone(proxy_->port());
+    ASSERT_TRUE(gone.send(requestText("GET", "/slow/5000")));
+    ASSERT_TRUE(eventually(
+        [&] { return metric("remora_filter_circuit_breaker_active_requests", "app") == 1; }));
+    expectRefused(proxy_->get("/"), "upstream overloaded\n");
+    gone.close();
+    // The reset stream still runs on_log, which gives the slot back.
+    EXPECT_TRUE(eventually([&] { return proxy_->get("/").status == 200; })) << i;
+  }
+  EXPECT_EQ(metric("remora_filter_circuit_breaker_active_requests", "app"), 0);
+}
+
 TEST_F(CircuitBreakerTest, ConsecutiveFailuresOpenThenHalfOpenAfterCoolDown) {
   json breaker = {{"consecutive_failures", 3},
                   {"failure_ratio", 0},
