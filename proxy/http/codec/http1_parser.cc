@@ -1,5 +1,6 @@
 #include "http/codec/http1_parser.h"
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 
@@ -59,7 +60,15 @@ size_t Http1Parser::execute(const char* data, size_t len) {
   }();
   if (failed() || stopped_) return 0;
   exec_begin_ = data;
-  size_t n = http_parser_execute(&parser_, &settings, data, len);
+  // http_parser answers 1 to an EOF (len 0) that arrives inside a message: never report more
+  // than was given.
+  size_t n = std::min(http_parser_execute(&parser_, &settings, data, len), len);
+  // Remember whether the bytes consumed so far end a line then only SP/HTAB, for the obs-fold
+  // check of a value starting at the next call's first byte. A call consuming only whitespace
+  // keeps the previous answer.
+  const char* end = data + n;
+  while (end > data && (end[-1] == ' ' || end[-1] == '\t')) --end;
+  if (end > data) tail_is_line_start_ = end[-1] == '\n';
   http_errno err = HTTP_PARSER_ERRNO(&parser_);
   if (err == HPE_OK || err == HPE_PAUSED) {
     if (inHead() && headTooLarge())
@@ -158,9 +167,21 @@ int Http1Parser::onHeaderFieldCb(http_parser* p, const char* at, size_t len) {
   return 0;
 }
 
+// True when only SP/HTAB lie between `at` and the previous line feed: `at` is on a continuation
+// line. A field value never starts on a line of its own, so this is obs-fold whichever read
+// boundaries the client chose, and also when the folded line's first part is empty.
+bool Http1Parser::onContinuationLine(const char* at) const {
+  const char* p = at;
+  while (p > exec_begin_ && (p[-1] == ' ' || p[-1] == '\t')) --p;
+  return p > exec_begin_ ? p[-1] == '\n' : tail_is_line_start_;
+}
+
 int Http1Parser::onHeaderValueCb(http_parser* p, const char* at, size_t len) {
   Http1Parser* s = self(p);
   HeaderMap& map = s->head_done_ ? s->trailers_ : s->head_.headers;
+  // An empty piece carries no bytes (http_parser reports an empty value at the next line).
+  if (len > 0 && s->onContinuationLine(at))
+    return s->fail(stats::ProtocolError::kBadHeaderBytes, "obsolete line folding");
   if (s->last_ == Last::kField) {
     map.beginValue();
   } else if (at != s->exec_begin_) {

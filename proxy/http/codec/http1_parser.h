@@ -107,6 +107,7 @@ class Http1Parser {
   int finishHeader();
   int checkHead();
   bool headTooLarge() const;
+  bool onContinuationLine(const char* at) const;
 
   http_parser parser_;
   Kind kind_;
@@ -115,6 +116,7 @@ class Http1Parser {
   MessageHead head_;
   HeaderMap trailers_;
   const char* exec_begin_ = nullptr;  // start of the buffer passed to execute()
+  bool tail_is_line_start_ = false;   // consumed bytes end with LF then only SP/HTAB
   Last last_ = Last::kNone;
   bool in_message_ = false;
   bool head_done_ = false;

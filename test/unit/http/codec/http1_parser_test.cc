@@ -186,6 +186,13 @@ const Rejection kRejections[] = {
      ProtocolError::kBadHeaderBytes, 400},
     {"obs-fold with tab", "GET / HTTP/1.1\r\nHost: a\r\nX-Long: one\r\n\ttwo\r\n\r\n",
      ProtocolError::kBadHeaderBytes, 400},
+    {"obs-fold after an empty value", "GET / HTTP/1.1\r\nHost: a\r\nX-Empty:\r\n folded\r\n\r\n",
+     ProtocolError::kBadHeaderBytes, 400},
+    {"obs-fold with bare LF", "GET / HTTP/1.1\nHost: a\nX-Long: one\n two\n\n",
+     ProtocolError::kBadHeaderBytes, 400},
+    {"obs-fold in trailers",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: a\r\n b\r\n\r\n",
+     ProtocolError::kBadHeaderBytes, 400},
     {"TE gzip", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
      ProtocolError::kBadFraming, 400},
     {"TE gzip, chunked",
@@ -222,6 +229,27 @@ TEST(Http1ParserTest, RejectsEverySmugglingVectorWithItsKindAndStatus) {
     EXPECT_EQ(p.errorStatus(), r.status);
     EXPECT_FALSE(p.errorDetail().empty());
     for (const testing::Recorded& m : sink.messages) EXPECT_FALSE(m.complete);
+  }
+}
+
+// A client controls how its bytes are cut into reads: no cut may turn a rejection into a pass.
+TEST(Http1ParserTest, RejectionsDoNotDependOnReadBoundaries) {
+  for (const Rejection& r : kRejections) {
+    SCOPED_TRACE(r.name);
+    {
+      RecordingSink sink;
+      Http1Parser p(Http1Parser::Kind::kRequest, sink);
+      feed(p, r.input, 1);
+      ASSERT_TRUE(p.failed()) << "byte at a time";
+      EXPECT_EQ(p.error(), r.kind) << "byte at a time: " << p.errorDetail();
+    }
+    for (size_t split = 1; split < r.input.size(); ++split) {
+      RecordingSink sink;
+      Http1Parser p(Http1Parser::Kind::kRequest, sink);
+      feedSplit(p, r.input, split);
+      ASSERT_TRUE(p.failed()) << "split at " << split;
+      EXPECT_EQ(p.error(), r.kind) << "split at " << split << ": " << p.errorDetail();
+    }
   }
 }
 
