@@ -247,7 +247,15 @@ int Http1Parser::onHeadersCompleteCb(http_parser* p) {
   s->head_done_ = true;
   s->last_ = Last::kNone;
   int rc = s->sink_.onHeaders(h);
-  if (rc < 0) s->stopped_ = true;
+  if (rc < 0) {
+    s->stopped_ = true;
+  } else if (s->kind_ == Kind::kResponse &&
+             (h.status < 200 || h.status == 204 || h.status == 304)) {
+    // These end with their head whatever Content-Length or Transfer-Encoding say (RFC 9112
+    // section 6.3; a 304 may carry the length of the representation it validates), which
+    // http_parser ignores: it would read the next response as this one's body.
+    rc = 1;
+  }
   return rc;
 }
 

@@ -74,6 +74,31 @@ TEST(Http1ResponseParserTest, NoContentAndNotModifiedHaveNoBody) {
   }
 }
 
+// A 304 may carry the Content-Length of the representation it validates, and a broken server may
+// frame a 204: neither has a body (RFC 9112 section 6.3), or the next response would be read as
+// this one's body and a pooled connection would desynchronize.
+TEST(Http1ResponseParserTest, FramingHeadersDoNotGiveABodyTo1xx204Or304) {
+  for (std::string_view head : {
+           "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n",
+           "HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n",
+           "HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n",
+           "HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n",
+           "HTTP/1.1 100 Continue\r\nContent-Length: 10\r\n\r\n",
+       }) {
+    SCOPED_TRACE(head);
+    RecordingSink sink;
+    Http1Parser p(Http1Parser::Kind::kResponse, sink);
+    std::string in = std::string(head) + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    EXPECT_EQ(feed(p, in), in.size());
+    ASSERT_FALSE(p.failed()) << p.errorDetail();
+    ASSERT_EQ(sink.messages.size(), 2u);
+    EXPECT_TRUE(sink.messages[0].complete);
+    EXPECT_TRUE(sink.messages[0].body.empty());
+    EXPECT_EQ(sink.messages[1].status, 200);
+    EXPECT_EQ(sink.messages[1].body, "ok");
+  }
+}
+
 TEST(Http1ResponseParserTest, ACloseDelimitedBodyEndsAtEof) {
   RecordingSink sink;
   Http1Parser p(Http1Parser::Kind::kResponse, sink);
