@@ -221,6 +221,9 @@ int Http1Parser::checkHead() {
     bool asterisk = url == "*" && head_.method == HTTP_OPTIONS;
     if (!origin_form && !asterisk)
       return fail(stats::ProtocolError::kBadRequest, "unsupported request target");
+  } else if (head_.status < 100) {
+    // http_parser takes any three digits; "000" would reach the client as "HTTP/1.1 0".
+    return fail(stats::ProtocolError::kUpstreamBadResponse, "invalid status code");
   }
   return 0;
 }

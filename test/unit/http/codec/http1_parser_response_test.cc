@@ -175,6 +175,8 @@ TEST(Http1ResponseParserTest, RejectsBadFramingAndGarbage) {
       {"HTTP/1.1 200 OK\r\nBad Name: a\r\n\r\n", ProtocolError::kBadHeaderBytes},
       {"SSH-2.0-OpenSSH\r\n\r\n", ProtocolError::kUpstreamBadResponse},
       {"HTTP/1.1 2000 OK\r\n\r\n", ProtocolError::kUpstreamBadResponse},
+      {"HTTP/1.1 000 Zero\r\nContent-Length: 0\r\n\r\n", ProtocolError::kUpstreamBadResponse},
+      {"HTTP/1.1 099 Low\r\nContent-Length: 0\r\n\r\n", ProtocolError::kUpstreamBadResponse},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.input);
