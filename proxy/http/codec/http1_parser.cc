@@ -208,6 +208,10 @@ int Http1Parser::checkHead() {
       return fail(stats::ProtocolError::kBadFraming, "unsupported Transfer-Encoding");
   }
   if (te_count > 1) return fail(stats::ProtocolError::kBadFraming, "repeated Transfer-Encoding");
+  // http_parser decides the framing and reads only trailing spaces as part of "chunked": a value
+  // such as "chunked<HTAB>" passes the check above, yet http_parser would not read chunks.
+  if (te_count == 1 && !head_.chunked)
+    return fail(stats::ProtocolError::kBadFraming, "unsupported Transfer-Encoding");
   if (te_count == 1 && h.count(HeaderToken::kContentLength) > 0)
     return fail(stats::ProtocolError::kBadFraming, "both Content-Length and Transfer-Encoding");
   if (kind_ == Kind::kRequest) {

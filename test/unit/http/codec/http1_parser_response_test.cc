@@ -170,6 +170,9 @@ TEST(Http1ResponseParserTest, RejectsBadFramingAndGarbage) {
       {"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
        ProtocolError::kBadFraming},
       {"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", ProtocolError::kBadFraming},
+      // http_parser would read this body to EOF rather than as chunks.
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n",
+       ProtocolError::kBadFraming},
       {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n", ProtocolError::kBadFraming},
       {"HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n", ProtocolError::kBadHeaderBytes},
       {"HTTP/1.1 200 OK\r\nBad Name: a\r\n\r\n", ProtocolError::kBadHeaderBytes},

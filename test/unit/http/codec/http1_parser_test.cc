@@ -200,6 +200,9 @@ const Rejection kRejections[] = {
      ProtocolError::kBadFraming, 400},
     {"TE identity", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n",
      ProtocolError::kBadFraming, 400},
+    {"TE chunked then HTAB",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\t\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+     ProtocolError::kBadFraming, 400},
     {"repeated TE",
      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n"
      "\r\n0\r\n\r\n",
@@ -275,6 +278,29 @@ TEST(Http1ParserTest, AcceptsAnEmptyHeaderValue) {
   ASSERT_EQ(sink.messages.size(), 1u);
   ASSERT_EQ(sink.messages[0].headers.size(), 3u);
   EXPECT_EQ(sink.messages[0].headers[0], (std::pair<std::string, std::string>{"X-Empty", ""}));
+}
+
+// http_parser takes only trailing spaces after "chunked"; with anything else it would not read
+// chunks, so the head must be refused before the owner starts proxying it.
+TEST(Http1ParserTest, ChunkedFollowedByATabIsRefusedBeforeTheHeadIsHandedOver) {
+  RecordingSink sink;
+  Http1Parser p(Http1Parser::Kind::kRequest, sink);
+  feed(p, "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n");
+  ASSERT_TRUE(p.failed());
+  EXPECT_EQ(p.error(), ProtocolError::kBadFraming);
+  EXPECT_TRUE(sink.messages.empty());
+}
+
+TEST(Http1ParserTest, TrailingSpacesAfterChunkedAreFine) {
+  RecordingSink sink;
+  Http1Parser p(Http1Parser::Kind::kRequest, sink);
+  std::string_view in =
+      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:  Chunked  \r\n\r\n2\r\nok\r\n0\r\n\r\n";
+  EXPECT_EQ(feed(p, in), in.size());
+  ASSERT_FALSE(p.failed()) << p.errorDetail();
+  ASSERT_EQ(sink.messages.size(), 1u);
+  EXPECT_TRUE(sink.messages[0].chunked);
+  EXPECT_EQ(sink.messages[0].body, "ok");
 }
 
 TEST(Http1ParserTest, HostIsOptionalOnHttp10) {
