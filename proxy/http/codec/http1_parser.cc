@@ -111,9 +111,15 @@ int Http1Parser::fail(stats::ProtocolError kind, const char* detail) {
   return -1;
 }
 
+// Measures the head as Remora keeps it: the request target or reason phrase, then each field as
+// "name: value\r\n" (trailers on their own once the head is done). Only what was received counts,
+// so the verdict never depends on how the bytes were cut into reads; http_parser's byte counter
+// would not do: it is only brought up to date when http_parser_execute() returns. Bytes Remora
+// does not keep (whitespace around values, blank lines) fall under http_parser's own 80 KiB cap.
 bool Http1Parser::headTooLarge() const {
-  return parser_.nread > limits_.max_head_bytes ||
-         head_.headers.byteSize() > limits_.max_head_bytes;
+  const HeaderMap& map = head_done_ ? trailers_ : head_.headers;
+  size_t start_line = head_done_ ? 0 : head_.url.size() + head_.reason.size();
+  return start_line + map.byteSize() + 4 * map.size() > limits_.max_head_bytes;
 }
 
 int Http1Parser::onMessageBeginCb(http_parser* p) {

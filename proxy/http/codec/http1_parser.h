@@ -54,6 +54,7 @@ class Http1Parser {
   };
 
   struct Limits {
+    // Request target (or reason phrase) plus "name: value\r\n" per field; trailers alike.
     uint32_t max_head_bytes = 60 * 1024;
     uint32_t max_headers = 100;
   };
