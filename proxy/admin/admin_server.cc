@@ -1,5 +1,7 @@
 #include "admin/admin_server.h"
 
+#include "kernel/lazy_timer.h"
+
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -25,7 +27,8 @@ struct EvhttpDeleter {
 };
 
 constexpr std::string_view kEndpointList =
-    "endpoints:\n  /ready\n  /healthz\n  /metrics\n  /config[?format=yaml]\n  /clusters\n";
+    "endpoints:\n  /ready\n  /healthz\n  /metrics\n  /config[?format=yaml]\n  /clusters\n"
+    "  /plugins\n";
 
 // Sends `body` with `code`. evhttp 2.1 would send a body even in reply to HEAD, so the body is
 // left out here; Content-Length still says what a GET would carry.
@@ -74,7 +77,7 @@ struct AdminServer::Impl {
     using Handler = void (Impl::*)(evhttp_request*, const evhttp_uri*);
     static const std::map<std::string, Handler, std::less<>> kRoutes = {
         {"/ready", &Impl::ready},   {"/healthz", &Impl::healthz},   {"/metrics", &Impl::metrics},
-        {"/config", &Impl::config}, {"/clusters", &Impl::clusters},
+        {"/config", &Impl::config}, {"/clusters", &Impl::clusters}, {"/plugins", &Impl::plugins},
     };
     auto it = kRoutes.find(path);
     if (it == kRoutes.end()) {
@@ -124,6 +127,11 @@ struct AdminServer::Impl {
     }
   }
 
+  void plugins(evhttp_request* req, const evhttp_uri*) {
+    nlohmann::json body = context.plugins ? context.plugins() : nlohmann::json::object();
+    reply(req, HTTP_OK, "OK", "application/json", body.dump(2) + "\n");
+  }
+
   void clusters(evhttp_request* req, const evhttp_uri*) {
     std::shared_ptr<const config::Config> cfg = context.config ? context.config() : nullptr;
     if (!cfg) {
@@ -132,6 +140,7 @@ struct AdminServer::Impl {
     }
     // (cluster, endpoint) → {active, idle}, summed over workers.
     std::map<std::pair<std::string, std::string>, std::pair<int64_t, int64_t>> gauges;
+    std::map<std::pair<std::string, std::string>, uint64_t> ejected_until;
     if (context.stats) {
       context.stats->forEachCluster(
           [&](const std::string& name, size_t, const stats::ClusterStats& s) {
@@ -139,6 +148,9 @@ struct AdminServer::Impl {
               auto& g = gauges[{name, address}];
               g.first += e->cx_active.value();
               g.second += e->cx_idle.value();
+              uint64_t until = e->ejected_until_ms.load(std::memory_order_relaxed);
+              auto& u = ejected_until[{name, address}];
+              u = std::max(u, until);
             }
           });
     }
@@ -150,9 +162,17 @@ struct AdminServer::Impl {
         auto it = gauges.find({c.name, address});
         const auto [active, idle] =
             it == gauges.end() ? std::pair<int64_t, int64_t>{0, 0} : it->second;
-        // Health checking is not there yet: every configured endpoint counts as healthy.
-        endpoints.push_back(
-            {{"address", address}, {"state", "healthy"}, {"cx_active", active}, {"cx_idle", idle}});
+        // Health checking is not there yet: an endpoint is healthy unless a filter ejected it.
+        auto ej = ejected_until.find({c.name, address});
+        const uint64_t now = LazyTimer::nowMs();
+        const bool ejected = ej != ejected_until.end() && ej->second > now;
+        nlohmann::json ep = {{"address", address},
+                             {"state", ejected ? "ejected" : "healthy"},
+                             {"cx_active", active},
+                             {"cx_idle", idle}};
+        if (ejected)
+          ep["reason"] = "outlier ejection for " + std::to_string(ej->second - now) + " ms";
+        endpoints.push_back(std::move(ep));
       }
       list.push_back({{"name", c.name},
                       {"lb_policy", lbPolicyName(c.lb_policy)},

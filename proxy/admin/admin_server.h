@@ -11,6 +11,8 @@
 #include <memory>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "common/result.h"
 #include "config/config.h"
 
@@ -30,6 +32,7 @@ struct AdminContext {
   std::function<std::shared_ptr<const config::Config>()> config;  // the config in service
   std::shared_ptr<prometheus::Registry> registry;                 // serialized at /metrics
   const stats::Store* stats = nullptr;                            // per-endpoint connection gauges
+  std::function<nlohmann::json()> plugins;                        // /plugins: generations
 };
 
 class AdminServer {

@@ -27,6 +27,14 @@ struct Route {
   bool operator==(const Route&) const = default;
 };
 
+// One entry of a listener's filter chain: a plugin by name and its config block (as JSON text,
+// converted from the YAML node; the plugin parses and validates it in its config_new).
+struct FilterRef {
+  std::string name;
+  std::string config_json = "{}";
+  bool operator==(const FilterRef&) const = default;
+};
+
 struct ListenerLimits {
   uint32_t max_request_headers_bytes = 60 * 1024;  // request line + headers; 431 above
   uint32_t max_request_headers = 100;              // header count; 431 above
@@ -46,7 +54,8 @@ struct Listener {
   SocketAddress address;
   ListenerLimits limits;
   ListenerTimeouts timeouts;
-  std::vector<Route> routes;  // first matching prefix wins
+  std::vector<Route> routes;       // built-in prefix routes, used when `filters` is empty
+  std::vector<FilterRef> filters;  // the chain, in order; must include the router filter
   bool operator==(const Listener&) const = default;
 };
 
@@ -76,11 +85,18 @@ struct Drain {
   bool operator==(const Drain&) const = default;
 };
 
+struct Plugins {
+  std::string dir;  // scanned at start-up for *.so; empty = no plugins
+  std::string cache_dir = "/tmp/remora-plugin-cache";  // content-addressed copies, see DESIGN §5
+  bool operator==(const Plugins&) const = default;
+};
+
 struct Config {
   uint32_t workers = 0;  // 0 = one per core
   std::string log_level = "info";
   Admin admin;
   Drain drain;
+  Plugins plugins;
   std::vector<Listener> listeners;
   std::vector<Cluster> clusters;
 

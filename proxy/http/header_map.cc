@@ -26,41 +26,54 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
+namespace {
+
+// `lit` is lower-case letters and '-'. Header names are tokens, so OR-ing 0x20 folds case
+// without a table and maps no other token character onto a letter or '-'.
+template <size_t N>
+inline bool isName(std::string_view n, const char (&lit)[N]) {
+  for (size_t i = 0; i < N - 1; ++i)
+    if ((n[i] | 0x20) != lit[i]) return false;
+  return true;
+}
+
+}  // namespace
+
 HeaderToken classifyHeader(std::string_view n) {
   // Dispatch on length first so most names cost one compare.
   switch (n.size()) {
     case 2:
-      if (equalsIgnoreCase(n, "te")) return HeaderToken::kTe;
+      if (isName(n, "te")) return HeaderToken::kTe;
       break;
     case 4:
-      if (equalsIgnoreCase(n, "host")) return HeaderToken::kHost;
+      if (isName(n, "host")) return HeaderToken::kHost;
       break;
     case 6:
-      if (equalsIgnoreCase(n, "expect")) return HeaderToken::kExpect;
+      if (isName(n, "expect")) return HeaderToken::kExpect;
       break;
     case 7:
-      if (equalsIgnoreCase(n, "upgrade")) return HeaderToken::kUpgrade;
-      if (equalsIgnoreCase(n, "trailer")) return HeaderToken::kTrailer;
+      if (isName(n, "upgrade")) return HeaderToken::kUpgrade;
+      if (isName(n, "trailer")) return HeaderToken::kTrailer;
       break;
     case 10:
-      if (equalsIgnoreCase(n, "connection")) return HeaderToken::kConnection;
-      if (equalsIgnoreCase(n, "keep-alive")) return HeaderToken::kKeepAlive;
+      if (isName(n, "connection")) return HeaderToken::kConnection;
+      if (isName(n, "keep-alive")) return HeaderToken::kKeepAlive;
       break;
     case 12:
-      if (equalsIgnoreCase(n, "x-request-id")) return HeaderToken::kXRequestId;
+      if (isName(n, "x-request-id")) return HeaderToken::kXRequestId;
       break;
     case 14:
-      if (equalsIgnoreCase(n, "content-length")) return HeaderToken::kContentLength;
+      if (isName(n, "content-length")) return HeaderToken::kContentLength;
       break;
     case 15:
-      if (equalsIgnoreCase(n, "x-forwarded-for")) return HeaderToken::kXForwardedFor;
+      if (isName(n, "x-forwarded-for")) return HeaderToken::kXForwardedFor;
       break;
     case 16:
-      if (equalsIgnoreCase(n, "proxy-connection")) return HeaderToken::kProxyConnection;
+      if (isName(n, "proxy-connection")) return HeaderToken::kProxyConnection;
       break;
     case 17:
-      if (equalsIgnoreCase(n, "transfer-encoding")) return HeaderToken::kTransferEncoding;
-      if (equalsIgnoreCase(n, "x-forwarded-proto")) return HeaderToken::kXForwardedProto;
+      if (isName(n, "transfer-encoding")) return HeaderToken::kTransferEncoding;
+      if (isName(n, "x-forwarded-proto")) return HeaderToken::kXForwardedProto;
       break;
     default:
       break;
@@ -71,16 +84,21 @@ HeaderToken classifyHeader(std::string_view n) {
 HeaderToken HeaderMap::finishLast() {
   Entry& e = entries_.back();
   e.token = classifyHeader(name(e));
+  ++counts_[size_t(e.token)];
   return e.token;
 }
 
 void HeaderMap::add(std::string_view n, std::string_view v) {
-  Entry e{uint32_t(buf_.size()), uint32_t(n.size()), 0,
-          uint32_t(v.size()),    classifyHeader(n),  false};
+  add(classifyHeader(n), n, v);
+}
+
+void HeaderMap::add(HeaderToken token, std::string_view n, std::string_view v) {
+  Entry e{uint32_t(buf_.size()), uint32_t(n.size()), 0, uint32_t(v.size()), token, false};
   buf_.append(n);
   e.value_off = uint32_t(buf_.size());
   buf_.append(v);
   entries_.push_back(e);
+  ++counts_[size_t(e.token)];
 }
 
 void HeaderMap::set(std::string_view n, std::string_view v) {
@@ -93,6 +111,7 @@ size_t HeaderMap::remove(std::string_view n) {
   for (Entry& e : entries_) {
     if (!e.removed && equalsIgnoreCase(name(e), n)) {
       e.removed = true;
+      --counts_[size_t(e.token)];
       ++removed;
     }
   }
@@ -101,7 +120,10 @@ size_t HeaderMap::remove(std::string_view n) {
 
 void HeaderMap::removeToken(HeaderToken token) {
   for (Entry& e : entries_)
-    if (e.token == token) e.removed = true;
+    if (e.token == token && !e.removed) {
+      e.removed = true;
+      --counts_[size_t(token)];
+    }
 }
 
 std::optional<std::string_view> HeaderMap::get(std::string_view n) const {
@@ -111,15 +133,10 @@ std::optional<std::string_view> HeaderMap::get(std::string_view n) const {
 }
 
 std::optional<std::string_view> HeaderMap::get(HeaderToken token) const {
+  if (counts_[size_t(token)] == 0) return std::nullopt;
   for (const Entry& e : entries_)
     if (!e.removed && e.token == token) return value(e);
   return std::nullopt;
-}
-
-size_t HeaderMap::count(HeaderToken token) const {
-  size_t n = 0;
-  for (const Entry& e : entries_) n += (!e.removed && e.token == token);
-  return n;
 }
 
 void HeaderMap::serialize(std::string& out) const {

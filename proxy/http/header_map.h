@@ -5,6 +5,7 @@
 // Names are classified once into a HeaderToken when the codec finishes parsing them, so the
 // request path compares small integers instead of strings (h2o and Envoy do the same).
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,6 +29,7 @@ enum class HeaderToken : uint8_t {
   kXForwardedFor,
   kXForwardedProto,
   kXRequestId,
+  kCount,
 };
 
 // Classifies a header name (case-insensitive).
@@ -50,6 +52,7 @@ class HeaderMap {
   void clear() {
     buf_.clear();
     entries_.clear();
+    counts_ = {};
   }
   size_t size() const { return entries_.size(); }
   size_t byteSize() const { return buf_.size(); }
@@ -71,6 +74,8 @@ class HeaderMap {
   HeaderToken finishLast();
 
   void add(std::string_view name, std::string_view value);
+  // As add(), for a name whose token the caller already knows (skips classification).
+  void add(HeaderToken token, std::string_view name, std::string_view value);
   // Replaces every header of that name with one value.
   void set(std::string_view name, std::string_view value);
   // Removes every header of that name; returns how many were removed.
@@ -78,7 +83,8 @@ class HeaderMap {
   void removeToken(HeaderToken token);
   std::optional<std::string_view> get(std::string_view name) const;
   std::optional<std::string_view> get(HeaderToken token) const;
-  size_t count(HeaderToken token) const;
+  // Live headers with this token; O(1), kept by every mutation.
+  size_t count(HeaderToken token) const { return counts_[size_t(token)]; }
 
   std::string_view name(const Entry& e) const { return {buf_.data() + e.name_off, e.name_len}; }
   std::string_view value(const Entry& e) const { return {buf_.data() + e.value_off, e.value_len}; }
@@ -91,6 +97,7 @@ class HeaderMap {
  private:
   std::string buf_;
   std::vector<Entry> entries_;
+  std::array<uint16_t, size_t(HeaderToken::kCount)> counts_{};
 };
 
 // True when every byte is a token character (RFC 9110 tchar).

@@ -3,12 +3,14 @@
 // route table with its clusters resolved, the limits, timeouts as common timeouts, and the stats
 // slots. A stream pins the runtime it started on; new streams take the newest (ListenerSlot).
 
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "config/config.h"
+#include "plugin/filter_chain.h"
 #include "stats/stats.h"
 #include "upstream/worker_cluster.h"
 
@@ -23,9 +25,10 @@ struct ListenerRuntime {
   config::Listener config;
   std::vector<RouteTarget> routes;
   stats::ListenerStats* stats = nullptr;
-  const timeval* idle_timeout = nullptr;
-  const timeval* headers_timeout = nullptr;
-  const timeval* request_timeout = nullptr;  // nullptr: none
+  // The filter chain (shared by every worker), or nullptr for the built-in prefix routes.
+  std::shared_ptr<const plugin::FilterChain> chain;
+  // Every cluster of the snapshot on this worker, for route decisions by name.
+  std::map<std::string, std::shared_ptr<upstream::WorkerCluster>> clusters;
   uint64_t version = 0;
 
   // First route whose prefix starts `path`, or nullptr.

@@ -1,72 +1,27 @@
 #include "http/proxy_stream.h"
 
-#include <cstdio>
+#include <spdlog/spdlog.h>
+#include <sys/time.h>
 
+#include "http/codec/http1_format.h"
+#include "http/request_writer.h"
 #include "upstream/endpoint_pool.h"
 
 namespace remora::http {
 namespace {
 
-// Writes a random (version 4) UUID for x-request-id.
-void appendRequestId(std::string& out, Dispatcher& d) {
-  static const char kHex[] = "0123456789abcdef";
-  uint64_t hi = d.random();
-  uint64_t lo = d.random();
-  char id[36];
-  int k = 0;
-  for (int i = 0; i < 32; ++i) {
-    if (i == 8 || i == 12 || i == 16 || i == 20) id[k++] = '-';
-    uint64_t word = i < 16 ? hi : lo;
-    unsigned nibble = (word >> ((i % 16) * 4)) & 0xf;
-    if (i == 12) nibble = 4;                     // version 4
-    if (i == 16) nibble = (nibble & 0x3) | 0x8;  // RFC 4122 variant
-    id[k++] = kHex[nibble];
-  }
-  out.append(id, sizeof(id));
+uint64_t unixMicros() {
+  timeval tv;
+  gettimeofday(&tv, nullptr);
+  return uint64_t(tv.tv_sec) * 1000000 + uint64_t(tv.tv_usec);
 }
 
-bool isHopByHop(HeaderToken t) {
-  switch (t) {
-    case HeaderToken::kConnection:
-    case HeaderToken::kKeepAlive:
-    case HeaderToken::kProxyConnection:
-    case HeaderToken::kTe:
-    case HeaderToken::kTransferEncoding:
-    case HeaderToken::kUpgrade:
-      return true;
-    default:
-      return false;
-  }
+bool idempotent(http_method m) {
+  return m == HTTP_GET || m == HTTP_HEAD || m == HTTP_OPTIONS || m == HTTP_PUT ||
+         m == HTTP_DELETE || m == HTTP_TRACE;
 }
 
 }  // namespace
-
-// Collects the header names a Connection header lists (other than close/keep-alive/upgrade):
-// those are hop-by-hop too. Rare, so this is only walked when such a header is present.
-void connectionListed(const HeaderMap& h, std::vector<std::string_view>& out) {
-  for (const HeaderMap::Entry& e : h.entries()) {
-    if (e.removed || e.token != HeaderToken::kConnection) continue;
-    std::string_view v = h.value(e);
-    size_t pos = 0;
-    while (pos < v.size()) {
-      size_t comma = v.find(',', pos);
-      if (comma == std::string_view::npos) comma = v.size();
-      std::string_view item = v.substr(pos, comma - pos);
-      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-      if (!item.empty() && !equalsIgnoreCase(item, "close") &&
-          !equalsIgnoreCase(item, "keep-alive") && !equalsIgnoreCase(item, "upgrade"))
-        out.push_back(item);
-      pos = comma + 1;
-    }
-  }
-}
-
-bool isListed(const std::vector<std::string_view>& listed, std::string_view name) {
-  for (std::string_view l : listed)
-    if (equalsIgnoreCase(l, name)) return true;
-  return false;
-}
 
 ProxyStream::ProxyStream(StreamEncoder& encoder) : encoder_(encoder) {}
 
@@ -77,155 +32,214 @@ ProxyStream::~ProxyStream() {
 void ProxyStream::begin(std::shared_ptr<const ListenerRuntime> runtime, MessageHead& request) {
   runtime_ = std::move(runtime);
   request_ = &request;
+  response_ = nullptr;
+  request_trailers_ = response_trailers_ = nullptr;
   active_ = true;
-  request_complete_ = response_started_ = request_sent_any_ = tunnel_ = false;
+  routed_ = held_complete_ = request_complete_ = response_started_ = tunnel_ = false;
+  finish_pending_ = notify_pending_ = false;
   tried_ = 0;
-  attempts_ = 0;
+  last_failure_ = nullptr;
+  attempts_ = retries_ = 0;
   response_status_ = 0;
+  request_bytes_ = response_bytes_ = 0;
+  route_ = RouteDecision{};
+  metadata_.clear();
+  upstream_address_ = nullptr;
+  flags_.clear();
   request_chunked_ = request.chunked;
   upgrade_ = request.upgrade;
+  if (request.headers.count(HeaderToken::kXRequestId) == 0) {
+    std::string& id = encoder_.dispatcher().headerScratch();
+    id.clear();
+    appendRequestId(id, encoder_.dispatcher());
+    request.headers.add(HeaderToken::kXRequestId, "x-request-id", id);
+  }
+  if (runtime_->chain) {
+    start_unix_us_ = unixMicros();
+    filters_.begin(runtime_->chain, encoder_.dispatcher().workerIndex(), &handle_);
+    return runRequestHeaderFilters();
+  }
   std::string_view path(request.url);
   const RouteTarget* route = runtime_->match(path.substr(0, path.find('?')));
-  if (route == nullptr) return sendLocalReply(404, "no route matched the request\n");
-  cluster_ = route->cluster;
+  if (route != nullptr) cluster_ = route->cluster;
+  onRouted();
+}
+
+void ProxyStream::runRequestHeaderFilters() {
+  bool end_stream = !request_->hasBody() && !upgrade_;
+  plugin::ChainResult r = filters_.requestHeaders(end_stream);
+  if (afterHook()) return;
+  switch (r) {
+    case plugin::ChainResult::kContinue:
+      return onRouted();
+    case plugin::ChainResult::kStop:
+      return;  // a filter resumes us (resumeFilters) or replies
+    case plugin::ChainResult::kReplied:
+      if (active_) sendLocalReply(500, "filter replied without a response\n");
+      return;
+    case plugin::ChainResult::kError:
+      return filterFailed();
+  }
+}
+
+void ProxyStream::resumeFilters() {
+  if (!active_ || routed_ || !filters_.pausedOnHeaders()) return;
+  runRequestHeaderFilters();
+}
+
+void ProxyStream::filterFailed() {
+  spdlog::warn("filter {} failed on a stream; answering 500", filters_.failedFilter());
+  std::string body = "filter " + std::string(filters_.failedFilter()) + " failed\n";
+  sendLocalReply(500, body, false, "FE");
+}
+
+bool ProxyStream::afterHook() {
+  if (!finish_pending_ || filters_.inHook()) return finish_pending_;
+  completeFinish();
+  return true;
+}
+
+bool ProxyStream::setRoute(const remora_route_t& route, std::string& err) {
+  std::string name(route.cluster.data, route.cluster.len);
+  auto it = runtime_->clusters.find(name);
+  if (it == runtime_->clusters.end()) {
+    err = "unknown cluster \"" + name + "\"";
+    return false;
+  }
+  cluster_ = it->second;
+  route_.timeout_ms = route.timeout_ms;
+  route_.per_try_timeout_ms = route.per_try_timeout_ms;
+  route_.retry_max = route.retry_max;
+  route_.retry_on = route.retry_on;
+  route_.retry_non_idempotent = route.retry_non_idempotent != 0;
+  if (route.path.len > 0) request_->url.assign(route.path.data, route.path.len);
+  if (route.host.len > 0)
+    request_->headers.set("host", std::string_view(route.host.data, route.host.len));
+  return true;
+}
+
+void ProxyStream::onRouted() {
+  routed_ = true;
+  if (!cluster_) return sendLocalReply(404, "no route matched the request\n", false, "NR");
+  const MessageHead& request = *request_;
   if (request.http_minor >= 1 && request.hasBody()) {
     auto expect = request.headers.get(HeaderToken::kExpect);
     // Answer 100-continue here, as Envoy does by default: the upstream then never waits.
     if (expect && equalsIgnoreCase(*expect, "100-continue")) encoder_.encode100Continue();
   }
   tryUpstream();
+  if (!active_) return;
+  if (held_body_ && evbuffer_get_length(held_body_.get()) > 0) {
+    size_t n = evbuffer_get_length(held_body_.get());
+    const char* data = reinterpret_cast<const char*>(evbuffer_pullup(held_body_.get(), -1));
+    forwardRequestBody(data, n);
+    evbuffer_drain(held_body_.get(), n);
+    encoder_.readDisable(false);
+  }
+  if (active_ && held_complete_) forwardRequestEnd(request_trailers_);
+  if (active_ && upstream_) upstream_->flush();
 }
 
 void ProxyStream::tryUpstream() {
   const config::Cluster& cfg = cluster_->config();
   upstream::EndpointPool* pool =
-      attempts_ < cfg.max_connect_attempts ? cluster_->choose(tried_) : nullptr;
-  if (pool == nullptr) return sendLocalReply(503, "no healthy upstream\n");
+      attempts_ < cfg.max_connect_attempts + retries_ ? cluster_->choose(tried_) : nullptr;
+  if (pool == nullptr) {
+    // After failed attempts, name the cause rather than only saying that none is left.
+    if (last_failure_ == nullptr) return sendLocalReply(503, "no healthy upstream\n", false, "UH");
+    return sendLocalReply(503, std::string(last_failure_) + "\n", false, "UH");
+  }
   ++attempts_;
   pending_pool_ = pool;
   if (!pool->acquire(*this)) {
     pending_pool_ = nullptr;
-    return sendLocalReply(503, "upstream overloaded: too many pending requests\n");
+    return sendLocalReply(503, "upstream overloaded: too many pending requests\n", false, "UO");
   }
 }
 
 void ProxyStream::onUpstreamReady(upstream::UpstreamConnection& conn) {
   pending_pool_ = nullptr;
   upstream_ = &conn;
+  upstream_address_ = &conn.endpointName();
   conn.setResponseExpectsNoBody(request_->method == HTTP_HEAD);
+  uint32_t per_try = route_.per_try_timeout_ms ? route_.per_try_timeout_ms : route_.timeout_ms;
+  conn.setResponseTimeoutOverride(per_try);
   evbuffer* out = conn.output();
-  writeRequestHead(out);
+  RequestRewrite rw{encoder_.peerAddress(), cluster_->config().name, upgrade_, request_chunked_};
+  writeRequestHead(out, *request_, rw, encoder_.dispatcher());
   if (request_buffer_ && evbuffer_get_length(request_buffer_.get()) > 0) {
     evbuffer_add_buffer(out, request_buffer_.get());
     encoder_.readDisable(false);
   }
-  request_sent_any_ = true;
   if (request_complete_) conn.requestComplete();
   if (conn.aboveHighWatermark()) encoder_.readDisable(true);
   conn.flush();  // last: a write error re-enters through onUpstreamFailure
 }
 
-void ProxyStream::writeRequestHead(evbuffer* out) {
-  const MessageHead& req = *request_;
-  const HeaderMap& h = req.headers;
-  std::string& s = encoder_.dispatcher().headerScratch();
-  s.clear();
-  s.append(http_method_str(req.method));
-  s.push_back(' ');
-  s.append(req.url);
-  s.append(" HTTP/1.1\r\n");
-  std::vector<std::string_view> listed;
-  if (h.count(HeaderToken::kConnection) > 0) connectionListed(h, listed);
-  std::string_view xff;
-  bool has_xff = false, has_proto = false, has_id = false, has_host = false;
-  for (const HeaderMap::Entry& e : h.entries()) {
-    if (e.removed) continue;
-    switch (e.token) {
-      case HeaderToken::kXForwardedFor:
-        xff = h.value(e);
-        has_xff = true;
-        continue;
-      case HeaderToken::kXForwardedProto:
-        has_proto = true;
-        break;
-      case HeaderToken::kXRequestId:
-        has_id = true;
-        break;
-      case HeaderToken::kHost:
-        has_host = true;
-        break;
-      case HeaderToken::kExpect:
-        continue;  // answered by the proxy
-      default:
-        if (isHopByHop(e.token)) continue;
-        if (!listed.empty() && isListed(listed, h.name(e))) continue;
-        break;
-    }
-    s.append(h.name(e)).append(": ").append(h.value(e)).append("\r\n");
-  }
-  if (!has_host) s.append("host: ").append(cluster_->config().name).append("\r\n");
-  s.append("x-forwarded-for: ");
-  if (has_xff) s.append(xff).append(", ");
-  s.append(encoder_.peerAddress()).append("\r\n");
-  if (!has_proto) s.append("x-forwarded-proto: http\r\n");
-  if (!has_id) {
-    s.append("x-request-id: ");
-    appendRequestId(s, encoder_.dispatcher());
-    s.append("\r\n");
-  }
-  if (upgrade_) {
-    auto up = h.get(HeaderToken::kUpgrade);
-    s.append("connection: upgrade\r\nupgrade: ").append(up ? *up : "").append("\r\n");
-  }
-  if (request_chunked_) s.append("transfer-encoding: chunked\r\n");
-  s.append("\r\n");
-  evbuffer_add(out, s.data(), s.size());
-}
-
-void ProxyStream::encodeRequestBody(evbuffer* out, const char* data, size_t len) {
-  if (request_chunked_) {
-    evbuffer_add_printf(out, "%zx\r\n", len);
-    evbuffer_add(out, data, len);
-    evbuffer_add(out, "\r\n", 2);
-  } else {
-    evbuffer_add(out, data, len);
-  }
-}
-
-void ProxyStream::encodeRequestEnd(evbuffer* out, const HeaderMap* trailers) {
-  if (!request_chunked_) return;
-  std::string& s = encoder_.dispatcher().headerScratch();
-  s.assign("0\r\n");
-  if (trailers) trailers->serialize(s);
-  s.append("\r\n");
-  evbuffer_add(out, s.data(), s.size());
-}
-
 void ProxyStream::onRequestBody(const char* data, size_t len) {
-  if (!active_ || response_started_) return;  // an early response already settled the stream
+  // A local reply settled the stream: the rest of the body has nowhere to go. An upstream that
+  // answers early (echo, streaming) still reads it, so it keeps flowing there.
+  if (!active_ || (response_started_ && !upstream_)) return;
+  request_bytes_ += len;
+  if (!routed_) {
+    // The chain is paused on the request head: hold the body (bounded by backpressure).
+    if (!held_body_) held_body_.reset(evbuffer_new());
+    evbuffer_add(held_body_.get(), data, len);
+    if (evbuffer_get_length(held_body_.get()) > runtime_->config.limits.buffer_high_watermark)
+      encoder_.readDisable(true);
+    return;
+  }
+  forwardRequestBody(data, len);
+}
+
+void ProxyStream::forwardRequestBody(const char* data, size_t len) {
+  if (filters_.active()) {
+    plugin::ChainResult r = filters_.requestBody({data, len}, false);
+    if (afterHook()) return;
+    if (r == plugin::ChainResult::kError) return filterFailed();
+    if (r == plugin::ChainResult::kReplied || !active_) return;
+  }
   if (upstream_) {
-    encodeRequestBody(upstream_->output(), data, len);
+    writeBodyChunk(upstream_->output(), request_chunked_, data, len);
     if (upstream_->aboveHighWatermark()) encoder_.readDisable(true);
     return;
   }
   if (!request_buffer_) request_buffer_.reset(evbuffer_new());
-  encodeRequestBody(request_buffer_.get(), data, len);
+  writeBodyChunk(request_buffer_.get(), request_chunked_, data, len);
   if (evbuffer_get_length(request_buffer_.get()) > runtime_->config.limits.buffer_high_watermark)
     encoder_.readDisable(true);
 }
 
 void ProxyStream::onRequestComplete(HeaderMap& trailers) {
-  if (!active_) return;
+  if (!active_ || (response_started_ && !upstream_)) return;
+  request_trailers_ = &trailers;
+  if (!routed_) {
+    held_complete_ = true;
+    return;
+  }
+  forwardRequestEnd(&trailers);
+}
+
+void ProxyStream::forwardRequestEnd(HeaderMap* trailers) {
+  if (filters_.active()) {
+    plugin::ChainResult r = plugin::ChainResult::kContinue;
+    if (request_->hasBody()) r = filters_.requestBody({}, true);
+    if (r == plugin::ChainResult::kContinue && trailers && trailers->size() > 0)
+      r = filters_.requestTrailers();
+    if (afterHook()) return;
+    if (r == plugin::ChainResult::kError) return filterFailed();
+    if (r == plugin::ChainResult::kReplied || !active_) return;
+  }
   request_complete_ = true;
-  if (response_started_) return;
+  std::string& scratch = encoder_.dispatcher().headerScratch();
   if (upstream_) {
-    encodeRequestEnd(upstream_->output(), &trailers);
+    writeBodyEnd(upstream_->output(), request_chunked_, trailers, scratch);
     upstream_->requestComplete();
     return;
   }
   if (request_chunked_) {
     if (!request_buffer_) request_buffer_.reset(evbuffer_new());
-    encodeRequestEnd(request_buffer_.get(), &trailers);
+    writeBodyEnd(request_buffer_.get(), true, trailers, scratch);
   }
 }
 
@@ -247,16 +261,60 @@ void ProxyStream::onUpstreamWritable() {
   encoder_.readDisable(false);
 }
 
+bool ProxyStream::retryable(uint32_t condition) const {
+  if ((route_.retry_on & condition) == 0 || retries_ >= route_.retry_max) return false;
+  // Only what can be sent again: the body is not kept once it went upstream.
+  if (request_->hasBody() || upgrade_) return false;
+  return route_.retry_non_idempotent || idempotent(request_->method);
+}
+
+void ProxyStream::retry() {
+  ++retries_;
+  addFlag("URX");
+  releaseUpstream();
+  tried_ = 0;
+  tryUpstream();
+}
+
 int ProxyStream::onResponseHeaders(MessageHead& head) {
-  response_started_ = true;
-  response_status_ = head.status;
   cluster_->stats().upstream_requests[stats::codeClassIndex(head.status)].inc();
+  if (head.status >= 500 && retryable(REMORA_RETRY_5XX)) {
+    retry();
+    return -1;  // stop parsing: that connection is closed
+  }
+  response_ = &head;
+  response_status_ = head.status;
   if (head.status == 101 && upgrade_) tunnel_ = true;
+  if (filters_.active()) {
+    plugin::ChainResult r = filters_.responseHeaders(false);
+    if (afterHook()) return -1;
+    if (r == plugin::ChainResult::kError) {
+      filterFailed();
+      return -1;
+    }
+    if (r == plugin::ChainResult::kReplied || !active_) return -1;
+  }
+  response_started_ = true;
+  // Connection is hop-by-hop: the upstream closing its connection says nothing about the
+  // client's, which the downstream codec keeps or closes on its own terms. The flag is put back
+  // because the upstream connection reads it at the response's end to decide its reuse.
+  bool upstream_keep_alive = head.keep_alive;
+  head.keep_alive = true;
   encoder_.encodeHeaders(head, false);
+  head.keep_alive = upstream_keep_alive;
   return 0;
 }
 
 void ProxyStream::onResponseBody(const char* data, size_t len) {
+  response_bytes_ += len;
+  if (filters_.active()) {
+    plugin::ChainResult r = filters_.responseBody({data, len}, false);
+    if (afterHook()) return;
+    if (r == plugin::ChainResult::kError || r == plugin::ChainResult::kReplied) {
+      // The response already started: the only honest thing left is to cut the connection.
+      return abortStream();
+    }
+  }
   encoder_.encodeBody(data, len);
   if (upstream_ && encoder_.aboveWriteWatermark()) upstream_->readDisable(true);
 }
@@ -266,8 +324,20 @@ void ProxyStream::onResponseComplete(HeaderMap& trailers) {
     encoder_.encodeEnd(nullptr);  // switches the downstream connection to raw bytes
     return;
   }
+  response_trailers_ = &trailers;
+  if (filters_.active()) {
+    filters_.responseBody({}, true);
+    if (trailers.size() > 0) filters_.responseTrailers();
+    if (afterHook()) return;
+  }
   encoder_.encodeEnd(&trailers);
   finish();
+}
+
+void ProxyStream::onUpstreamReadComplete() {
+  // Response bytes go out as they arrive, not when the response ends: a body larger than the
+  // write watermark would otherwise pause the upstream with nothing left to drain it.
+  encoder_.flush();
 }
 
 void ProxyStream::onTunnelData(const char* data, size_t len) {
@@ -281,10 +351,8 @@ void ProxyStream::onUpstreamFailure(upstream::UpstreamFailure failure, bool reus
   pending_pool_ = nullptr;
   if (tunnel_) return finish();  // either side closing ends a tunnel
   if (response_started_) {
-    active_ = false;
-    cluster_.reset();
-    encoder_.abort();
-    return;
+    addFlag("UC");
+    return abortStream();
   }
   bool connect_failed =
       failure == UpstreamFailure::kConnectFailed || failure == UpstreamFailure::kConnectTimeout;
@@ -293,24 +361,24 @@ void ProxyStream::onUpstreamFailure(upstream::UpstreamFailure failure, bool reus
   bool stale_reuse = failure == UpstreamFailure::kReset && reused && !request_->hasBody() &&
                      !upgrade_ && attempts_ < cluster_->config().max_connect_attempts;
   if (connect_failed || stale_reuse) {
+    last_failure_ = upstream::failureName(failure);
     if (stale_reuse) tried_ = 0;
+    if (connect_failed) addFlag("UF");
     return tryUpstream();
   }
+  if (failure == UpstreamFailure::kReset && retryable(REMORA_RETRY_RESET)) return retry();
   int status = failure == UpstreamFailure::kResponseTimeout ? 504 : 502;
   std::string body = upstream::failureName(failure);
   body.push_back('\n');
-  sendLocalReply(status, body);
+  sendLocalReply(status, body, false, failure == UpstreamFailure::kResponseTimeout ? "UT" : "UC");
 }
 
-void ProxyStream::sendLocalReply(int status, std::string_view body, bool close) {
+void ProxyStream::sendLocalReply(int status, std::string_view body, bool close, const char* flag,
+                                 const remora_header_t* headers, size_t header_count) {
   if (!active_) return;
   releaseUpstream();
-  if (response_started_) {
-    active_ = false;
-    cluster_.reset();
-    encoder_.abort();
-    return;
-  }
+  if (flag) addFlag(flag);
+  if (response_started_) return abortStream();
   response_started_ = true;
   response_status_ = status;
   MessageHead& h = local_head_;
@@ -318,24 +386,76 @@ void ProxyStream::sendLocalReply(int status, std::string_view body, bool close) 
   h.status = status;
   h.has_content_length = true;
   h.content_length = body.size();
-  h.headers.add("content-type", "text/plain");
-  char len[24];
-  int n = std::snprintf(len, sizeof(len), "%zu", body.size());
-  h.headers.add("content-length", std::string_view(len, size_t(n)));
-  if (close) h.keep_alive = false;
+  bool has_type = false;
+  for (size_t i = 0; i < header_count; ++i) {
+    std::string_view name(headers[i].name.data, headers[i].name.len);
+    if (!isValidHeaderName(name)) continue;
+    std::string_view value(headers[i].value.data, headers[i].value.len);
+    if (!isValidHeaderValue(value)) continue;
+    HeaderToken t = classifyHeader(name);
+    if (t == HeaderToken::kContentLength || t == HeaderToken::kTransferEncoding) continue;
+    has_type |= equalsIgnoreCase(name, "content-type");
+    h.headers.add(name, value);
+  }
+  if (!has_type) h.headers.add("content-type", "text/plain");
+  std::string len;
+  appendDecimal(len, body.size());
+  h.headers.add("content-length", len);
+  // Answered before the request body was read (no route, overload): the connection closes
+  // after this reply, and the reply says so.
+  bool body_unread = !request_complete_ && !held_complete_ && request_->hasBody();
+  if (close || body_unread) h.keep_alive = false;
+  response_ = &h;
   encoder_.encodeHeaders(h, body.empty());
   if (!body.empty()) encoder_.encodeBody(body.data(), body.size());
+  response_bytes_ += body.size();
   encoder_.encodeEnd(nullptr);
   finish();
+}
+
+void ProxyStream::addFlag(const char* flag) {
+  if (!flags_.empty()) flags_.push_back(',');
+  flags_.append(flag);
 }
 
 void ProxyStream::finish() {
   releaseUpstream();
   active_ = false;
+  finish_pending_ = true;
+  notify_pending_ = true;
+  // Inside a hook the chain is still on the stack: complete once it has returned.
+  if (!filters_.inHook()) completeFinish();
+}
+
+void ProxyStream::adoptCallout(std::unique_ptr<plugin::Callout> callout) {
+  callouts_.push_back(std::move(callout));
+}
+
+void ProxyStream::completeFinish() {
+  finish_pending_ = false;
+  for (auto& c : callouts_) {
+    c->cancel();
+    encoder_.dispatcher().deferDelete(std::move(c));  // it may be delivering right now
+  }
+  callouts_.clear();
+  filters_.end(&handle_);
   cluster_.reset();
   if (request_buffer_)
     evbuffer_drain(request_buffer_.get(), evbuffer_get_length(request_buffer_.get()));
-  encoder_.onStreamComplete();
+  if (held_body_) evbuffer_drain(held_body_.get(), evbuffer_get_length(held_body_.get()));
+  if (notify_pending_) {
+    notify_pending_ = false;
+    encoder_.onStreamComplete();
+  }
+}
+
+void ProxyStream::abortStream() {
+  releaseUpstream();
+  active_ = false;
+  notify_pending_ = false;  // abort() settles the connection instead
+  finish_pending_ = true;
+  encoder_.abort();
+  if (!filters_.inHook()) completeFinish();
 }
 
 void ProxyStream::releaseUpstream() {
@@ -351,10 +471,13 @@ void ProxyStream::releaseUpstream() {
 }
 
 void ProxyStream::reset() {
-  if (!active_ && !upstream_ && !pending_pool_) return;
+  if (!active_ && !upstream_ && !pending_pool_ && !filters_.active()) return;
   releaseUpstream();
+  if (active_) addFlag("DC");
   active_ = false;
-  cluster_.reset();
+  notify_pending_ = false;  // the connection is gone: nothing to tell it
+  finish_pending_ = true;
+  if (!filters_.inHook()) completeFinish();
 }
 
 }  // namespace remora::http

@@ -1,10 +1,12 @@
 #pragma once
-// ProxyStream: one request/response exchange from routing to the last response byte — picks the
-// route, acquires a pooled upstream connection, forwards the request (head rewritten: hop-by-hop
-// headers stripped, X-Forwarded-*, x-request-id), streams bodies both ways with backpressure,
-// retries what is safe to retry, and answers failures with local replies.
+// ProxyStream: one request/response exchange from routing to the last response byte. Runs the
+// listener's filter chain (request hooks, the router's route decision, response hooks, on_log),
+// acquires a pooled upstream connection, forwards the request (head rewritten by
+// request_writer.h), streams bodies both ways with backpressure, retries what is safe to retry,
+// and answers failures with local replies.
 //
 // The downstream side is abstract (StreamEncoder) so an HTTP/2 codec can carry the same stream.
+// The plugin host API reaches a stream through `remora_stream` (plugin/host_api.cc).
 
 #include <event2/buffer.h>
 
@@ -12,12 +14,25 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/c_handles.h"
 #include "http/codec/http1_parser.h"
 #include "http/listener_runtime.h"
 #include "kernel/dispatcher.h"
+#include "plugin/callout.h"
+#include "plugin/filter_manager.h"
 #include "upstream/upstream_connection.h"
+
+namespace remora::http {
+class ProxyStream;
+}
+
+// The opaque stream handle plugins see (remora_filter.h).
+struct remora_stream {
+  remora::http::ProxyStream* stream;
+};
 
 namespace remora::http {
 
@@ -42,6 +57,15 @@ class StreamEncoder {
   virtual Dispatcher& dispatcher() = 0;
 };
 
+// What a routing filter decided (remora_route_t, validated and resolved).
+struct RouteDecision {
+  uint32_t timeout_ms = 0;
+  uint32_t per_try_timeout_ms = 0;
+  uint32_t retry_max = 0;
+  uint32_t retry_on = 0;
+  bool retry_non_idempotent = false;
+};
+
 class ProxyStream : public upstream::UpstreamCallbacks {
  public:
   explicit ProxyStream(StreamEncoder& encoder);
@@ -61,8 +85,36 @@ class ProxyStream : public upstream::UpstreamCallbacks {
   int responseStatus() const { return response_status_; }
   bool active() const { return active_; }
 
-  // Answers the request locally (no upstream), unless a response has started.
-  void sendLocalReply(int status, std::string_view body, bool close = false);
+  // Answers the request locally (no upstream), unless a response has started. `flag` is the
+  // Envoy-style response flag for the access log ("NR", "UF", ...).
+  void sendLocalReply(int status, std::string_view body, bool close = false,
+                      const char* flag = "LR", const remora_header_t* headers = nullptr,
+                      size_t header_count = 0);
+
+  // --- For the plugin host API (worker thread, during the stream's life). ---
+  MessageHead* requestHead() { return request_; }
+  MessageHead* responseHead() { return response_; }
+  HeaderMap* requestTrailers() { return request_trailers_; }
+  HeaderMap* responseTrailers() { return response_trailers_; }
+  const ListenerRuntime* runtime() const { return runtime_.get(); }
+  Dispatcher& dispatcher() { return encoder_.dispatcher(); }
+  const std::string& peerAddress() const { return encoder_.peerAddress(); }
+  std::vector<std::pair<std::string, std::string>>& metadata() { return metadata_; }
+  // Applies a route decision; false with `err` set when the cluster is unknown.
+  bool setRoute(const remora_route_t& route, std::string& err);
+  // Continues the chain after a hook returned REMORA_STOP.
+  void resumeFilters();
+  uint64_t requestBytes() const { return request_bytes_; }
+  uint64_t responseBytes() const { return response_bytes_; }
+  std::string_view upstreamAddress() const {
+    return upstream_address_ ? std::string_view(*upstream_address_) : std::string_view();
+  }
+  const std::string& responseFlags() const { return flags_; }
+  uint64_t startUnixMicros() const { return start_unix_us_; }
+  // The routed cluster's name, or nullptr before routing.
+  const std::string* clusterName() const { return cluster_ ? &cluster_->config().name : nullptr; }
+  // Keeps a filter's callout until the stream ends (then cancelled, never calling back).
+  void adoptCallout(std::unique_ptr<plugin::Callout> callout);
 
  private:
   // UpstreamCallbacks.
@@ -73,32 +125,62 @@ class ProxyStream : public upstream::UpstreamCallbacks {
   void onResponseComplete(HeaderMap& trailers) override;
   void onTunnelData(const char* data, size_t len) override;
   void onUpstreamWritable() override;
+  void onUpstreamReadComplete() override;
 
+  void runRequestHeaderFilters();
+  void onRouted();
+  void forwardRequestBody(const char* data, size_t len);
+  void forwardRequestEnd(HeaderMap* trailers);
+  bool retryable(uint32_t condition) const;
+  void retry();
+  void filterFailed();
+  // After a hook returns: completes a finish() that happened inside it. True if it did.
+  bool afterHook();
   void tryUpstream();
-  void writeRequestHead(evbuffer* out);
-  void encodeRequestBody(evbuffer* out, const char* data, size_t len);
-  void encodeRequestEnd(evbuffer* out, const HeaderMap* trailers);
   void finish();
+  void completeFinish();
+  // The response started and cannot be completed: on_log, then the encoder drops the connection.
+  void abortStream();
   void releaseUpstream();
+  void addFlag(const char* flag);
 
   StreamEncoder& encoder_;
+  remora_stream handle_{this};
   std::shared_ptr<const ListenerRuntime> runtime_;
   std::shared_ptr<upstream::WorkerCluster> cluster_;
+  plugin::FilterManager filters_;
   MessageHead* request_ = nullptr;
+  MessageHead* response_ = nullptr;
+  HeaderMap* request_trailers_ = nullptr;
+  HeaderMap* response_trailers_ = nullptr;
   upstream::EndpointPool* pending_pool_ = nullptr;  // waiting in this pool's queue
   upstream::UpstreamConnection* upstream_ = nullptr;
   EvbufferPtr request_buffer_;  // encoded request bytes held until an upstream is ready
+  EvbufferPtr held_body_;       // raw body bytes that arrived before the route was decided
   MessageHead local_head_;      // head of a local reply
+  RouteDecision route_;
+  std::vector<std::pair<std::string, std::string>> metadata_;
+  std::vector<std::unique_ptr<plugin::Callout>> callouts_;
+  const std::string* upstream_address_ = nullptr;  // the pool's name; the pool outlives the stream
+  std::string flags_;
   uint64_t tried_ = 0;
+  const char* last_failure_ = nullptr;  // why the previous attempt failed, for the final 503
+  uint64_t request_bytes_ = 0;
+  uint64_t response_bytes_ = 0;
+  uint64_t start_unix_us_ = 0;
   uint32_t attempts_ = 0;
+  uint32_t retries_ = 0;
   int response_status_ = 0;
   bool active_ = false;
-  bool request_complete_ = false;
+  bool routed_ = false;            // the chain (or the built-in table) has decided
+  bool held_complete_ = false;     // the request ended before the route was decided
+  bool request_complete_ = false;  // the request's end has been forwarded
   bool request_chunked_ = false;
-  bool request_sent_any_ = false;  // some request bytes reached an upstream connection
-  bool response_started_ = false;
+  bool response_started_ = false;  // response bytes went to the downstream encoder
   bool upgrade_ = false;
   bool tunnel_ = false;
+  bool finish_pending_ = false;  // finish() ran inside a hook
+  bool notify_pending_ = false;  // ... and the encoder must hear onStreamComplete
 };
 
 }  // namespace remora::http

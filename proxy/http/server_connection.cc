@@ -1,5 +1,7 @@
 #include "http/server_connection.h"
 
+#include "http/codec/http1_format.h"
+
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -42,7 +44,7 @@ bool responseHopByHop(HeaderToken t, bool upgrade) {
   }
 }
 
-constexpr timeval kLingerTimeout{2, 0};
+constexpr uint64_t kLingerMs = 2000;
 
 }  // namespace
 
@@ -54,6 +56,7 @@ ServerConnection::ServerConnection(Dispatcher& dispatcher, ConnectionOwner& owne
       runtime_(slot_->current),
       fd_(fd),
       peer_(formatPeer(peer)),
+      timer_(dispatcher.base(), onTimer, this),
       out_(evbuffer_new()),
       parser_(Http1Parser::Kind::kRequest, *this),
       stream_(*this) {
@@ -62,7 +65,6 @@ ServerConnection::ServerConnection(Dispatcher& dispatcher, ConnectionOwner& owne
   event_base* base = dispatcher.base();
   read_ev_.reset(event_new(base, fd, EV_READ | EV_PERSIST, onEvent, this));
   write_ev_.reset(event_new(base, fd, EV_WRITE | EV_PERSIST, onEvent, this));
-  timer_.reset(evtimer_new(base, onTimer, this));
   const config::ListenerLimits& limits = runtime_->config.limits;
   parser_.setLimits({limits.max_request_headers_bytes, limits.max_request_headers});
   stats_ = runtime_->stats;
@@ -79,30 +81,19 @@ ServerConnection::~ServerConnection() {
 
 void ServerConnection::arm(TimerMode mode) {
   timer_mode_ = mode;
-  const timeval* tv = nullptr;
-  const ListenerRuntime& rt = runtime_ ? *runtime_ : *slot_->current;
+  const config::ListenerTimeouts& t = (runtime_ ? *runtime_ : *slot_->current).config.timeouts;
   switch (mode) {
     case TimerMode::kIdle:
-      tv = rt.idle_timeout;
-      break;
+      return timer_.set(uint64_t(t.idle.count()));
     case TimerMode::kHeaders:
-      tv = rt.headers_timeout;
-      break;
+      return timer_.set(uint64_t(t.request_headers.count()));
     case TimerMode::kRequest:
-      tv = rt.request_timeout;
-      break;
+      return timer_.set(uint64_t(t.request.count()));
     case TimerMode::kLinger:
-      tv = &kLingerTimeout;
-      break;
+      return timer_.set(kLingerMs);
     case TimerMode::kNone:
-      break;
+      return timer_.cancel();
   }
-  if (tv == nullptr) {
-    timer_mode_ = TimerMode::kNone;
-    event_del(timer_.get());
-    return;
-  }
-  event_add(timer_.get(), tv);
 }
 
 void ServerConnection::onEvent(evutil_socket_t, short what, void* arg) {
@@ -175,6 +166,7 @@ int ServerConnection::onHeaders(MessageHead& head) {
   runtime_ = slot_->current;
   stream_active_ = true;
   request_done_ = false;
+  request_has_body_ = head.hasBody();
   response_chunked_ = response_close_delimited_ = false;
   response_status_ = 0;
   request_is_head_ = head.method == HTTP_HEAD;
@@ -193,6 +185,9 @@ int ServerConnection::onBody(const char* data, size_t len) {
 
 int ServerConnection::onMessageComplete(HeaderMap& trailers) {
   request_done_ = true;
+  // Already answered (a local reply from inside onHeaders to a request without a body): the
+  // connection is ready for the next request, so parsing goes straight on.
+  if (!stream_active_) return closed_ || closing_ ? -1 : 0;
   parser_.pause();  // answer in order: the next pipelined request waits for this response
   if (stream_.active()) stream_.onRequestComplete(trailers);
   return closed_ || closing_ ? -1 : 0;
@@ -233,11 +228,15 @@ void ServerConnection::encodeHeaders(const MessageHead& resp, bool) {
   if (owner_.draining()) close_after_ = true;
   std::string& s = dispatcher_.headerScratch();
   s.clear();
-  char line[64];
-  const char* reason = resp.reason.empty() ? http_status_str(static_cast<http_status>(resp.status))
-                                           : resp.reason.c_str();
-  int n = std::snprintf(line, sizeof(line), "HTTP/1.1 %d ", resp.status);
-  s.append(line, size_t(n)).append(reason).append("\r\n");
+  s.append("HTTP/1.1 ", 9);
+  appendDecimal(s, uint64_t(resp.status));
+  s.push_back(' ');
+  if (resp.reason.empty()) {
+    s.append(http_status_str(static_cast<http_status>(resp.status)));
+  } else {
+    s.append(resp.reason);
+  }
+  s.append("\r\n", 2);
   const HeaderMap& h = resp.headers;
   for (const HeaderMap::Entry& e : h.entries()) {
     if (e.removed || responseHopByHop(e.token, upgrade)) continue;
@@ -272,8 +271,7 @@ void ServerConnection::encodeBody(const char* data, size_t len) {
   if (response_no_body_ || len == 0) return;
   if (response_chunked_) {
     char size[24];
-    int n = std::snprintf(size, sizeof(size), "%zx\r\n", len);
-    evbuffer_add(out_.get(), size, size_t(n));
+    evbuffer_add(out_.get(), size, formatChunkSize(size, len));
     evbuffer_add(out_.get(), data, len);
     evbuffer_add(out_.get(), "\r\n", 2);
   } else {
@@ -323,22 +321,25 @@ bool ServerConnection::aboveWriteWatermark() const {
 void ServerConnection::flush() {
   if (closed_) return;
   evbuffer* out = out_.get();
-  bool was_high = aboveWriteWatermark();
-  while (evbuffer_get_length(out) > 0) {
+  size_t len = evbuffer_get_length(out);
+  const size_t high = slot_->current->config.limits.buffer_high_watermark;
+  bool was_high = len > high;
+  while (len > 0) {
     int n = evbuffer_write(out, fd_.get());
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) break;
       return close();
     }
     stats_->bytes_sent.inc(uint64_t(n));
+    len -= size_t(n);
   }
-  bool pending = evbuffer_get_length(out) > 0;
+  bool pending = len > 0;
   if (pending != write_pending_) {
     pending ? event_add(write_ev_.get(), nullptr) : event_del(write_ev_.get());
     write_pending_ = pending;
   }
   if (!pending && closing_ && !lingering_) return startLinger();
-  if (was_high && !aboveWriteWatermark() && stream_.active()) stream_.onDownstreamWritable();
+  if (was_high && len <= high && stream_.active()) stream_.onDownstreamWritable();
 }
 
 void ServerConnection::readDisable(bool disable) {
@@ -353,7 +354,10 @@ void ServerConnection::onStreamComplete() {
   st.request_duration.observe(double(nowMicros() - stream_start_us_) / 1e6);
   stream_active_ = false;
   runtime_.reset();
-  if (tunnel_ || !request_done_ || close_after_ || owner_.draining()) return closeAfterFlush();
+  // An unfinished request with a body cannot be skipped to reach the next one: close instead.
+  // One without a body only lacks its end callback, which follows in the same parse.
+  bool unfinished = !request_done_ && request_has_body_;
+  if (tunnel_ || unfinished || close_after_ || owner_.draining()) return closeAfterFlush();
   flush();
   if (closed_) return;
   // Ready for the next request on this keep-alive connection.
@@ -405,10 +409,10 @@ void ServerConnection::startLinger() {
 
 void ServerConnection::disarm() {
   timer_mode_ = TimerMode::kNone;
-  event_del(timer_.get());
+  timer_.cancel();
 }
 
-void ServerConnection::onTimer(evutil_socket_t, short, void* arg) {
+void ServerConnection::onTimer(void* arg) {
   auto* self = static_cast<ServerConnection*>(arg);
   switch (self->timer_mode_) {
     case TimerMode::kIdle:
@@ -436,7 +440,7 @@ void ServerConnection::close() {
   stream_active_ = false;
   event_del(read_ev_.get());
   event_del(write_ev_.get());
-  event_del(timer_.get());
+  timer_.cancel();
   fd_.reset();
   stats_->downstream_cx_active.sub();
   owner_.onConnectionClosed(*this);

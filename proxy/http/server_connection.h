@@ -17,6 +17,7 @@
 #include "http/listener_runtime.h"
 #include "http/proxy_stream.h"
 #include "kernel/dispatcher.h"
+#include "kernel/lazy_timer.h"
 
 namespace remora::http {
 
@@ -62,7 +63,7 @@ class ServerConnection : public Http1Parser::Sink, public StreamEncoder, public 
   int onMessageComplete(HeaderMap& trailers) override;
 
   static void onEvent(evutil_socket_t fd, short what, void* arg);
-  static void onTimer(evutil_socket_t fd, short what, void* arg);
+  static void onTimer(void* arg);
   void onReadable();
   void parse(const char* data, size_t len);
   void onParseError();
@@ -81,7 +82,7 @@ class ServerConnection : public Http1Parser::Sink, public StreamEncoder, public 
   std::string peer_;
   EventPtr read_ev_;
   EventPtr write_ev_;
-  EventPtr timer_;
+  LazyTimer timer_;
   EvbufferPtr out_;
   std::string pending_in_;  // bytes read but not parsed (pipelined requests)
   Http1Parser parser_;
@@ -90,6 +91,7 @@ class ServerConnection : public Http1Parser::Sink, public StreamEncoder, public 
   bool closed_ = false;
   bool stream_active_ = false;  // a stream is between headers and its response's end
   bool request_done_ = false;   // the current request's message is complete
+  bool request_has_body_ = false;
   bool close_after_ = false;    // close once the current response is written
   bool read_disabled_ = false;  // backpressure from upstream
   bool write_pending_ = false;

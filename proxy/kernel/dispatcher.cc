@@ -6,7 +6,9 @@
 
 namespace remora {
 
-Dispatcher::Dispatcher() : scratch_(new char[kScratchSize]), rng_(std::random_device{}()) {
+Dispatcher::Dispatcher()
+    : scratch_(new char[kScratchSize]),
+      rng_state_((uint64_t(std::random_device{}()) << 32) ^ std::random_device{}()) {
   event_config* cfg = event_config_new();
   // The loop never runs callbacks from other threads, so libevent's lock hooks stay off.
   event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
@@ -60,16 +62,6 @@ void Dispatcher::onDeferred(evutil_socket_t, short, void* arg) {
     batch.swap(self->deferred_);
     batch.clear();
   }
-}
-
-const timeval* Dispatcher::commonTimeout(config::Duration d) {
-  auto it = common_timeouts_.find(d.count());
-  if (it != common_timeouts_.end()) return it->second;
-  timeval tv{static_cast<time_t>(d.count() / 1000),
-             static_cast<suseconds_t>(d.count() % 1000 * 1000)};
-  const timeval* ct = event_base_init_common_timeout(base(), &tv);
-  common_timeouts_.emplace(d.count(), ct);
-  return ct;
 }
 
 void Dispatcher::run() {

@@ -36,14 +36,15 @@ class Dispatcher {
 
   event_base* base() const { return base_.get(); }
 
+  // Which worker this is (0..n-1); the main thread's dispatcher says 0 and is never asked.
+  size_t workerIndex() const { return worker_index_; }
+  void setWorkerIndex(size_t i) { worker_index_ = i; }
+
   // Any thread: runs `fn` on this dispatcher's thread soon.
   void post(std::function<void()> fn);
 
   // Owning thread: destroys `obj` after the current event callback returns.
   void deferDelete(std::unique_ptr<Deferrable> obj);
-
-  // A timeval for event_add that libevent files in an O(1) queue per duration.
-  const timeval* commonTimeout(config::Duration d);
 
   // Runs the loop until exit() is called from this thread (or via post()).
   void run();
@@ -53,7 +54,13 @@ class Dispatcher {
   static constexpr size_t kScratchSize = 64 * 1024;
   char* scratch() { return scratch_.get(); }
 
-  uint64_t random() { return rng_(); }
+  // splitmix64: fast, and a bijection of its counter, so ids built from it do not repeat.
+  uint64_t random() {
+    uint64_t z = (rng_state_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
 
   // A string reused to assemble message heads before one evbuffer_add.
   std::string& headerScratch() { return header_scratch_; }
@@ -69,9 +76,9 @@ class Dispatcher {
   std::mutex mu_;
   std::vector<std::function<void()>> posted_;
   std::vector<std::unique_ptr<Deferrable>> deferred_;
-  std::map<int64_t, const timeval*> common_timeouts_;
   std::unique_ptr<char[]> scratch_;
-  std::mt19937_64 rng_;
+  uint64_t rng_state_;
+  size_t worker_index_ = 0;
   std::string header_scratch_;
 };
 

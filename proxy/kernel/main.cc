@@ -7,6 +7,7 @@
 #include "common/logging.h"
 #include "config/loader.h"
 #include "kernel/server.h"
+#include "kernel/validate.h"
 
 namespace {
 
@@ -57,11 +58,17 @@ int main(int argc, char** argv) {
                  loaded.error().c_str());
     return 1;
   }
+  remora::log::init(log_level.empty() ? (validate ? "warn" : loaded->log_level) : log_level);
   if (validate) {
+    remora::Status plugins = remora::validatePlugins(loaded.value());
+    if (!plugins) {
+      std::fprintf(stderr, "remora: %s is invalid:\n%s\n", config_path.c_str(),
+                   plugins.error().c_str());
+      return 1;
+    }
     std::printf("remora: %s is valid\n", config_path.c_str());
     return 0;
   }
-  remora::log::init(log_level.empty() ? loaded->log_level : log_level);
   remora::Server server(config_path, std::move(loaded.value()));
   return server.run();
 }

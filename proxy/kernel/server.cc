@@ -9,6 +9,8 @@
 
 #include "config/loader.h"
 #include "kernel/listen_socket.h"
+#include "plugin/filter_chain.h"
+#include "plugin/host_api.h"
 #include "stats/collector.h"
 
 namespace remora {
@@ -28,13 +30,25 @@ Server::~Server() {
   admin_.reset();
   for (auto& w : workers_) w->stop();
   workers_.clear();
+  current_.reset();  // chains, then plugin generations (stop, dlclose), before their services
+  plugins_.reset();
 }
 
 int Server::run() {
   size_t n = initial_->workers;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   store_ = std::make_unique<stats::Store>(n);
-  registry_ = stats::makeRegistry(*store_);
+  plugin::EventBus::setThreadDispatcher(&main_);
+  plugin_metrics_ = std::make_shared<plugin::PluginMetrics>(n);
+  plugin::HostServices services;
+  services.metrics = plugin_metrics_.get();
+  services.bus = &bus_;
+  services.eject = [this](const std::string& cluster, const std::string& address, uint32_t ms) {
+    for (auto& w : workers_) w->ejectEndpoint(cluster, address, ms);
+  };
+  plugin::installHostServices(std::move(services));
+  plugins_ = std::make_shared<plugin::PluginRegistry>(plugin::hostApi(), n);
+  registry_ = stats::makeRegistry(*store_, {plugin_metrics_, plugins_});
   for (size_t i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, *store_));
     workers_.back()->start();
@@ -49,6 +63,7 @@ int Server::run() {
   ctx.config = [this] { return current_ ? current_->config : nullptr; };
   ctx.registry = registry_;
   ctx.stats = store_.get();
+  ctx.plugins = [this] { return plugins_->describe(); };
   auto admin = admin::AdminServer::create(main_.base(), initial_->admin.address, std::move(ctx));
   if (!admin) {
     spdlog::critical("cannot start: {}", admin.error());
@@ -57,7 +72,7 @@ int Server::run() {
   admin_ = std::move(admin.value());
 
   std::signal(SIGPIPE, SIG_IGN);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
     signals_.emplace_back(evsignal_new(main_.base(), sig, onSignal, this));
     event_add(signals_.back().get(), nullptr);
   }
@@ -86,6 +101,8 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg, const std::strin
       per_worker[i].emplace(l.name, std::move(fds.value()[i]));
   }
   auto snap = std::make_shared<Snapshot>();
+  Status chains = compileChains(*cfg, *snap);
+  if (!chains) return chains;
   snap->version = next_version_++;
   snap->config = std::move(cfg);
   snap->source = source;
@@ -108,6 +125,24 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg, const std::strin
   return Status();
 }
 
+Status Server::compileChains(const config::Config& cfg, Snapshot& snap) {
+  plugins_->scan(cfg.plugins.dir, cfg.plugins.cache_dir);
+  std::string errors;
+  for (size_t i = 0; i < cfg.listeners.size(); ++i) {
+    const config::Listener& l = cfg.listeners[i];
+    if (l.filters.empty()) continue;
+    auto chain = plugin::compileChain(l, "listeners[" + std::to_string(i) + "]", *plugins_,
+                                      *plugin_metrics_);
+    if (!chain) {
+      errors += (errors.empty() ? "" : "\n") + chain.error();
+      continue;
+    }
+    snap.chains.emplace(l.name, chain.value());
+  }
+  if (!errors.empty()) return Error{errors};
+  return Status();
+}
+
 void Server::reloadFromFile() {
   auto loaded = config::loadFromFile(config_path_);
   if (!loaded) {
@@ -126,6 +161,11 @@ void Server::reloadFromFile() {
 
 void Server::onSignal(evutil_socket_t sig, short, void* arg) {
   auto* self = static_cast<Server*>(arg);
+  if (sig == SIGUSR1) {
+    spdlog::info("SIGUSR1: asking filters to reopen their log files");
+    self->bus_.publish("remora.reopen_logs", "");
+    return;
+  }
   if (sig == SIGHUP) {
     spdlog::info("SIGHUP: reloading {}", self->config_path_);
     return self->reloadFromFile();

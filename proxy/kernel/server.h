@@ -17,6 +17,9 @@
 #include "kernel/dispatcher.h"
 #include "kernel/snapshot.h"
 #include "kernel/worker.h"
+#include "plugin/event_bus.h"
+#include "plugin/plugin_metrics.h"
+#include "plugin/plugin_registry.h"
 #include "stats/stats.h"
 
 namespace prometheus {
@@ -40,6 +43,8 @@ class Server {
 
   // Opens sockets for new/changed listeners, then publishes to every worker.
   Status apply(std::shared_ptr<const config::Config> cfg, const std::string& source);
+  // Loads new plugin builds and compiles every listener's chain for `cfg`.
+  Status compileChains(const config::Config& cfg, Snapshot& snap);
   void reloadFromFile();
   void beginDrain();
   void finishDrain();
@@ -48,6 +53,10 @@ class Server {
   std::shared_ptr<const config::Config> initial_;
   Dispatcher main_;
   std::unique_ptr<stats::Store> store_;
+  // Plugin services outlive every snapshot and worker: a generation's stop() may still use them.
+  plugin::EventBus bus_;
+  std::shared_ptr<plugin::PluginMetrics> plugin_metrics_;
+  std::shared_ptr<plugin::PluginRegistry> plugins_;
   std::shared_ptr<prometheus::Registry> registry_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;

@@ -7,13 +7,18 @@
 #include <memory>
 #include <string>
 
+#include <map>
+
 #include "config/config.h"
+#include "plugin/filter_chain.h"
 
 namespace remora {
 
 struct Snapshot {
   uint64_t version = 0;
   std::shared_ptr<const config::Config> config;
+  // Compiled filter chains by listener name (listeners with a `filters` list only).
+  std::map<std::string, std::shared_ptr<const plugin::FilterChain>> chains;
   std::string source;  // "file", "sighup", ...
   std::chrono::system_clock::time_point applied_at;
 };

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "plugin/event_bus.h"
+
 namespace remora {
 
 Worker::Worker(size_t index, stats::Store& store) : index_(index), store_(store) {}
@@ -16,7 +18,18 @@ Worker::~Worker() {
 }
 
 void Worker::start() {
-  thread_ = std::thread([this] { dispatcher_.run(); });
+  dispatcher_.setWorkerIndex(index_);
+  thread_ = std::thread([this] {
+    plugin::EventBus::setThreadDispatcher(&dispatcher_);
+    dispatcher_.run();
+  });
+}
+
+void Worker::ejectEndpoint(const std::string& cluster, const std::string& address, uint32_t ms) {
+  dispatcher_.post([this, cluster, address, ms] {
+    auto it = clusters_.find(cluster);
+    if (it != clusters_.end()) it->second->eject(address, ms);
+  });
 }
 
 void Worker::stop() {
@@ -73,7 +86,7 @@ void Worker::installOnThread(const SnapshotPtr& snapshot, std::map<std::string, 
       continue;  // not reachable: main always sends a socket for a new listener
     }
     active.address = l.address;
-    active.slot->current = compile(l, snapshot->version);
+    active.slot->current = compile(l, *snapshot);
     listeners.emplace(l.name, std::move(active));
   }
   for (auto& [name, old] : listeners_)
@@ -82,15 +95,14 @@ void Worker::installOnThread(const SnapshotPtr& snapshot, std::map<std::string, 
 }
 
 std::shared_ptr<const http::ListenerRuntime> Worker::compile(const config::Listener& l,
-                                                             uint64_t version) {
+                                                             const Snapshot& snapshot) {
   auto rt = std::make_shared<http::ListenerRuntime>();
   rt->config = l;
-  rt->version = version;
+  rt->version = snapshot.version;
+  auto chain = snapshot.chains.find(l.name);
+  if (chain != snapshot.chains.end()) rt->chain = chain->second;
+  rt->clusters = clusters_;
   rt->stats = &store_.listener(index_, l.name);
-  rt->idle_timeout = dispatcher_.commonTimeout(l.timeouts.idle);
-  rt->headers_timeout = dispatcher_.commonTimeout(l.timeouts.request_headers);
-  if (l.timeouts.request.count() > 0)
-    rt->request_timeout = dispatcher_.commonTimeout(l.timeouts.request);
   for (const config::Route& r : l.routes) rt->routes.push_back({r.prefix, clusters_.at(r.cluster)});
   return rt;
 }

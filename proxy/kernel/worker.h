@@ -46,6 +46,9 @@ class Worker : public http::ConnectionOwner {
 
   Dispatcher& dispatcher() { return dispatcher_; }
 
+  // Any thread: outlier ejection of one endpoint on this worker.
+  void ejectEndpoint(const std::string& cluster, const std::string& address, uint32_t ms);
+
  private:
   struct ActiveListener {
     config::SocketAddress address;
@@ -55,7 +58,8 @@ class Worker : public http::ConnectionOwner {
 
   static void onAccept(evconnlistener* l, evutil_socket_t fd, sockaddr* addr, int len, void* arg);
   void installOnThread(const SnapshotPtr& snapshot, std::map<std::string, Fd>& sockets);
-  std::shared_ptr<const http::ListenerRuntime> compile(const config::Listener& l, uint64_t version);
+  std::shared_ptr<const http::ListenerRuntime> compile(const config::Listener& l,
+                                                       const Snapshot& snapshot);
   void checkDrained();
 
   size_t index_;

@@ -198,18 +198,24 @@ void appendClusterFamilies(const std::map<std::string, ClusterTotals>& clusters,
 // A Registry that also reports one Collector's families; see makeRegistry() in the header.
 class CollectingRegistry : public prometheus::Registry {
  public:
-  explicit CollectingRegistry(const Store& store) : collector_(store) {}
+  CollectingRegistry(const Store& store,
+                     std::vector<std::shared_ptr<prometheus::Collectable>> extra)
+      : collector_(store), extra_(std::move(extra)) {}
 
   std::vector<MetricFamily> Collect() const override {
     std::vector<MetricFamily> out = Registry::Collect();
-    std::vector<MetricFamily> kernel = collector_.Collect();
-    out.insert(out.end(), std::make_move_iterator(kernel.begin()),
-               std::make_move_iterator(kernel.end()));
+    auto append = [&out](std::vector<MetricFamily> more) {
+      out.insert(out.end(), std::make_move_iterator(more.begin()),
+                 std::make_move_iterator(more.end()));
+    };
+    append(collector_.Collect());
+    for (const auto& c : extra_) append(c->Collect());
     return out;
   }
 
  private:
   Collector collector_;
+  std::vector<std::shared_ptr<prometheus::Collectable>> extra_;
 };
 
 }  // namespace
@@ -230,8 +236,9 @@ std::vector<MetricFamily> Collector::Collect() const {
   return out;
 }
 
-std::shared_ptr<prometheus::Registry> makeRegistry(const Store& store) {
-  return std::make_shared<CollectingRegistry>(store);
+std::shared_ptr<prometheus::Registry> makeRegistry(
+    const Store& store, std::vector<std::shared_ptr<prometheus::Collectable>> extra) {
+  return std::make_shared<CollectingRegistry>(store, std::move(extra));
 }
 
 std::string serialize(prometheus::Registry& registry) {

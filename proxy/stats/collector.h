@@ -53,7 +53,9 @@ class Collector : public prometheus::Collectable {
 //
 // Ownership: the returned registry owns the collector, so the collector lives exactly as long as
 // the last shared_ptr to the registry. `store` must outlive the registry.
-std::shared_ptr<prometheus::Registry> makeRegistry(const Store& store);
+// `extra` collectables (e.g. plugin metrics) are reported after the kernel's families.
+std::shared_ptr<prometheus::Registry> makeRegistry(
+    const Store& store, std::vector<std::shared_ptr<prometheus::Collectable>> extra = {});
 
 // Renders the registry's families in the Prometheus text format (version 0.0.4).
 std::string serialize(prometheus::Registry& registry);

@@ -93,6 +93,8 @@ struct ListenerStats {
 struct EndpointStats {
   Gauge cx_active;  // connections carrying a request
   Gauge cx_idle;    // pooled keep-alive connections
+  // Monotonic (CLOCK_MONOTONIC_COARSE) ms until which the endpoint is ejected; 0 = never.
+  std::atomic<uint64_t> ejected_until_ms{0};
 };
 
 struct ClusterStats {

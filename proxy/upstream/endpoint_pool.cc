@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernel/lazy_timer.h"
 #include "upstream/worker_cluster.h"
 
 namespace remora::upstream {
@@ -58,9 +59,14 @@ bool EndpointPool::acquire(UpstreamCallbacks& cb) {
 
 void EndpointPool::cancel(UpstreamCallbacks& cb) {
   auto it = std::find(pending_.begin(), pending_.end(), &cb);
-  if (it == pending_.end()) return;
-  pending_.erase(it);
-  cluster_.removePending();
+  if (it != pending_.end()) {
+    pending_.erase(it);
+    cluster_.removePending();
+    return;
+  }
+  auto connecting = std::find_if(all_.begin(), all_.end(),
+                                 [&](UpstreamConnection* c) { return c->connectingFor(cb); });
+  if (connecting != all_.end()) (*connecting)->detach();  // not reusable yet: closes it
 }
 
 void EndpointPool::release(UpstreamConnection& conn, bool reusable) {
@@ -99,6 +105,15 @@ void EndpointPool::onClosed(UpstreamConnection& conn) {
     stats_.cx_active.add();
     fresh->connect(*next);
   }
+}
+
+void EndpointPool::ejectFor(uint32_t ms) {
+  ejected_until_ms_ = LazyTimer::nowMs() + ms;
+  stats_.ejected_until_ms.store(ejected_until_ms_, std::memory_order_relaxed);
+}
+
+bool EndpointPool::ejected() const {
+  return ejectedAt(LazyTimer::nowMs());
 }
 
 void EndpointPool::closeIdle() {

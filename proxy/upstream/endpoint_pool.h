@@ -29,7 +29,8 @@ class EndpointPool {
   // Gives `cb` a connection now (idle or newly connecting) or queues it. Returns false when the
   // pool is full and the cluster's pending queue is full too (the caller answers 503).
   bool acquire(UpstreamCallbacks& cb);
-  // Removes `cb` from the pending queue if it is waiting there.
+  // Forgets `cb`: removes it from the pending queue, or closes the connection being opened for
+  // it, so nothing calls back into a stream that is gone.
   void cancel(UpstreamCallbacks& cb);
 
   // From UpstreamConnection.
@@ -46,6 +47,10 @@ class EndpointPool {
   WorkerCluster& cluster() { return cluster_; }
   uint32_t activeRequests() const { return active_; }
   size_t idleCount() const { return idle_.size(); }
+  // Outlier ejection: out of load balancing until the deadline.
+  void ejectFor(uint32_t ms);
+  bool ejectedAt(uint64_t now_ms) const { return ejected_until_ms_ > now_ms; }
+  bool ejected() const;
   // Closes idle connections (drain, cluster removal).
   void closeIdle();
 
@@ -60,6 +65,7 @@ class EndpointPool {
   std::vector<UpstreamConnection*> idle_;
   std::deque<UpstreamCallbacks*> pending_;
   uint32_t active_ = 0;  // connections bound to a request (incl. connecting)
+  uint64_t ejected_until_ms_ = 0;
 };
 
 }  // namespace remora::upstream

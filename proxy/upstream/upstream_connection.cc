@@ -32,6 +32,7 @@ const char* failureName(UpstreamFailure f) {
 UpstreamConnection::UpstreamConnection(EndpointPool& pool, Dispatcher& dispatcher)
     : pool_(pool),
       dispatcher_(dispatcher),
+      timer_(dispatcher.base(), onTimer, this),
       out_(evbuffer_new()),
       parser_(http::Http1Parser::Kind::kResponse, *this) {
   // Upstream heads are trusted more than client input but still bounded.
@@ -44,7 +45,6 @@ void UpstreamConnection::connect(UpstreamCallbacks& cb) {
   cb_ = &cb;
   state_ = State::kConnecting;
   event_base* base = dispatcher_.base();
-  timer_.reset(evtimer_new(base, onTimer, this));
   const sockaddr_storage& sa = pool_.sockaddr();
   int fd = ::socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int rc = -1;
@@ -59,19 +59,20 @@ void UpstreamConnection::connect(UpstreamCallbacks& cb) {
   if (fd < 0 || (rc < 0 && errno != EINPROGRESS)) {
     // Report from the loop, never from inside the caller's acquire().
     connect_error_ = true;
-    event_active(timer_.get(), EV_TIMEOUT, 0);
+    timer_.fireSoon();
     return;
   }
   event_add(write_ev_.get(), nullptr);
   write_pending_ = true;
-  armTimer(pool_.cluster().connectTimeout());
+  armTimer(pool_.cluster().config().connect_timeout);
 }
 
 void UpstreamConnection::attach(UpstreamCallbacks& cb) {
   cb_ = &cb;
   head_request_ = response_done_ = request_done_ = response_started_ = false;
+  response_timeout_ms_ = 0;
   keep_alive_ = true;
-  event_del(timer_.get());
+  timer_.cancel();
   parser_.resume();
   cb.onUpstreamReady(*this);
 }
@@ -86,12 +87,8 @@ void UpstreamConnection::detach() {
     return;
   }
   if (read_disabled_) readDisable(false);
-  armTimer(pool_.cluster().idleTimeout());
+  armTimer(pool_.cluster().config().idle_timeout);
   pool_.release(*this, true);
-}
-
-void UpstreamConnection::armTimer(const timeval* tv) {
-  event_add(timer_.get(), tv);
 }
 
 void UpstreamConnection::onConnected() {
@@ -102,7 +99,7 @@ void UpstreamConnection::onConnected() {
   state_ = State::kOpen;
   event_del(write_ev_.get());
   write_pending_ = false;
-  event_del(timer_.get());
+  timer_.cancel();
   event_add(read_ev_.get(), nullptr);
   if (cb_) cb_->onUpstreamReady(*this);
 }
@@ -117,7 +114,7 @@ void UpstreamConnection::onEvent(evutil_socket_t, short what, void* arg) {
   if ((what & EV_WRITE) && self->state_ == State::kOpen) self->onWritable();
 }
 
-void UpstreamConnection::onTimer(evutil_socket_t, short, void* arg) {
+void UpstreamConnection::onTimer(void* arg) {
   auto* self = static_cast<UpstreamConnection*>(arg);
   if (self->state_ == State::kConnecting) {
     if (self->connect_error_) return self->fail(UpstreamFailure::kConnectFailed);
@@ -147,7 +144,7 @@ void UpstreamConnection::onReadable() {
     return;
   }
   if (tunnel_) return cb_->onTunnelData(buf, size_t(n));
-  if (request_done_) armTimer(pool_.cluster().responseTimeout());
+  if (request_done_) armResponseTimer();
   size_t used = parser_.execute(buf, size_t(n));
   if (state_ == State::kClosed || cb_ == nullptr) return;
   if (parser_.failed()) {
@@ -156,6 +153,7 @@ void UpstreamConnection::onReadable() {
   }
   if (tunnel_ && used < size_t(n)) return cb_->onTunnelData(buf + used, size_t(n) - used);
   if (response_done_ && used < size_t(n)) keep_alive_ = false;  // bytes after the response
+  if (cb_ != nullptr && !response_done_) cb_->onUpstreamReadComplete();
 }
 
 int UpstreamConnection::onHeaders(http::MessageHead& head) {
@@ -177,7 +175,7 @@ int UpstreamConnection::onMessageComplete(http::HeaderMap& trailers) {
   response_done_ = true;
   ++requests_served_;
   keep_alive_ = keep_alive_ && head.keep_alive;
-  event_del(timer_.get());
+  timer_.cancel();
   parser_.pause();
   if (head.status == 101) {
     tunnel_ = true;
@@ -190,21 +188,22 @@ int UpstreamConnection::onMessageComplete(http::HeaderMap& trailers) {
 void UpstreamConnection::flush() {
   if (state_ != State::kOpen) return;
   evbuffer* out = out_.get();
-  bool was_high = aboveHighWatermark();
-  while (evbuffer_get_length(out) > 0) {
+  size_t len = evbuffer_get_length(out);
+  bool was_high = len > kHighWatermark;
+  while (len > 0) {
     int n = evbuffer_write(out, fd_.get());
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) break;
       return fail(UpstreamFailure::kReset);
     }
-    if (n == 0) break;
+    len -= size_t(n);
   }
-  bool pending = evbuffer_get_length(out) > 0;
+  bool pending = len > 0;
   if (pending != write_pending_) {
     pending ? event_add(write_ev_.get(), nullptr) : event_del(write_ev_.get());
     write_pending_ = pending;
   }
-  if (was_high && !aboveHighWatermark() && cb_) cb_->onUpstreamWritable();
+  if (was_high && len <= kHighWatermark && cb_) cb_->onUpstreamWritable();
 }
 
 void UpstreamConnection::onWritable() {
@@ -212,7 +211,7 @@ void UpstreamConnection::onWritable() {
 }
 
 bool UpstreamConnection::aboveHighWatermark() const {
-  return evbuffer_get_length(out_.get()) > 1024 * 1024;
+  return evbuffer_get_length(out_.get()) > kHighWatermark;
 }
 
 void UpstreamConnection::readDisable(bool disable) {
@@ -223,11 +222,20 @@ void UpstreamConnection::readDisable(bool disable) {
 
 void UpstreamConnection::requestComplete() {
   request_done_ = true;
-  if (!response_done_ && !tunnel_) armTimer(pool_.cluster().responseTimeout());
+  if (!response_done_ && !tunnel_) armResponseTimer();
 }
 
 void UpstreamConnection::enterTunnel() {
   tunnel_ = true;
+}
+
+const std::string& UpstreamConnection::endpointName() const {
+  return pool_.name();
+}
+
+void UpstreamConnection::armResponseTimer() {
+  if (response_timeout_ms_ != 0) return timer_.set(response_timeout_ms_);
+  armTimer(pool_.cluster().config().response_timeout);
 }
 
 void UpstreamConnection::fail(UpstreamFailure f) {
@@ -247,7 +255,7 @@ void UpstreamConnection::close() {
   state_ = State::kClosed;
   if (read_ev_) event_del(read_ev_.get());
   if (write_ev_) event_del(write_ev_.get());
-  if (timer_) event_del(timer_.get());
+  timer_.cancel();
   fd_.reset();
   pool_.onClosed(*this);
 }

@@ -10,6 +10,7 @@
 #include "common/c_handles.h"
 #include "http/codec/http1_parser.h"
 #include "kernel/dispatcher.h"
+#include "kernel/lazy_timer.h"
 
 namespace remora::upstream {
 
@@ -38,12 +39,18 @@ class UpstreamCallbacks {
   virtual void onResponseComplete(http::HeaderMap& trailers) = 0;
   // Upgraded (101) tunnel bytes from upstream.
   virtual void onTunnelData(const char* data, size_t len) = 0;
+  // Everything one read from the upstream carried has been delivered (head and body pieces):
+  // the moment to write it downstream in one go. A user that buffers the response ignores it.
+  virtual void onUpstreamReadComplete() {}
   // Write buffer towards upstream drained below the low watermark.
   virtual void onUpstreamWritable() = 0;
 };
 
 class UpstreamConnection : public http::Http1Parser::Sink, public Deferrable {
  public:
+  // Request bytes queued towards the upstream before the downstream stops being read.
+  static constexpr size_t kHighWatermark = 1024 * 1024;
+
   UpstreamConnection(EndpointPool& pool, Dispatcher& dispatcher);
   ~UpstreamConnection() override;
 
@@ -64,8 +71,15 @@ class UpstreamConnection : public http::Http1Parser::Sink, public Deferrable {
   // The request has been written fully; arms the response timeout.
   void requestComplete();
   void enterTunnel();
+  const std::string& endpointName() const;
+  // A route's per-try timeout for the current request (0: the cluster's response_timeout).
+  void setResponseTimeoutOverride(uint32_t ms) { response_timeout_ms_ = ms; }
   bool reused() const { return requests_served_ > 0; }
   bool idle() const { return cb_ == nullptr; }
+  // True while the connection is being opened for `cb`'s request.
+  bool connectingFor(const UpstreamCallbacks& cb) const {
+    return state_ == State::kConnecting && cb_ == &cb;
+  }
 
  private:
   enum class State : uint8_t { kConnecting, kOpen, kClosed };
@@ -75,13 +89,14 @@ class UpstreamConnection : public http::Http1Parser::Sink, public Deferrable {
   int onMessageComplete(http::HeaderMap& trailers) override;
 
   static void onEvent(evutil_socket_t fd, short what, void* arg);
-  static void onTimer(evutil_socket_t fd, short what, void* arg);
+  static void onTimer(void* arg);
   void onConnected();
   void onReadable();
   void onWritable();
   void fail(UpstreamFailure f);
   void close();
-  void armTimer(const timeval* tv);
+  void armTimer(config::Duration d) { timer_.set(uint64_t(d.count())); }
+  void armResponseTimer();
   void updateEvents();
 
   EndpointPool& pool_;
@@ -90,7 +105,7 @@ class UpstreamConnection : public http::Http1Parser::Sink, public Deferrable {
   Fd fd_;
   EventPtr read_ev_;
   EventPtr write_ev_;
-  EventPtr timer_;
+  LazyTimer timer_;
   EvbufferPtr out_;
   http::Http1Parser parser_;
   State state_ = State::kConnecting;
@@ -104,6 +119,7 @@ class UpstreamConnection : public http::Http1Parser::Sink, public Deferrable {
   bool tunnel_ = false;
   bool response_started_ = false;
   bool connect_error_ = false;
+  uint32_t response_timeout_ms_ = 0;
 };
 
 }  // namespace remora::upstream

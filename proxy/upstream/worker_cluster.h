@@ -41,12 +41,12 @@ class WorkerCluster {
     stats_.pending_requests.sub();
   }
 
-  // Upstream timeouts as libevent common timeouts.
-  const timeval* connectTimeout() const { return connect_timeout_; }
-  const timeval* responseTimeout() const { return response_timeout_; }
-  const timeval* idleTimeout() const { return idle_timeout_; }
-
   void closeIdle();
+
+  size_t endpointCount() const { return endpoints_.size(); }
+  EndpointPool& endpoint(size_t i) { return *endpoints_[i]; }
+  // Takes the endpoint at `address` out of load balancing for `ms` (outlier ejection).
+  void eject(const std::string& address, uint32_t ms);
 
  private:
   config::Cluster config_;
@@ -55,9 +55,6 @@ class WorkerCluster {
   std::vector<std::unique_ptr<EndpointPool>> endpoints_;
   std::unique_ptr<LoadBalancer> lb_;
   uint32_t pending_ = 0;
-  const timeval* connect_timeout_;
-  const timeval* response_timeout_;
-  const timeval* idle_timeout_;
 };
 
 }  // namespace remora::upstream

@@ -40,11 +40,13 @@ struct ResponseParse {
   std::string field;
   std::string value;
   bool in_value = false;
+  bool head_done = false;  // later fields are trailers
 
   void flushHeader() {
     if (field.empty()) return;
     std::string name = lower(field);
-    auto [it, inserted] = response->headers.emplace(name, value);
+    auto& map = head_done ? response->trailers : response->headers;
+    auto [it, inserted] = map.emplace(name, value);
     if (!inserted) it->second += ", " + value;
     field.clear();
     value.clear();
@@ -73,6 +75,8 @@ const http_parser_settings kSettings = [] {
   s.on_headers_complete = [](http_parser* p) {
     ResponseParse* st = state(p);
     st->flushHeader();
+    st->in_value = false;
+    st->head_done = true;
     st->response->status = p->status_code;
     st->response->http_major = p->http_major;
     st->response->http_minor = p->http_minor;
@@ -87,6 +91,7 @@ const http_parser_settings kSettings = [] {
   };
   s.on_message_complete = [](http_parser* p) {
     ResponseParse* st = state(p);
+    st->flushHeader();  // the last trailer, if any
     st->done = true;
     st->response->keep_alive = http_should_keep_alive(p) != 0;
     http_parser_pause(p, 1);  // leave a pipelined next response in the buffer

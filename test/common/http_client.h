@@ -18,8 +18,9 @@ struct HttpResponse {
   int status = 0;
   int http_major = 0;
   int http_minor = 0;
-  std::map<std::string, std::string> headers;  // lowercase names; repeats joined with ", "
-  std::string body;                            // decoded (no chunk framing)
+  std::map<std::string, std::string> headers;   // lowercase names; repeats joined with ", "
+  std::map<std::string, std::string> trailers;  // of a chunked body, like headers
+  std::string body;                             // decoded (no chunk framing)
   uint64_t body_size = 0;  // bytes of body received, also when the body was not kept
   bool chunked = false;
   bool keep_alive = false;  // http_should_keep_alive() of the response

@@ -152,7 +152,8 @@ int Http1Parser::onStatusCb(http_parser* p, const char* at, size_t len) {
 int Http1Parser::finishHeader() {
   HeaderMap& map = head_done_ ? trailers_ : head_.headers;
   HeaderMap::Entry& e = map.mutableEntries().back();
-  if (!isValidHeaderName(map.name(e)))
+  // Responses come from the service this sidecar fronts; request names are checked strictly.
+  if (kind_ == Kind::kRequest && !isValidHeaderName(map.name(e)))
     return fail(stats::ProtocolError::kBadHeaderBytes, "invalid header name");
   map.finishLast();
   return 0;
@@ -195,8 +196,7 @@ int Http1Parser::onHeaderValueCb(http_parser* p, const char* at, size_t len) {
     // pieces split by a read boundary always start at the buffer's first byte.
     return s->fail(stats::ProtocolError::kBadHeaderBytes, "obsolete line folding");
   }
-  if (!isValidHeaderValue({at, len}))
-    return s->fail(stats::ProtocolError::kBadHeaderBytes, "invalid header value");
+  // Control bytes and DEL in values are already refused by http_parser (HPE_INVALID_HEADER_TOKEN).
   map.appendValue(at, len);
   s->last_ = Last::kValue;
   if (s->headTooLarge()) return s->fail(stats::ProtocolError::kHeadersTooLarge, "head too large");
@@ -206,10 +206,10 @@ int Http1Parser::onHeaderValueCb(http_parser* p, const char* at, size_t len) {
 // Checks http_parser leaves to us, once the head is complete.
 int Http1Parser::checkHead() {
   const HeaderMap& h = head_.headers;
-  size_t te_count = 0;
+  size_t te_count = h.count(HeaderToken::kTransferEncoding);
   for (const HeaderMap::Entry& e : h.entries()) {
-    if (e.token != HeaderToken::kTransferEncoding) continue;
-    ++te_count;
+    if (te_count == 0) break;
+    if (e.token != HeaderToken::kTransferEncoding || e.removed) continue;
     if (!equalsIgnoreCase(trim(h.value(e)), "chunked"))
       return fail(stats::ProtocolError::kBadFraming, "unsupported Transfer-Encoding");
   }

@@ -1,0 +1,83 @@
+#include "credentials.h"
+
+#include "path_match.h"
+
+namespace remora::auth {
+namespace {
+
+bool startsWithNoCase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    char a = s[i];
+    char b = prefix[i];
+    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
+    if (b >= 'A' && b <= 'Z') b = static_cast<char>(b - 'A' + 'a');
+    if (a != b) return false;
+  }
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percentDecode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '+') {
+      out.push_back(' ');
+    } else if (in[i] == '%' && i + 2 < in.size() && hexValue(in[i + 1]) >= 0 &&
+               hexValue(in[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hexValue(in[i + 1]) * 16 + hexValue(in[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(in[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> queryParam(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    size_t eq = pair.find('=');
+    if (percentDecode(pair.substr(0, eq)) != name) continue;
+    return eq == std::string_view::npos ? std::string() : percentDecode(pair.substr(eq + 1));
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> extractCredential(const CredentialSource& source,
+                                             const RequestView& request) {
+  if (!source.header.empty()) {
+    if (auto value = request.header(source.header)) {
+      std::string_view v = trim(*value);
+      if (source.prefix.empty()) return std::string(v);
+      // "Bearer" alone, with the trailing space trimmed away, is a present but empty token.
+      std::string_view scheme = trim(source.prefix);
+      if (startsWithNoCase(v, source.prefix))
+        return std::string(trim(v.substr(source.prefix.size())));
+      if (v.size() == scheme.size() && startsWithNoCase(v, scheme)) return std::string();
+    }
+  }
+  if (!source.query_param.empty()) {
+    return queryParam(targetQuery(request.target()), source.query_param);
+  }
+  return std::nullopt;
+}
+
+}  // namespace remora::auth

@@ -1,0 +1,106 @@
+#include "breaker_config.h"
+
+#include <atomic>
+#include <limits>
+
+#include "../common/config_reader.h"
+
+namespace remora::circuit_breaker {
+
+using filters::ConfigErrors;
+using filters::ConfigReader;
+using filters::Json;
+
+namespace {
+
+constexpr int64_t kMaxCount = std::numeric_limits<uint32_t>::max();
+constexpr uint32_t kMinWindowMs = 100;  // ten buckets of at least 10ms each
+
+std::atomic<uint64_t> next_generation{1};
+
+uint32_t count(ConfigReader& r, std::string_view key, int64_t min, uint32_t fallback) {
+  return static_cast<uint32_t>(r.integer(key, min, kMaxCount).value_or(fallback));
+}
+
+BreakerSettings parseBreaker(const Json& json, const std::string& path, ConfigErrors& errors) {
+  ConfigReader r(json, path, errors);
+  r.allowOnly({"consecutive_failures", "failure_ratio", "window", "min_requests", "cool_down",
+               "half_open_probes"});
+  BreakerSettings s;
+  s.consecutive_failures = count(r, "consecutive_failures", 0, s.consecutive_failures);
+  s.failure_ratio = r.number("failure_ratio", 0.0, 1.0).value_or(s.failure_ratio);
+  s.window_ms = r.durationMs("window", kMinWindowMs).value_or(s.window_ms);
+  s.min_requests = count(r, "min_requests", 1, s.min_requests);
+  s.cool_down_ms = r.durationMs("cool_down", 1).value_or(s.cool_down_ms);
+  s.half_open_probes = count(r, "half_open_probes", 1, s.half_open_probes);
+  if (r.ok() && s.consecutive_failures == 0 && s.failure_ratio == 0) {
+    r.failHere("consecutive_failures and failure_ratio are both 0: the breaker could never open");
+  }
+  return s;
+}
+
+OutlierSettings parseOutlier(const Json& json, const std::string& path, ConfigErrors& errors) {
+  ConfigReader r(json, path, errors);
+  r.allowOnly(
+      {"consecutive_5xx", "consecutive_connect_errors", "base_ejection", "max_ejection_percent"});
+  OutlierSettings s;
+  s.consecutive_5xx = count(r, "consecutive_5xx", 0, s.consecutive_5xx);
+  s.consecutive_connect_errors =
+      count(r, "consecutive_connect_errors", 0, s.consecutive_connect_errors);
+  s.base_ejection_ms = r.durationMs("base_ejection", 1).value_or(s.base_ejection_ms);
+  s.max_ejection_percent = static_cast<uint32_t>(
+      r.integer("max_ejection_percent", 0, 100).value_or(s.max_ejection_percent));
+  if (r.ok() && s.consecutive_5xx == 0 && s.consecutive_connect_errors == 0) {
+    r.failHere("consecutive_5xx and consecutive_connect_errors are both 0: nothing to detect");
+  }
+  return s;
+}
+
+ClusterLimits parseCluster(const std::string& name, const Json& json, const std::string& path,
+                           ConfigErrors& errors) {
+  ClusterLimits c;
+  c.name = name;
+  ConfigReader r(json, path, errors);
+  if (!r.ok()) return c;
+  r.allowOnly({"max_active_requests", "max_pending", "max_retries", "breaker", "outlier"});
+  c.max_active_requests = count(r, "max_active_requests", 1, 0);
+  if (r.ok() && !r.has("max_active_requests")) r.fail("max_active_requests", "is required");
+  if (auto v = r.integer("max_pending", 0, kMaxCount)) c.max_pending = static_cast<uint32_t>(*v);
+  if (auto v = r.integer("max_retries", 0, kMaxCount)) c.max_retries = static_cast<uint32_t>(*v);
+  if (const Json* b = r.object("breaker"))
+    c.breaker = parseBreaker(*b, r.pathOf("breaker"), errors);
+  if (const Json* o = r.object("outlier"))
+    c.outlier = parseOutlier(*o, r.pathOf("outlier"), errors);
+  return c;
+}
+
+}  // namespace
+
+std::unique_ptr<BreakerConfig> parseBreakerConfig(const Json& json, std::string& error) {
+  ConfigErrors errors;
+  auto config = std::make_unique<BreakerConfig>();
+  {
+    ConfigReader top(json, "", errors);
+    top.allowOnly({"clusters"});
+    if (const Json* clusters = top.object("clusters", /*required=*/true)) {
+      for (auto it = clusters->begin(); it != clusters->end() && !errors.failed(); ++it) {
+        std::string path = filters::fieldPath("clusters", it.key());
+        if (it.key().empty()) {
+          errors.add("clusters", "a cluster name must not be empty");
+          break;
+        }
+        ClusterLimits limits = parseCluster(it.key(), it.value(), path, errors);
+        limits.index = config->clusters.size();
+        config->clusters.emplace(it.key(), std::move(limits));
+      }
+    }
+  }
+  if (errors.failed()) {
+    error = errors.first;
+    return nullptr;
+  }
+  config->generation = next_generation.fetch_add(1, std::memory_order_relaxed);
+  return config;
+}
+
+}  // namespace remora::circuit_breaker

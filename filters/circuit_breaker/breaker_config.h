@@ -1,0 +1,72 @@
+#pragma once
+// The circuit_breaker filter's config: per-cluster limits, breaker and outlier settings, parsed
+// once at config time into immutable structs shared read-only by every worker.
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace remora::circuit_breaker {
+
+// When to stop calling a cluster, and how to test it again. A trigger set to 0 is off.
+struct BreakerSettings {
+  uint32_t consecutive_failures = 5;
+  double failure_ratio = 0.5;  // failures / requests over the window
+  uint32_t window_ms = 10000;
+  uint32_t min_requests = 20;  // the ratio is only judged over at least this many requests
+  uint32_t cool_down_ms = 5000;
+  uint32_t half_open_probes = 3;
+
+  bool operator==(const BreakerSettings&) const = default;
+};
+
+// When to take one endpoint out of load balancing. A trigger set to 0 is off.
+struct OutlierSettings {
+  uint32_t consecutive_5xx = 5;
+  uint32_t consecutive_connect_errors = 0;
+  uint32_t base_ejection_ms = 30000;
+  uint32_t max_ejection_percent = 50;
+
+  bool operator==(const OutlierSettings&) const = default;
+};
+
+struct ClusterLimits {
+  std::string name;
+  size_t index = 0;  // position among the config's clusters, e.g. for per-cluster metric handles
+  uint32_t max_active_requests = 0;
+  // Accepted and validated, not enforced: ABI 1.0 shows a filter neither the pool's queue nor
+  // the kernel's retries (see README).
+  std::optional<uint32_t> max_pending;
+  std::optional<uint32_t> max_retries;
+  std::optional<BreakerSettings> breaker;
+  std::optional<OutlierSettings> outlier;
+};
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
+
+struct BreakerConfig {
+  // Identifies this parse, so per-worker state notices a reload and picks up new settings.
+  uint64_t generation = 0;
+  std::unordered_map<std::string, ClusterLimits, StringHash, std::equal_to<>> clusters;
+
+  // The limits of `cluster`, or nullptr when the filter does not govern it.
+  const ClusterLimits* find(std::string_view cluster) const {
+    auto it = clusters.find(cluster);
+    return it == clusters.end() ? nullptr : &it->second;
+  }
+};
+
+// Parses and validates the config block. On error returns nullptr and sets `error` to
+// "<json path>: <what is wrong>", e.g. "clusters.users.breaker.window: must be at least 100ms".
+std::unique_ptr<BreakerConfig> parseBreakerConfig(const nlohmann::json& json, std::string& error);
+
+}  // namespace remora::circuit_breaker

@@ -1,0 +1,185 @@
+#include "circuit_breaker_filter.h"
+
+#include "breaker_events.h"
+#include "outcome.h"
+
+namespace remora::circuit_breaker {
+
+namespace {
+
+constexpr std::string_view kClusterMetadata = "remora.cluster";
+
+// Created in onPluginStart and destroyed in onPluginStop (main thread), when no stream and no
+// config of this plugin is left, so workers never see it change.
+std::unique_ptr<sdk::PerWorker<WorkerState>> g_worker_states;
+
+uint64_t nowMs() {
+  return sdk::nowMonotonicUs() / 1000;
+}
+
+}  // namespace
+
+bool BreakerPluginConfig::onPluginStart(std::string&) {
+  g_worker_states = std::make_unique<sdk::PerWorker<WorkerState>>();
+  return true;
+}
+
+void BreakerPluginConfig::onPluginStop() {
+  g_worker_states.reset();
+}
+
+sdk::PerWorker<WorkerState>* BreakerPluginConfig::workerStates() {
+  return g_worker_states.get();
+}
+
+std::unique_ptr<BreakerPluginConfig> BreakerPluginConfig::create(const nlohmann::json& json,
+                                                                 sdk::ConfigContext& ctx,
+                                                                 std::string& error) {
+  auto c = std::make_unique<BreakerPluginConfig>();
+  c->config = parseBreakerConfig(json, error);
+  if (!c->config) return nullptr;
+  auto active = ctx.gaugeFamily("circuit_breaker_active_requests",
+                                "Requests in flight to the cluster", "cluster");
+  auto open = ctx.gaugeFamily("circuit_breaker_open",
+                              "Workers whose breaker for the cluster is open", "cluster");
+  auto half_open = ctx.gaugeFamily("circuit_breaker_half_open",
+                                   "Workers whose breaker for the cluster is half-open", "cluster");
+  auto opened = ctx.counterFamily("circuit_breaker_opened_total",
+                                  "Times a worker's breaker for the cluster opened", "cluster");
+  auto ejections = ctx.counterFamily("circuit_breaker_ejections_total",
+                                     "Endpoints of the cluster ejected as outliers", "cluster");
+  auto overloaded = ctx.counterFamily(
+      "circuit_breaker_overloaded_total",
+      "Requests refused with 503 at the cluster's max_active_requests", "cluster");
+  auto rejected = ctx.counterFamily("circuit_breaker_rejected_open_total",
+                                    "Requests refused with 503 by an open breaker", "cluster");
+  c->metrics.resize(c->config->clusters.size());
+  for (const auto& [name, limits] : c->config->clusters) {
+    ClusterMetrics& m = c->metrics[limits.index];
+    m.active = ctx.series(active, name);
+    m.open = ctx.series(open, name);
+    m.half_open = ctx.series(half_open, name);
+    m.opened = ctx.series(opened, name);
+    m.ejections = ctx.series(ejections, name);
+    m.overloaded = ctx.series(overloaded, name);
+    m.rejected_open = ctx.series(rejected, name);
+    if (limits.max_pending || limits.max_retries) {
+      sdk::log(sdk::LogLevel::kInfo, "clusters." + name +
+                                         ": max_pending and max_retries are accepted but not "
+                                         "enforced by this version of the filter");
+    }
+  }
+  return c;
+}
+
+sdk::Status BreakerFilter::onRequestHeaders(bool) {
+  std::optional<std::string_view> cluster = stream().metadata(kClusterMetadata);
+  if (!cluster) {
+    if (!config_.no_cluster_logged.exchange(true, std::memory_order_relaxed)) {
+      sdk::log(sdk::LogLevel::kWarn,
+               "no remora.cluster on the stream at request headers: the circuit_breaker must "
+               "run after the router; streams without a cluster are let through (logged once)");
+    }
+    return sdk::Status::kContinue;
+  }
+  const ClusterLimits* limits = config_.config->find(*cluster);
+  sdk::PerWorker<WorkerState>* states = BreakerPluginConfig::workerStates();
+  if (limits == nullptr || states == nullptr) return sdk::Status::kContinue;
+
+  std::optional<BreakerState> dropped;
+  ClusterState& state = states->local().cluster(*limits, config_.config->generation, &dropped);
+  if (dropped)
+    reportTransition(*limits, Transition{*dropped, BreakerState::kClosed, "breaker_removed"});
+  const ClusterMetrics& m = config_.metrics[limits->index];
+  if (state.active >= limits->max_active_requests) {
+    m.overloaded.inc(stream());
+    return refuse("upstream overloaded\n");
+  }
+  Breaker::Ticket ticket{true, false, 0};
+  if (state.breaker) {
+    std::optional<Transition> t;
+    ticket = state.breaker->admit(nowMs(), &t);
+    if (t) reportTransition(*limits, *t);
+    if (!ticket.allowed) {
+      m.rejected_open.inc(stream());
+      return refuse("circuit open\n");
+    }
+  }
+  ++state.active;
+  m.active.add(stream(), 1);
+  limits_ = limits;
+  state_ = &state;
+  ticket_ = ticket;
+  return sdk::Status::kContinue;
+}
+
+void BreakerFilter::onLog() {
+  if (state_ == nullptr) return;
+  --state_->active;
+  config_.metrics[limits_->index].active.sub(stream(), 1);
+  std::string_view address = stream().upstreamAddress();
+  Outcome outcome =
+      classifyOutcome(stream().responseStatus(), stream().responseFlags(), !address.empty());
+  uint64_t now = nowMs();
+  if (state_->breaker && ticket_.epoch != 0) {
+    if (outcome == Outcome::kNone) {
+      state_->breaker->abandon(ticket_);
+    } else if (auto t = state_->breaker->record(ticket_, isFailure(outcome), now)) {
+      reportTransition(*limits_, *t);
+    }
+  }
+  if (limits_->outlier) judgeEndpoint(outcome, address, now);
+}
+
+void BreakerFilter::judgeEndpoint(Outcome outcome, std::string_view address, uint64_t now_ms) {
+  const OutlierSettings& settings = *limits_->outlier;
+  const char* reason = state_->outlier.record(settings, address, outcome, now_ms);
+  if (reason == nullptr) return;
+  const std::string& cluster = limits_->name;
+  size_t ejected = 0;
+  bool known = false;
+  std::vector<sdk::EndpointInfo> endpoints = stream().endpoints(cluster);
+  for (const sdk::EndpointInfo& e : endpoints) {
+    ejected += e.ejected ? 1 : 0;
+    if (e.address == address) {
+      known = true;
+      if (e.ejected) return;  // another worker got there first
+    }
+  }
+  if (!known) return;  // no longer an endpoint of the cluster (discovery removed it)
+  if (!OutlierDetector::withinBudget(endpoints.size(), ejected, settings.max_ejection_percent)) {
+    sdk::log(sdk::LogLevel::kDebug, "cluster " + cluster + ": not ejecting " +
+                                        std::string(address) + ": max_ejection_percent reached");
+    return;
+  }
+  OutlierDetector::Ejection e = state_->outlier.eject(settings, address, now_ms);
+  sdk::ejectEndpoint(cluster, address, e.duration_ms);
+  config_.metrics[limits_->index].ejections.inc(stream());
+  sdk::publish(kEventTopic, ejectionEventJson(cluster, address, e.duration_ms, e.times, reason));
+  sdk::log(sdk::LogLevel::kWarn, ejectionLogLine(cluster, address, e.duration_ms, e.times, reason));
+}
+
+void BreakerFilter::reportTransition(const ClusterLimits& limits, const Transition& t) {
+  const ClusterMetrics& m = config_.metrics[limits.index];
+  if (t.from == BreakerState::kOpen) m.open.sub(stream(), 1);
+  if (t.from == BreakerState::kHalfOpen) m.half_open.sub(stream(), 1);
+  if (t.to == BreakerState::kOpen) {
+    m.open.add(stream(), 1);
+    m.opened.inc(stream());
+  }
+  if (t.to == BreakerState::kHalfOpen) m.half_open.add(stream(), 1);
+  sdk::publish(kEventTopic, stateEventJson(limits.name, t));
+  sdk::log(t.to == BreakerState::kOpen ? sdk::LogLevel::kWarn : sdk::LogLevel::kInfo,
+           stateLogLine(limits.name, t));
+}
+
+sdk::Status BreakerFilter::refuse(const char* body) {
+  stream().sendLocalReply(503, body,
+                          {{"x-remora-overloaded", "true"}, {"content-type", "text/plain"}});
+  return sdk::Status::kReplied;
+}
+
+}  // namespace remora::circuit_breaker
+
+REMORA_FILTER_PLUGIN("circuit_breaker", "1.0.0", 1100, remora::circuit_breaker::BreakerPluginConfig,
+                     remora::circuit_breaker::BreakerFilter)

@@ -1,0 +1,46 @@
+#include "outcome.h"
+
+namespace remora::circuit_breaker {
+
+namespace {
+
+bool hasFlag(std::string_view flags, std::string_view flag) {
+  while (!flags.empty()) {
+    size_t comma = flags.find(',');
+    if (flags.substr(0, comma) == flag) return true;
+    if (comma == std::string_view::npos) break;
+    flags.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+}  // namespace
+
+Outcome classifyOutcome(int status, std::string_view flags, bool has_upstream) {
+  // Flags first: a failed exchange may still carry a status (the kernel's own 503/504).
+  if (hasFlag(flags, "UF")) return Outcome::kConnectFailure;
+  if (hasFlag(flags, "UT")) return Outcome::kTimeout;
+  if (hasFlag(flags, "UR") || hasFlag(flags, "UC")) return Outcome::kReset;
+  if (!has_upstream || status <= 0) return Outcome::kNone;
+  return status >= 500 ? Outcome::kError5xx : Outcome::kSuccess;
+}
+
+const char* outcomeName(Outcome o) {
+  switch (o) {
+    case Outcome::kNone:
+      return "none";
+    case Outcome::kSuccess:
+      return "success";
+    case Outcome::kError5xx:
+      return "5xx";
+    case Outcome::kTimeout:
+      return "timeout";
+    case Outcome::kReset:
+      return "reset";
+    case Outcome::kConnectFailure:
+      return "connect_failure";
+  }
+  return "none";
+}
+
+}  // namespace remora::circuit_breaker

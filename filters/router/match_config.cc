@@ -1,0 +1,153 @@
+// Parsing of a route's `match` block: path (prefix, path or regex), methods, headers, query and
+// host conditions.
+
+#include <cctype>
+
+#include "config_parse.h"
+
+namespace remora::router {
+
+using filters::ConfigErrors;
+using filters::ConfigReader;
+using filters::Json;
+
+bool isToken(std::string_view s) {
+  if (s.empty()) return false;
+  for (unsigned char c : s) {
+    if (std::isalnum(c)) continue;
+    if (std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool isHeaderValueSafe(std::string_view s) {
+  for (unsigned char c : s) {
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+  }
+  return true;
+}
+
+std::string toLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::unique_ptr<const RE2> compileRegex(ConfigReader& r, std::string_view key,
+                                        const std::string& pattern) {
+  RE2::Options options;
+  options.set_log_errors(false);  // the config error carries the reason
+  auto re = std::make_unique<const RE2>(pattern, options);
+  if (re->ok()) return re;
+  // RE2 says "missing ): (" — its reason, then the offending fragment; keep only the reason,
+  // since the whole pattern is quoted already.
+  std::string reason = re->error();
+  std::string suffix = ": " + re->error_arg();
+  if (!re->error_arg().empty() && reason.size() > suffix.size() &&
+      reason.compare(reason.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    reason.resize(reason.size() - suffix.size());
+  }
+  r.fail(key, "invalid regex \"" + pattern + "\": " + reason);
+  return nullptr;
+}
+
+namespace {
+
+// One entry of `headers` or `query`: {name, exact | regex | present}.
+void parseValueMatcher(const Json& json, const std::string& path, ConfigErrors& errors,
+                       bool is_header, ValueMatcher& out) {
+  ConfigReader r(json, path, errors);
+  r.allowOnly({"name", "exact", "regex", "present"});
+  if (auto name = r.string("name", /*required=*/true)) {
+    if (is_header && !isToken(*name)) {
+      r.fail("name", "must be a header name, got \"" + *name + "\"");
+    } else if (name->empty()) {
+      r.fail("name", "must not be empty");
+    }
+    out.name = is_header ? toLower(*name) : *name;
+  }
+  int kinds = r.has("exact") + r.has("regex") + r.has("present");
+  if (kinds != 1) {
+    r.failHere("exactly one of exact, regex, present is required");
+    return;
+  }
+  if (auto exact = r.string("exact")) {
+    out.kind = ValueMatcher::Kind::kExact;
+    out.exact = *exact;
+  } else if (auto regex = r.string("regex")) {
+    out.kind = ValueMatcher::Kind::kRegex;
+    out.regex = compileRegex(r, "regex", *regex);
+  } else if (auto present = r.boolean("present")) {
+    out.kind = ValueMatcher::Kind::kPresent;
+    out.present = *present;
+  }
+}
+
+void parseValueMatchers(ConfigReader& r, std::string_view key, bool is_header,
+                        std::vector<ValueMatcher>& out, ConfigErrors& errors) {
+  const Json* list = r.array(key);
+  if (!list) return;
+  out.resize(list->size());
+  for (size_t i = 0; i < list->size(); ++i) {
+    parseValueMatcher((*list)[i], filters::indexPath(r.pathOf(key), i), errors, is_header, out[i]);
+  }
+}
+
+void parseMethods(ConfigReader& r, std::vector<std::string>& out, ConfigErrors& errors) {
+  const Json* list = r.array("methods");
+  if (!list) return;
+  if (list->empty()) r.fail("methods", "must not be empty (leave it out to match any method)");
+  for (size_t i = 0; i < list->size(); ++i) {
+    const Json& m = (*list)[i];
+    std::string path = filters::indexPath(r.pathOf("methods"), i);
+    if (!m.is_string() || !isToken(m.get_ref<const std::string&>())) {
+      errors.add(path, "must be an HTTP method such as \"GET\"");
+      continue;
+    }
+    std::string method = m.get<std::string>();
+    for (char& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    out.push_back(std::move(method));
+  }
+}
+
+void parsePath(ConfigReader& r, RouteMatch& out) {
+  int kinds = r.has("prefix") + r.has("path") + r.has("regex");
+  if (kinds != 1) {
+    r.failHere("exactly one of prefix, path, regex is required");
+    return;
+  }
+  if (auto prefix = r.string("prefix")) {
+    if (prefix->empty() || (*prefix)[0] != '/') r.fail("prefix", "must start with '/'");
+    out.path_kind = RouteMatch::PathKind::kPrefix;
+    out.path = *prefix;
+  } else if (auto exact = r.string("path")) {
+    if (exact->empty() || (*exact)[0] != '/') r.fail("path", "must start with '/'");
+    out.path_kind = RouteMatch::PathKind::kPath;
+    out.path = *exact;
+  } else if (auto regex = r.string("regex")) {
+    out.path_kind = RouteMatch::PathKind::kRegex;
+    out.regex = compileRegex(r, "regex", *regex);
+  }
+}
+
+}  // namespace
+
+void parseMatch(const Json& json, const std::string& path, ConfigErrors& errors, RouteMatch& out) {
+  ConfigReader r(json, path, errors);
+  if (!r.ok()) return;
+  r.allowOnly({"prefix", "path", "regex", "methods", "headers", "query", "host"});
+  parsePath(r, out);
+  parseMethods(r, out.methods, errors);
+  parseValueMatchers(r, "headers", /*is_header=*/true, out.headers, errors);
+  parseValueMatchers(r, "query", /*is_header=*/false, out.query, errors);
+  if (auto host = r.string("host")) {
+    if (host->empty() || !isHeaderValueSafe(*host) || host->find(' ') != std::string::npos) {
+      r.fail("host", "must be a host name such as \"api.example.com\" or \"*.example.com\"");
+    }
+    out.host = toLower(*host);
+  }
+}
+
+}  // namespace remora::router

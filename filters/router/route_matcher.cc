@@ -1,0 +1,137 @@
+#include "route_matcher.h"
+
+#include <cctype>
+
+namespace remora::router {
+
+namespace {
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != static_cast<unsigned char>(b[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Decodes '+' and %XX; a malformed escape is kept as written.
+std::string urlDecode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out.push_back(' ');
+    } else if (s[i] == '%' && i + 2 < s.size() && hexValue(s[i + 1]) >= 0 &&
+               hexValue(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hexValue(s[i + 1]) * 16 + hexValue(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+// Strips ":port" (also after an IPv6 literal's ']').
+std::string_view hostWithoutPort(std::string_view authority) {
+  size_t from = 0;
+  if (!authority.empty() && authority[0] == '[') {
+    from = authority.find(']');
+    if (from == std::string_view::npos) return authority;
+  }
+  size_t colon = authority.find(':', from);
+  return colon == std::string_view::npos ? authority : authority.substr(0, colon);
+}
+
+bool valueMatches(const ValueMatcher& m, std::optional<std::string_view> value) {
+  switch (m.kind) {
+    case ValueMatcher::Kind::kPresent:
+      return value.has_value() == m.present;
+    case ValueMatcher::Kind::kExact:
+      return value && *value == m.exact;
+    case ValueMatcher::Kind::kRegex:
+      return value && RE2::FullMatch(re2::StringPiece(value->data(), value->size()), *m.regex);
+  }
+  return false;
+}
+
+bool pathMatches(const RouteMatch& match, std::string_view path) {
+  switch (match.path_kind) {
+    case RouteMatch::PathKind::kPrefix:
+      return path.substr(0, match.path.size()) == match.path;
+    case RouteMatch::PathKind::kPath:
+      return path == match.path;
+    case RouteMatch::PathKind::kRegex:
+      return RE2::FullMatch(re2::StringPiece(path.data(), path.size()), *match.regex);
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<std::string> queryParam(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    size_t eq = pair.find('=');
+    std::string_view key = pair.substr(0, eq);
+    if (urlDecode(key) != name) continue;
+    return eq == std::string_view::npos ? std::string() : urlDecode(pair.substr(eq + 1));
+  }
+  return std::nullopt;
+}
+
+bool hostMatches(std::string_view pattern, std::string_view authority) {
+  // A pattern with a port compares the whole authority; otherwise the port is ignored.
+  bool with_port = pattern.find(':') != std::string_view::npos && pattern.back() != ']';
+  std::string_view host = with_port ? authority : hostWithoutPort(authority);
+  if (pattern.substr(0, 2) == "*.") {
+    std::string_view suffix = pattern.substr(1);  // ".example.com"
+    return host.size() > suffix.size() &&
+           equalsIgnoreCase(host.substr(host.size() - suffix.size()), suffix);
+  }
+  return equalsIgnoreCase(host, pattern);
+}
+
+bool routeMatches(const RouteMatch& match, const RequestView& request) {
+  std::string_view target = request.target();
+  if (!pathMatches(match, pathOf(target))) return false;
+  if (!match.methods.empty()) {
+    bool found = false;
+    for (const std::string& m : match.methods) found = found || m == request.method();
+    if (!found) return false;
+  }
+  if (!match.host.empty() && !hostMatches(match.host, request.authority())) return false;
+  for (const ValueMatcher& h : match.headers) {
+    if (!valueMatches(h, request.header(h.name))) return false;
+  }
+  if (!match.query.empty()) {
+    std::string_view query = queryOf(target);
+    for (const ValueMatcher& q : match.query) {
+      std::optional<std::string> value = queryParam(query, q.name);
+      std::optional<std::string_view> view;
+      if (value) view = *value;
+      if (!valueMatches(q, view)) return false;
+    }
+  }
+  return true;
+}
+
+const Route* findRoute(const RouterConfig& config, const RequestView& request) {
+  for (const Route& route : config.routes) {
+    if (routeMatches(route.match, request)) return &route;
+  }
+  return nullptr;
+}
+
+}  // namespace remora::router

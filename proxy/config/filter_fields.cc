@@ -1,0 +1,117 @@
+#include "config/filter_fields.h"
+
+#include <cerrno>
+#include <cstdlib>
+
+namespace remora::config {
+namespace {
+
+bool isPlain(const YAML::Node& n) {
+  return n.Tag() == "?" || n.Tag().empty();
+}
+
+nlohmann::json scalarToJson(const YAML::Node& n) {
+  const std::string& s = n.Scalar();
+  if (!isPlain(n)) return s;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  if (s == "null" || s == "~" || s == "Null" || s == "NULL") return nullptr;
+  if (!s.empty()) {
+    char* end = nullptr;
+    errno = 0;
+    long long i = std::strtoll(s.c_str(), &end, 10);
+    if (errno == 0 && end && *end == '\0') return i;
+    errno = 0;
+    double d = std::strtod(s.c_str(), &end);
+    if (errno == 0 && end && *end == '\0' && s.find_first_of("0123456789") != std::string::npos)
+      return d;
+  }
+  return s;
+}
+
+}  // namespace
+
+nlohmann::json yamlToJson(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: {
+      nlohmann::json obj = nlohmann::json::object();
+      for (const auto& kv : node) obj[kv.first.as<std::string>()] = yamlToJson(kv.second);
+      return obj;
+    }
+    case YAML::NodeType::Sequence: {
+      nlohmann::json arr = nlohmann::json::array();
+      for (const auto& item : node) arr.push_back(yamlToJson(item));
+      return arr;
+    }
+    case YAML::NodeType::Scalar:
+      return scalarToJson(node);
+    default:
+      return nullptr;
+  }
+}
+
+void emitJsonAsYaml(YAML::Emitter& out, const nlohmann::json& v) {
+  if (v.is_object()) {
+    out << YAML::BeginMap;
+    for (const auto& [k, item] : v.items()) {
+      out << YAML::Key << k << YAML::Value;
+      emitJsonAsYaml(out, item);
+    }
+    out << YAML::EndMap;
+  } else if (v.is_array()) {
+    out << YAML::BeginSeq;
+    for (const auto& item : v) emitJsonAsYaml(out, item);
+    out << YAML::EndSeq;
+  } else if (v.is_string()) {
+    // Quote strings that would otherwise read back as another type.
+    const std::string& s = v.get_ref<const std::string&>();
+    YAML::Node probe = YAML::Load(s.empty() ? "''" : s);
+    bool ambiguous = s.empty() || !probe.IsScalar() || scalarToJson(probe).type() != v.type();
+    if (ambiguous) out << YAML::DoubleQuoted;
+    out << s;
+  } else if (v.is_boolean()) {
+    out << (v.get<bool>() ? "true" : "false");
+  } else if (v.is_null()) {
+    out << YAML::Null;
+  } else {
+    out << v.dump();
+  }
+}
+
+void readPlugins(const yaml::MapReader& root, Plugins& plugins) {
+  const yaml::MapReader reader(root.get("plugins"), root.path("plugins"), {"dir", "cache_dir"},
+                               root.errors());
+  reader.readString("dir", false, "a directory path", plugins.dir);
+  reader.readString("cache_dir", false, "a directory path", plugins.cache_dir);
+}
+
+void readFilters(const yaml::MapReader& listener, std::vector<FilterRef>& filters) {
+  const YAML::Node list = listener.get("filters");
+  if (!list.IsDefined()) return;
+  const std::string path = listener.path("filters");
+  if (!list.IsSequence() || list.size() == 0) {
+    listener.errors().expected(path, "a non-empty list of filters", list);
+    return;
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string at = yaml::indexPath(path, i);
+    const YAML::Node node = list[i];
+    if (!node.IsMap()) {
+      listener.errors().expected(at, "a map", node);
+      continue;
+    }
+    const yaml::MapReader reader(node, at, {"name", "config"}, listener.errors());
+    FilterRef& ref = filters.emplace_back();
+    reader.readName("name", ref.name);
+    const YAML::Node cfg = reader.get("config");
+    if (cfg.IsDefined() && !cfg.IsNull()) {
+      if (!cfg.IsMap()) {
+        listener.errors().expected(reader.path("config"), "a map", cfg);
+        continue;
+      }
+      ref.config_json = yamlToJson(cfg).dump();
+    }
+  }
+}
+
+}  // namespace remora::config

@@ -1,0 +1,33 @@
+#pragma once
+// Serializes a request towards an upstream: the head rewritten for the hop (hop-by-hop headers
+// and headers named in Connection dropped, X-Forwarded-For appended, X-Forwarded-Proto and
+// x-request-id added when absent, Expect answered by the proxy), and body framing.
+
+#include <event2/buffer.h>
+
+#include <string>
+#include <string_view>
+
+#include "http/codec/http1_parser.h"
+#include "kernel/dispatcher.h"
+
+namespace remora::http {
+
+struct RequestRewrite {
+  std::string_view peer;          // client address for X-Forwarded-For
+  std::string_view default_host;  // Host for an HTTP/1.0 request without one
+  bool upgrade = false;           // keep Upgrade and send Connection: upgrade
+  bool chunked = false;           // body goes out chunked
+};
+
+// Appends a random (version 4) UUID, the x-request-id Remora gives requests that have none.
+void appendRequestId(std::string& out, Dispatcher& dispatcher);
+
+// x-request-id is not added here: the stream adds it to the request when it begins, so filters
+// and the access log see the same id the upstream gets.
+void writeRequestHead(evbuffer* out, const MessageHead& req, const RequestRewrite& rw,
+                      Dispatcher& dispatcher);
+void writeBodyChunk(evbuffer* out, bool chunked, const char* data, size_t len);
+void writeBodyEnd(evbuffer* out, bool chunked, const HeaderMap* trailers, std::string& scratch);
+
+}  // namespace remora::http

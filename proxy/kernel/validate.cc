@@ -1,0 +1,37 @@
+#include "kernel/validate.h"
+
+#include "plugin/event_bus.h"
+#include "plugin/filter_chain.h"
+#include "plugin/host_api.h"
+#include "plugin/plugin_metrics.h"
+#include "plugin/plugin_registry.h"
+
+namespace remora {
+
+Status validatePlugins(const config::Config& cfg) {
+  bool any = false;
+  for (const config::Listener& l : cfg.listeners) any |= !l.filters.empty();
+  if (!any) return Status();
+  plugin::EventBus bus;
+  plugin::PluginMetrics metrics(1);
+  plugin::HostServices services;
+  services.metrics = &metrics;
+  services.bus = &bus;
+  plugin::installHostServices(services);
+  std::string errors;
+  {
+    plugin::PluginRegistry registry(plugin::hostApi(), 1);
+    registry.scan(cfg.plugins.dir, cfg.plugins.cache_dir);
+    for (size_t i = 0; i < cfg.listeners.size(); ++i) {
+      if (cfg.listeners[i].filters.empty()) continue;
+      auto chain = plugin::compileChain(cfg.listeners[i], "listeners[" + std::to_string(i) + "]",
+                                        registry, metrics);
+      if (!chain) errors += (errors.empty() ? "" : "\n") + chain.error();
+    }
+  }
+  plugin::installHostServices({});
+  if (!errors.empty()) return Error{errors};
+  return Status();
+}
+
+}  // namespace remora

@@ -1,0 +1,366 @@
+#include "plugin/host_api.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <cstring>
+
+#include "http/proxy_stream.h"
+#include "plugin/callout.h"
+#include "plugin/event_bus.h"
+#include "plugin/filter_manager.h"
+#include "plugin/plugin_metrics.h"
+
+namespace remora::plugin {
+namespace {
+
+HostServices g_services;
+
+using http::HeaderMap;
+using http::MessageHead;
+
+inline std::string_view sv(remora_str_t s) {
+  return {s.data, s.len};
+}
+inline remora_str_t rs(std::string_view s) {
+  return {s.data(), s.size()};
+}
+inline http::ProxyStream& stream(remora_stream_t* s) {
+  return *s->stream;
+}
+
+HeaderMap* headers(remora_stream_t* s, remora_headers_kind_t kind) {
+  http::ProxyStream& st = stream(s);
+  switch (kind) {
+    case REMORA_REQUEST_HEADERS:
+      return st.requestHead() ? &st.requestHead()->headers : nullptr;
+    case REMORA_RESPONSE_HEADERS:
+      return st.responseHead() ? &st.responseHead()->headers : nullptr;
+    case REMORA_REQUEST_TRAILERS:
+      return st.requestTrailers();
+    case REMORA_RESPONSE_TRAILERS:
+      return st.responseTrailers();
+  }
+  return nullptr;
+}
+
+int headerGet(remora_stream_t* s, remora_headers_kind_t kind, remora_str_t name,
+              remora_str_t* out) {
+  HeaderMap* h = headers(s, kind);
+  if (h == nullptr) return 0;
+  auto v = h->get(sv(name));
+  if (!v) return 0;
+  *out = rs(*v);
+  return 1;
+}
+
+size_t headerCount(remora_stream_t* s, remora_headers_kind_t kind) {
+  HeaderMap* h = headers(s, kind);
+  if (h == nullptr) return 0;
+  size_t n = 0;
+  for (const auto& e : h->entries()) n += !e.removed;
+  return n;
+}
+
+int headerAt(remora_stream_t* s, remora_headers_kind_t kind, size_t i, remora_header_t* out) {
+  HeaderMap* h = headers(s, kind);
+  if (h == nullptr) return 0;
+  for (const auto& e : h->entries()) {
+    if (e.removed) continue;
+    if (i-- == 0) {
+      *out = {rs(h->name(e)), rs(h->value(e))};
+      return 1;
+    }
+  }
+  return 0;
+}
+
+// Names and values from plugins are checked like a client's: a filter cannot smuggle.
+bool validHeader(remora_str_t name, remora_str_t value) {
+  return http::isValidHeaderName(sv(name)) && http::isValidHeaderValue(sv(value));
+}
+
+void headerSet(remora_stream_t* s, remora_headers_kind_t kind, remora_str_t name,
+               remora_str_t value) {
+  HeaderMap* h = headers(s, kind);
+  if (h && validHeader(name, value)) h->set(sv(name), sv(value));
+}
+
+void headerAdd(remora_stream_t* s, remora_headers_kind_t kind, remora_str_t name,
+               remora_str_t value) {
+  HeaderMap* h = headers(s, kind);
+  if (h && validHeader(name, value)) h->add(sv(name), sv(value));
+}
+
+size_t headerRemove(remora_stream_t* s, remora_headers_kind_t kind, remora_str_t name) {
+  HeaderMap* h = headers(s, kind);
+  return h ? h->remove(sv(name)) : 0;
+}
+
+remora_str_t requestMethod(remora_stream_t* s) {
+  MessageHead* h = stream(s).requestHead();
+  return h ? rs(http_method_str(h->method)) : remora_str_t{"", 0};
+}
+
+remora_str_t requestPath(remora_stream_t* s) {
+  MessageHead* h = stream(s).requestHead();
+  return h ? rs(h->url) : remora_str_t{"", 0};
+}
+
+remora_str_t requestAuthority(remora_stream_t* s) {
+  remora_str_t out{"", 0};
+  headerGet(s, REMORA_REQUEST_HEADERS, rs("host"), &out);
+  return out;
+}
+
+remora_str_t downstreamAddress(remora_stream_t* s) {
+  return rs(stream(s).peerAddress());
+}
+
+remora_str_t listenerName(remora_stream_t* s) {
+  const http::ListenerRuntime* rt = stream(s).runtime();
+  return rt ? rs(rt->config.name) : remora_str_t{"", 0};
+}
+
+int responseStatus(remora_stream_t* s) {
+  return stream(s).responseStatus();
+}
+uint64_t requestBytes(remora_stream_t* s) {
+  return stream(s).requestBytes();
+}
+uint64_t responseBytes(remora_stream_t* s) {
+  return stream(s).responseBytes();
+}
+remora_str_t upstreamAddress(remora_stream_t* s) {
+  return rs(stream(s).upstreamAddress());
+}
+
+remora_str_t responseFlags(remora_stream_t* s) {
+  const std::string& f = stream(s).responseFlags();
+  return f.empty() ? rs("-") : rs(f);
+}
+
+uint64_t streamStartUs(remora_stream_t* s) {
+  return stream(s).startUnixMicros();
+}
+
+int sendLocalReply(remora_stream_t* s, int status, remora_str_t body,
+                   const remora_header_t* headers, size_t header_count) {
+  http::ProxyStream& st = stream(s);
+  if (!st.active() || st.responseStarted() || status < 200 || status > 599) return 0;
+  st.sendLocalReply(status, sv(body), false, "LR", headers, header_count);
+  return 1;
+}
+
+void resume(remora_stream_t* s) {
+  stream(s).resumeFilters();
+}
+
+int setRoute(remora_stream_t* s, const remora_route_t* route, char* err, size_t err_len) {
+  std::string why;
+  if (route == nullptr || route->struct_size < offsetof(remora_route_t, path)) {
+    why = "invalid route struct";
+  } else if (stream(s).setRoute(*route, why)) {
+    return 1;
+  }
+  if (err && err_len) std::snprintf(err, err_len, "%s", why.c_str());
+  return 0;
+}
+
+void metadataSet(remora_stream_t* s, remora_str_t key, remora_str_t value) {
+  auto& md = stream(s).metadata();
+  for (auto& [k, v] : md) {
+    if (k == sv(key)) {
+      v.assign(value.data, value.len);
+      return;
+    }
+  }
+  md.emplace_back(std::string(sv(key)), std::string(sv(value)));
+}
+
+int metadataGet(remora_stream_t* s, remora_str_t key, remora_str_t* out) {
+  // Kernel-provided keys are computed, so routing a request allocates nothing for them.
+  if (sv(key) == "remora.cluster") {
+    const std::string* name = stream(s).clusterName();
+    if (name == nullptr) return 0;
+    *out = rs(*name);
+    return 1;
+  }
+  if (sv(key) == "remora.chain") {
+    const http::ListenerRuntime* rt = stream(s).runtime();
+    if (rt == nullptr || !rt->chain) return 0;
+    *out = rs(rt->chain->description);
+    return 1;
+  }
+  for (const auto& [k, v] : stream(s).metadata()) {
+    if (k == sv(key)) {
+      *out = rs(v);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+upstream::WorkerCluster* clusterOf(remora_stream_t* s, remora_str_t name) {
+  const http::ListenerRuntime* rt = stream(s).runtime();
+  if (rt == nullptr) return nullptr;
+  auto it = rt->clusters.find(std::string(sv(name)));
+  return it == rt->clusters.end() ? nullptr : it->second.get();
+}
+
+size_t clusterEndpointCount(remora_stream_t* s, remora_str_t cluster) {
+  upstream::WorkerCluster* c = clusterOf(s, cluster);
+  return c ? c->endpointCount() : 0;
+}
+
+int clusterEndpointAt(remora_stream_t* s, remora_str_t cluster, size_t i,
+                      remora_endpoint_info_t* out) {
+  upstream::WorkerCluster* c = clusterOf(s, cluster);
+  if (c == nullptr || i >= c->endpointCount() || out == nullptr) return 0;
+  upstream::EndpointPool& ep = c->endpoint(i);
+  out->struct_size = sizeof(remora_endpoint_info_t);
+  out->address = rs(ep.name());
+  out->active_requests = ep.activeRequests();
+  out->ejected = ep.ejected() ? 1 : 0;
+  return 1;
+}
+
+void ejectEndpoint(remora_str_t cluster, remora_str_t address, uint32_t ms) {
+  if (g_services.eject) g_services.eject(std::string(sv(cluster)), std::string(sv(address)), ms);
+}
+
+void log(remora_log_level_t level, remora_str_t message) {
+  static const spdlog::level::level_enum kLevels[] = {spdlog::level::trace, spdlog::level::debug,
+                                                      spdlog::level::info, spdlog::level::warn,
+                                                      spdlog::level::err};
+  auto lvl = kLevels[level >= 0 && level <= REMORA_LOG_ERROR ? level : REMORA_LOG_INFO];
+  std::string_view who = FilterManager::currentPlugin();
+  spdlog::log(lvl, "[filter {}] {}", who.empty() ? "?" : who, sv(message));
+}
+
+int32_t metricDefine(remora_config_ctx_t* c, remora_metric_kind_t kind, remora_str_t name,
+                     remora_str_t help, remora_str_t label_name) {
+  if (c == nullptr || c->metrics == nullptr) return -1;
+  auto r = c->metrics->define(c->generation->name(), kind, std::string(sv(name)),
+                              std::string(sv(help)), std::string(sv(label_name)));
+  if (!r) {
+    c->error = r.error();
+    spdlog::warn("[filter {}] metric_define: {}", c->generation->name(), r.error());
+    return -1;
+  }
+  return *r;
+}
+
+int32_t metricSeries(remora_config_ctx_t* c, int32_t metric, remora_str_t label_value) {
+  if (c == nullptr || c->metrics == nullptr) return -1;
+  auto r = c->metrics->series(metric, std::string(sv(label_value)));
+  if (!r) {
+    c->error = r.error();
+    spdlog::warn("[filter {}] metric_series: {}", c->generation->name(), r.error());
+    return -1;
+  }
+  return *r;
+}
+
+void metricAdd(remora_stream_t* s, int32_t series, int64_t delta) {
+  if (g_services.metrics)
+    g_services.metrics->add(stream(s).dispatcher().workerIndex(), series, delta);
+}
+
+void metricObserve(remora_stream_t* s, int32_t series, double value) {
+  if (g_services.metrics)
+    g_services.metrics->observe(stream(s).dispatcher().workerIndex(), series, value);
+}
+
+void publish(remora_str_t topic, remora_str_t payload) {
+  if (g_services.bus) g_services.bus->publish(std::string(sv(topic)), std::string(sv(payload)));
+}
+
+uint64_t subscribe(remora_str_t topic, remora_event_cb cb, void* user) {
+  if (!g_services.bus || cb == nullptr) return 0;
+  return g_services.bus->subscribe(
+      std::string(sv(topic)),
+      [cb, user](const std::string& t, const std::string& p) { cb(user, rs(t), rs(p)); });
+}
+
+void unsubscribe(uint64_t id) {
+  if (g_services.bus) g_services.bus->unsubscribe(id);
+}
+
+int httpCall(remora_stream_t* s, remora_str_t cluster, remora_str_t method, remora_str_t path,
+             const remora_header_t* headers, size_t header_count, remora_str_t body,
+             uint32_t timeout_ms, remora_callout_cb cb, void* user) {
+  upstream::WorkerCluster* c = clusterOf(s, cluster);
+  if (c == nullptr || cb == nullptr) return 0;
+  return startCallout(stream(s), *c, sv(method), sv(path), headers, header_count, sv(body),
+                      timeout_ms, cb, user)
+             ? 1
+             : 0;
+}
+
+uint64_t nowUnixUs() {
+  timeval tv;
+  gettimeofday(&tv, nullptr);
+  return uint64_t(tv.tv_sec) * 1000000 + uint64_t(tv.tv_usec);
+}
+
+uint64_t nowMonotonicUs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000 + uint64_t(ts.tv_nsec) / 1000;
+}
+
+const remora_host_api_t kHostApi = {
+    sizeof(remora_host_api_t),
+    REMORA_FILTER_ABI_MAJOR,
+    REMORA_FILTER_ABI_MINOR,
+    headerGet,
+    headerCount,
+    headerAt,
+    headerSet,
+    headerAdd,
+    headerRemove,
+    requestMethod,
+    requestPath,
+    requestAuthority,
+    downstreamAddress,
+    listenerName,
+    responseStatus,
+    requestBytes,
+    responseBytes,
+    upstreamAddress,
+    responseFlags,
+    streamStartUs,
+    sendLocalReply,
+    resume,
+    setRoute,
+    metadataSet,
+    metadataGet,
+    clusterEndpointCount,
+    clusterEndpointAt,
+    ejectEndpoint,
+    log,
+    metricDefine,
+    metricSeries,
+    metricAdd,
+    metricObserve,
+    publish,
+    subscribe,
+    unsubscribe,
+    httpCall,
+    nowUnixUs,
+    nowMonotonicUs,
+};
+
+}  // namespace
+
+void installHostServices(HostServices services) {
+  g_services = std::move(services);
+}
+
+const remora_host_api_t* hostApi() {
+  return &kHostApi;
+}
+
+}  // namespace remora::plugin

@@ -1,0 +1,127 @@
+#include "plugin/plugin_generation.h"
+
+#include <dlfcn.h>
+#include <openssl/evp.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+namespace remora::plugin {
+namespace {
+
+std::atomic<uint64_t> g_next_generation{1};
+
+bool validName(const char* name) {
+  if (name == nullptr || *name == '\0') return false;
+  for (const char* p = name; *p; ++p)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')) return false;
+  return true;
+}
+
+}  // namespace
+
+Result<std::string> sha256File(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{path + ": " + std::strerror(errno)};
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  char buf[1 << 16];
+  while (in) {
+    in.read(buf, sizeof(buf));
+    if (in.gcount() > 0) EVP_DigestUpdate(ctx, buf, size_t(in.gcount()));
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx, md, &len);
+  EVP_MD_CTX_free(ctx);
+  static const char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned i = 0; i < len; ++i) {
+    hex.push_back(kHex[md[i] >> 4]);
+    hex.push_back(kHex[md[i] & 0xf]);
+  }
+  return hex;
+}
+
+Result<std::shared_ptr<PluginGeneration>> PluginGeneration::load(const std::string& path,
+                                                                 const std::string& cache_dir,
+                                                                 const remora_host_api_t* host,
+                                                                 size_t workers) {
+  namespace fs = std::filesystem;
+  auto sha = sha256File(path);
+  if (!sha) return Error{sha.error()};
+  std::error_code ec;
+  fs::create_directories(cache_dir, ec);
+  if (ec) return Error{path + ": cannot create plugin cache " + cache_dir + ": " + ec.message()};
+  std::string copy = cache_dir + "/" + *sha + ".so";
+  if (!fs::exists(copy, ec)) {
+    // Copy then rename, so a concurrent reader never maps a half-written file.
+    std::string tmp = copy + ".tmp." + std::to_string(::getpid());
+    fs::copy_file(path, tmp, fs::copy_options::overwrite_existing, ec);
+    if (!ec) fs::rename(tmp, copy, ec);
+    if (ec) return Error{path + ": cannot copy to " + copy + ": " + ec.message()};
+  }
+  std::shared_ptr<PluginGeneration> gen(new PluginGeneration());
+  gen->source_path_ = path;
+  gen->loaded_path_ = copy;
+  gen->sha256_ = *sha;
+  gen->workers_ = workers;
+  gen->inflight_.reset(new stats::Gauge[workers]);
+  gen->errors_.reset(new stats::Counter[workers]);
+  gen->handle_ = ::dlopen(copy.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (gen->handle_ == nullptr) {
+    const char* why = ::dlerror();
+    return Error{path + ": not a loadable shared object: " + (why ? why : "unknown error")};
+  }
+  void* sym = ::dlsym(gen->handle_, REMORA_PLUGIN_DESCRIPTOR_SYMBOL);
+  if (sym == nullptr)
+    return Error{path + ": missing symbol " REMORA_PLUGIN_DESCRIPTOR_SYMBOL
+                        " (is it a Remora filter plugin?)"};
+  auto fn = reinterpret_cast<remora_plugin_descriptor_fn>(sym);
+  const remora_plugin_descriptor_t* d = fn();
+  if (d == nullptr || d->struct_size < offsetof(remora_plugin_descriptor_t, on_log))
+    return Error{path + ": invalid plugin descriptor"};
+  if (d->abi_major != REMORA_FILTER_ABI_MAJOR || d->abi_minor > REMORA_FILTER_ABI_MINOR) {
+    return Error{path + ": plugin ABI " + std::to_string(d->abi_major) + "." +
+                 std::to_string(d->abi_minor) + " is not supported by this kernel (ABI " +
+                 std::to_string(REMORA_FILTER_ABI_MAJOR) + "." +
+                 std::to_string(REMORA_FILTER_ABI_MINOR) + ")"};
+  }
+  if (!validName(d->name)) return Error{path + ": plugin name must match [a-z0-9_]+"};
+  gen->desc_ = d;
+  gen->name_ = d->name;
+  gen->version_ = d->version ? d->version : "";
+  if (d->start != nullptr && d->start(host) == 0)
+    return Error{path + ": plugin " + gen->name_ + " failed to start"};
+  gen->started_ = true;
+  gen->generation_ = g_next_generation++;
+  spdlog::info("plugin {} {} loaded as generation {} (sha256 {})", gen->name_, gen->version_,
+               gen->generation_, gen->sha256_.substr(0, 12));
+  return gen;
+}
+
+PluginGeneration::~PluginGeneration() {
+  if (started_ && desc_->stop != nullptr) desc_->stop();
+  if (handle_ != nullptr) {
+    ::dlclose(handle_);
+    if (started_) spdlog::info("plugin {} generation {} stopped and unloaded", name_, generation_);
+  }
+}
+
+int64_t PluginGeneration::inflightTotal() const {
+  int64_t n = 0;
+  for (size_t i = 0; i < workers_; ++i) n += inflight_[i].value();
+  return n;
+}
+
+uint64_t PluginGeneration::errorsTotal() const {
+  uint64_t n = 0;
+  for (size_t i = 0; i < workers_; ++i) n += errors_[i].value();
+  return n;
+}
+
+}  // namespace remora::plugin

@@ -1,0 +1,57 @@
+#pragma once
+// PluginRegistry: the plugins the kernel knows (main thread). The plugin directory is scanned at
+// start-up and on every reload; a file whose contents changed becomes a new generation, while
+// generations still used by a snapshot or a stream stay loaded until their last user is gone.
+// /plugins lists every live generation plus files that failed to load, with the reason.
+
+#include <prometheus/collectable.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "plugin/plugin_generation.h"
+
+namespace remora::plugin {
+
+class PluginRegistry : public prometheus::Collectable {
+ public:
+  PluginRegistry(const remora_host_api_t* host, size_t workers);
+  ~PluginRegistry() override;
+
+  // Main thread. Loads every new or changed *.so in `dir`. Broken files are logged and listed
+  // at /plugins; they fail only configs that name them.
+  void scan(const std::string& dir, const std::string& cache_dir);
+
+  // The newest generation of `name`, or nullptr.
+  PluginGenerationPtr find(const std::string& name) const;
+  // Why `name` is unusable if a file claiming it failed, or "" (for error messages).
+  std::string failure(const std::string& name) const;
+  std::vector<std::string> names() const;
+
+  // Drops the registry's own reference to generations no newer than the current one, so they
+  // unload once snapshots and streams release them.
+  nlohmann::json describe() const;
+
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  struct FileState {
+    std::string sha256;
+    PluginGenerationPtr generation;  // current generation loaded from this file
+    std::string error;
+  };
+
+  const remora_host_api_t* host_;
+  size_t workers_;
+  mutable std::mutex mu_;  // the scrape reads from the main thread too, but keep it simple
+  std::map<std::string, FileState> files_;              // by path
+  std::map<std::string, PluginGenerationPtr> current_;  // by plugin name
+  std::vector<std::weak_ptr<PluginGeneration>> all_;    // every generation ever loaded
+};
+
+}  // namespace remora::plugin
