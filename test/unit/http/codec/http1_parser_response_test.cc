@@ -176,6 +176,10 @@ TEST(Http1ResponseParserTest, RejectsBadFramingAndGarbage) {
       {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n", ProtocolError::kBadFraming},
       {"HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n", ProtocolError::kBadHeaderBytes},
       {"HTTP/1.1 200 OK\r\nBad Name: a\r\n\r\n", ProtocolError::kBadHeaderBytes},
+      // http_parser frames by these names; Remora would not know them and would forward them.
+      {"HTTP/1.1 200 OK\r\nContent-Length : 5\r\n\r\nhello", ProtocolError::kBadHeaderBytes},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding : gzip, chunked\r\n\r\n0\r\n\r\n",
+       ProtocolError::kBadHeaderBytes},
       {"SSH-2.0-OpenSSH\r\n\r\n", ProtocolError::kUpstreamBadResponse},
       {"HTTP/1.1 2000 OK\r\n\r\n", ProtocolError::kUpstreamBadResponse},
       {"HTTP/1.1 000 Zero\r\nContent-Length: 0\r\n\r\n", ProtocolError::kUpstreamBadResponse},
