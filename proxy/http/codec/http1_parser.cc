@@ -201,7 +201,11 @@ int Http1Parser::onHeaderValueCb(http_parser* p, const char* at, size_t len) {
     // pieces split by a read boundary always start at the buffer's first byte.
     return s->fail(stats::ProtocolError::kBadHeaderBytes, "obsolete line folding");
   }
-  // Control bytes and DEL in values are already refused by http_parser (HPE_INVALID_HEADER_TOKEN).
+  // http_parser refuses control bytes and DEL in values (HPE_INVALID_HEADER_TOKEN), except the
+  // byte that starts a value: s_header_value_start takes anything but CR, LF, SP and HTAB. Only
+  // that byte needs a look here.
+  if (len > 0 && map.entries().back().value_len == 0 && !isValidHeaderValue({at, 1}))
+    return s->fail(stats::ProtocolError::kBadHeaderBytes, "invalid header value");
   map.appendValue(at, len);
   s->last_ = Last::kValue;
   if (s->headTooLarge()) return s->fail(stats::ProtocolError::kHeadersTooLarge, "head too large");

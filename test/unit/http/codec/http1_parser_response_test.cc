@@ -10,6 +10,7 @@
 namespace remora::http {
 namespace {
 
+using namespace std::literals;
 using stats::ProtocolError;
 using testing::feed;
 using testing::Fields;
@@ -176,6 +177,8 @@ TEST(Http1ResponseParserTest, RejectsBadFramingAndGarbage) {
       {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n", ProtocolError::kBadFraming},
       {"HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n", ProtocolError::kBadHeaderBytes},
       {"HTTP/1.1 200 OK\r\nBad Name: a\r\n\r\n", ProtocolError::kBadHeaderBytes},
+      {"HTTP/1.1 200 OK\r\nX:\0H\r\n\r\n"sv, ProtocolError::kBadHeaderBytes},
+      {"HTTP/1.1 200 OK\r\nX: \x7f\r\n\r\n", ProtocolError::kBadHeaderBytes},
       // http_parser frames by these names; Remora would not know them and would forward them.
       {"HTTP/1.1 200 OK\r\nContent-Length : 5\r\n\r\nhello", ProtocolError::kBadHeaderBytes},
       {"HTTP/1.1 200 OK\r\nTransfer-Encoding : gzip, chunked\r\n\r\n0\r\n\r\n",
