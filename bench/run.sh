@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Measures Remora's kernel against nginx and HAProxy in one run on this machine: the same
-# upstream, the same load, the same figures. What each figure means and which ones to trust
-# on a small shared box: bench/README.md.
+# Measures Remora against nginx and HAProxy in one run on this machine: the same upstream,
+# the same load, the same figures. What each figure means and which ones to trust on a small
+# shared box: bench/README.md.
 #
-#   bench/run.sh                              # nginx, haproxy and remora (if built)
+#   bench/run.sh                              # kernel only: nginx, haproxy and remora (if built)
 #   DURATION=5 ONLY=nginx,haproxy bench/run.sh
 #   SKIP_CALLGRIND=1 REMORA_BIN=/path/to/remora bench/run.sh
+#   MODE=chain bench/run.sh                   # with access logs, auth, routing, circuit breaker
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -16,7 +17,17 @@ CONFIG_DIR=$BENCH_DIR/configs
 DURATION=${DURATION:-10}                    # seconds of each measured wrk run
 CONNECTIONS=${CONNECTIONS:-50}              # client connections for wrk and h2load
 WORKERS=${WORKERS:-1}                       # proxy worker processes/threads
-ONLY=${ONLY:-nginx,haproxy,remora}
+# kernel: every proxy bare (no logs, no filters). chain: nginx and HAProxy with access logs,
+# Remora with its full filter chain, and bare Remora to measure what the chain costs.
+MODE=${MODE:-kernel}
+case $MODE in
+kernel) ONLY=${ONLY:-nginx,haproxy,remora} ;;
+chain) ONLY=${ONLY:-nginx_log,haproxy_log,remora_chain,remora} ;;
+*)
+  echo "[bench] error: MODE must be kernel or chain, got '$MODE'" >&2
+  exit 1
+  ;;
+esac
 SKIP_CALLGRIND=${SKIP_CALLGRIND:-0}
 SKIP_STRACE=${SKIP_STRACE:-0}
 H2LOAD_REQUESTS=${H2LOAD_REQUESTS:-$((DURATION * 10000))}
@@ -26,6 +37,8 @@ CALLGRIND_CONNECTIONS=${CALLGRIND_CONNECTIONS:-10}
 CALLGRIND_WARMUP=${CALLGRIND_WARMUP:-200}
 CALLGRIND_REQUESTS=${CALLGRIND_REQUESTS:-2000}
 REMORA_BIN=${REMORA_BIN:-$REPO_DIR/build/proxy/remora}
+# The filter plugins remora_chain loads: build/filters/*.so next to build/proxy/remora.
+REMORA_FILTERS=${REMORA_FILTERS:-$(dirname -- "$(dirname -- "$REMORA_BIN")")/filters}
 NGINX_BIN=${NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
 HAPROXY_BIN=${HAPROXY_BIN:-$(command -v haproxy || echo /usr/sbin/haproxy)}
 RESULTS_DIR=${RESULTS_DIR:-$BENCH_DIR/results}
@@ -148,17 +161,38 @@ render() {
   if grep -q '@[A-Z_]*@' "$out"; then die "unfilled placeholder in $out"; fi
 }
 
-# check_body PORT: the proxy answers 200 with exactly the upstream's body.
+# make_jwt: an HS256 token signed with JWT_SECRET for JWT_ISSUER/JWT_AUDIENCE, expiring in
+# 2100, built with the standard library only.
+make_jwt() {
+  python3 - "$JWT_SECRET" "$JWT_ISSUER" "$JWT_AUDIENCE" <<'PY'
+import base64, hashlib, hmac, json, sys
+secret, iss, aud = sys.argv[1:4]
+def part(data):
+    raw = data if isinstance(data, bytes) else json.dumps(data, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+signed = part({"alg": "HS256", "typ": "JWT"}) + "." + part(
+    {"iss": iss, "aud": aud, "sub": "bench-client", "exp": 4102444800})
+mac = hmac.new(secret.encode(), signed.encode(), hashlib.sha256).digest()
+print(signed + "." + part(mac))
+PY
+}
+
+# check_body PORT: the proxy answers 200 with exactly the upstream's body. Sets CHECK_STATUS.
 check_body() {
-  local code
-  code=$(curl -sS --max-time 10 -o "$WORK_DIR/check.body" -w '%{http_code}' "http://127.0.0.1:$1/")
-  [[ $code == 200 ]] && cmp -s "$WORK_DIR/check.body" "$WORK_DIR/expected.body"
+  CHECK_STATUS=$(curl -sS --max-time 10 -o "$WORK_DIR/check.body" -w '%{http_code}' \
+    "${CLIENT_HEADERS[@]}" "http://127.0.0.1:$1/" || true)
+  [[ $CHECK_STATUS == 200 ]] && cmp -s "$WORK_DIR/check.body" "$WORK_DIR/expected.body"
+}
+
+# status_without_token PORT: the status a request without the Authorization header gets.
+status_without_token() {
+  curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/"
 }
 
 # run_wrk SECONDS PORT OUT: one wrk thread, CONNECTIONS connections, latency percentiles.
 run_wrk() {
   timeout $(($1 + 30)) wrk -t1 -c"$CONNECTIONS" -d"$1"s --timeout 5s --latency \
-    "http://127.0.0.1:$2/" >"$3"
+    "${CLIENT_HEADERS[@]}" "http://127.0.0.1:$2/" >"$3"
 }
 wrk_requests() { awk '/ requests in / {print $1}' "$1"; }
 wrk_rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
@@ -175,7 +209,7 @@ wrk_errors() {
 
 # run_h2load CONNECTIONS REQUESTS PORT OUT: fails unless every request got a 2xx.
 run_h2load() {
-  timeout 600 h2load --h1 -c"$1" -n"$2" "http://127.0.0.1:$3/" >"$4"
+  timeout 600 h2load --h1 -c"$1" -n"$2" "${CLIENT_HEADERS[@]}" "http://127.0.0.1:$3/" >"$4"
   local ok
   ok=$(awk '/^status codes:/ {print $3}' "$4")
   [[ ${ok:-0} == "$2" ]] || {
@@ -207,9 +241,12 @@ get() {
 
 # start_proxy NAME MODE PORT: MODE "load" runs the proxy natively with WORKERS workers,
 # "callgrind" runs one single-process, single-worker instance under callgrind (its output
-# file goes to CALLGRIND_OUT). Sets PROXY_PID.
+# file goes to CALLGRIND_OUT). Sets PROXY_PID, PROXY_LOG, ACCESS_LOG (the file the proxy's
+# access log goes to, empty without one) and ADMIN_PORT (Remora only).
 start_proxy() {
   local name=$1 mode=$2 port=$3 workers=$WORKERS conf
+  ACCESS_LOG=
+  ADMIN_PORT=
   local -a prefix=()
   if [[ $mode == callgrind ]]; then
     workers=1
@@ -218,27 +255,52 @@ start_proxy() {
       "--callgrind-out-file=$CALLGRIND_OUT")
   fi
   case $name in
-  nginx)
-    conf=$WORK_DIR/nginx.$port.conf
+  nginx | nginx_log)
+    conf=$WORK_DIR/$name.$port.conf
     mkdir -p "$WORK_DIR/nginx_tmp"
+    local access='access_log off;'
+    if [[ $name == nginx_log ]]; then
+      ACCESS_LOG=$WORK_DIR/$name.$port.access.log
+      access="access_log $ACCESS_LOG bench_json buffer=64k flush=1s;"
+    fi
     render "$CONFIG_DIR/nginx_proxy.conf.in" "$conf" DIR="$WORK_DIR" PORT="$port" \
-      UPSTREAM_PORT="$UPSTREAM_PORT" WORKERS="$workers"
+      UPSTREAM_PORT="$UPSTREAM_PORT" WORKERS="$workers" ACCESS_LOG="$access"
     local directives='daemon off;'
     if [[ $mode == callgrind ]]; then directives+=' master_process off;'; fi
-    launch "$WORK_DIR/nginx.$port.log" "${prefix[@]}" "$NGINX_BIN" -p "$WORK_DIR/" \
+    launch "$WORK_DIR/$name.$port.log" "${prefix[@]}" "$NGINX_BIN" -p "$WORK_DIR/" \
       -e "$WORK_DIR/nginx_error.log" -c "$conf" -g "$directives"
     ;;
-  haproxy)
-    conf=$WORK_DIR/haproxy.$port.cfg
+  haproxy | haproxy_log)
+    conf=$WORK_DIR/$name.$port.cfg
+    local log='# no log target'
+    if [[ $name == haproxy_log ]]; then
+      # HAProxy writes its log lines to stdout, which launch sends to this file.
+      ACCESS_LOG=$WORK_DIR/$name.$port.log
+      log='log stdout format raw local0'
+    fi
     render "$CONFIG_DIR/haproxy.cfg.in" "$conf" PORT="$port" UPSTREAM_PORT="$UPSTREAM_PORT" \
-      WORKERS="$workers"
-    launch "$WORK_DIR/haproxy.$port.log" "${prefix[@]}" "$HAPROXY_BIN" -db -f "$conf"
+      WORKERS="$workers" LOG="$log"
+    launch "$WORK_DIR/$name.$port.log" "${prefix[@]}" "$HAPROXY_BIN" -db -f "$conf"
     ;;
   remora)
-    conf=$WORK_DIR/remora.$port.yaml
+    conf=$WORK_DIR/$name.$port.yaml
+    ADMIN_PORT=$(free_port)
     render "$CONFIG_DIR/remora.yaml.in" "$conf" PORT="$port" UPSTREAM_PORT="$UPSTREAM_PORT" \
-      WORKERS="$workers" ADMIN_PORT="$(free_port)"
-    launch "$WORK_DIR/remora.$port.log" "${prefix[@]}" "$REMORA_BIN" --config "$conf"
+      WORKERS="$workers" ADMIN_PORT="$ADMIN_PORT"
+    launch "$WORK_DIR/$name.$port.log" "${prefix[@]}" "$REMORA_BIN" --config "$conf"
+    ;;
+  remora_chain)
+    conf=$WORK_DIR/$name.$port.yaml
+    ADMIN_PORT=$(free_port)
+    ACCESS_LOG=$WORK_DIR/$name.$port.access.log
+    render "$CONFIG_DIR/remora_chain.yaml.in" "$conf" PORT="$port" \
+      UPSTREAM_PORT="$UPSTREAM_PORT" WORKERS="$workers" ADMIN_PORT="$ADMIN_PORT" \
+      PLUGIN_DIR="$REMORA_FILTERS" PLUGIN_CACHE_DIR="$WORK_DIR/plugin_cache" \
+      ACCESS_LOG="$ACCESS_LOG" JWT_ISSUER="$JWT_ISSUER" JWT_AUDIENCE="$JWT_AUDIENCE" \
+      JWT_SECRET="$JWT_SECRET"
+    "$REMORA_BIN" --validate --config "$conf" >"$WORK_DIR/$name.$port.validate.log" 2>&1 ||
+      die "remora --validate refused $conf: $(cat "$WORK_DIR/$name.$port.validate.log")"
+    launch "$WORK_DIR/$name.$port.log" "${prefix[@]}" "$REMORA_BIN" --config "$conf"
     ;;
   esac
   PROXY_PID=$LAUNCHED_PID
@@ -257,7 +319,7 @@ proxy_pids() {
   local i
   for ((i = 0; i < 50; i++)); do
     mapfile -t PIDS < <(tree_pids "$PROXY_PID")
-    if [[ $1 != nginx ]] || ((${#PIDS[@]} > WORKERS)); then break; fi
+    if [[ $1 != nginx* ]] || ((${#PIDS[@]} > WORKERS)); then break; fi
     sleep 0.1
   done
   # Remember the workers too, so they are stopped even if the master has to be killed.
@@ -271,6 +333,7 @@ strace_syscalls() {
   shift 2
   local -a args=()
   for pid in "$@"; do args+=(-p "$pid"); done
+  : >"$err" # exists before the loop below reads it, however late the background job starts
   timeout $((STRACE_DURATION + 60)) strace -c -f -S calls -o "$out" "${args[@]}" \
     2>"$err" </dev/null &
   spid=$!
@@ -313,10 +376,42 @@ callgrind_total() {
   [[ -n $CALLGRIND_TOTAL ]] || die "$name: no callgrind total in $CALLGRIND_OUT (log: $PROXY_LOG)"
 }
 
+# check_chain PORT: remora_chain's filters are really in the path: without the token the
+# auth filter answers 401, and the access log filter wrote the checked request's line.
+check_chain() {
+  local code i
+  code=$(status_without_token "$1")
+  [[ $code == 401 ]] || die "remora_chain answered $code without a token; expected 401 from auth"
+  for ((i = 0; i < 50; i++)); do # written by a background thread
+    [[ -s $ACCESS_LOG ]] && break
+    sleep 0.1
+  done
+  [[ -s $ACCESS_LOG ]] || die "remora_chain wrote no access log line to $ACCESS_LOG"
+}
+
+# remora_metrics NAME: the plugin counters that show a chain misbehaving under load (hook
+# failures, dropped log lines, requests the breaker refused), from the admin /metrics.
+remora_metrics() {
+  curl -sS --max-time 5 "http://127.0.0.1:$ADMIN_PORT/metrics" >"$WORK_DIR/$1.metrics.txt" ||
+    return 0
+  put "$1" filter_counters "$(awk '
+    /^remora_filter_(errors_total|access_log_dropped_total|circuit_breaker_(overloaded|rejected_open)_total)/ {
+      printf "%s%s %s", (n++ ? ", " : ""), $1, $2 }' "$WORK_DIR/$1.metrics.txt")"
+}
+
+# log_lines NAME FILE: access log lines in FILE (HAProxy's also holds its own messages).
+log_lines() {
+  if [[ $1 == haproxy_log ]]; then
+    grep -c ' ingress app/' "$2" || true
+  else
+    wc -l <"$2"
+  fi
+}
+
 # Runs in a subshell (see main): everything it starts is stopped when it exits, and a
 # failure here costs only this proxy's row.
 bench_proxy() {
-  local name=$1 port u0 s0 u1 s1 u2 s2 up0 up1 acc0 acc1 requests wrk_req h2_req
+  local name=$1 port u0 s0 u1 s1 u2 s2 up0 up1 acc0 acc1 requests wrk_req h2_req access_log
   local -a pids
   STARTED_PIDS=()
   trap stop_started EXIT
@@ -329,7 +424,11 @@ bench_proxy() {
   pids=("${PIDS[@]}")
   sleep 1
   put "$name" rss_idle_kib "$(rss_kib "${pids[@]}")"
-  check_body "$port" || die "$name did not return the upstream's 200 and 100-byte body"
+  # For remora_chain a 401 here means the token and the auth filter's config disagree.
+  check_body "$port" ||
+    die "$name did not return the upstream's 200 and 100-byte body (got HTTP $CHECK_STATUS)"
+  if [[ $name == remora_chain ]]; then check_chain "$port"; fi
+  access_log=$ACCESS_LOG
 
   acc0=$(upstream_accepts)
   log "$name: warm-up ${WARMUP_SECONDS}s"
@@ -371,7 +470,17 @@ bench_proxy() {
     log "$name: strace -c over a ${STRACE_DURATION}s wrk run"
     strace_syscalls "$name" "$port" "${pids[@]}"
   fi
+  if [[ $name == remora* ]]; then remora_metrics "$name"; fi
   stop_started
+  if [[ -n $access_log ]]; then
+    # Stopped, so buffered lines are on disk. wrk counts only the requests it saw answered,
+    # so a few more lines than "answered" is normal.
+    local answered=$((requests + $(wrk_requests "$WORK_DIR/$name.wrk.warmup.txt")))
+    if [[ -f $WORK_DIR/$name.wrk.strace.txt ]]; then
+      answered=$((answered + $(wrk_requests "$WORK_DIR/$name.wrk.strace.txt")))
+    fi
+    put "$name" log_lines "$(log_lines "$name" "$access_log") lines for $answered requests answered"
+  fi
 
   if [[ $SKIP_CALLGRIND != 1 ]]; then
     # Two lives that differ only by CALLGRIND_REQUESTS requests: start-up, warm-up, the
@@ -400,11 +509,11 @@ mib() {
   v=$(get "$1" "$2")
   if [[ -n $v ]]; then calc "$v / 1024"; else echo n/a; fi
 }
-# ratio NAME KEY: NAME's figure over nginx's.
+# ratio NAME KEY [REF]: NAME's figure over REF's (default: the run's reference proxy).
 ratio() {
   local v ref
   v=$(get "$1" "$2")
-  ref=$(get nginx "$2")
+  ref=$(get "${3:-$REFERENCE}" "$2")
   if [[ -n $v && -n $ref ]] && [[ $(calc "$ref" %.6f) != 0.000000 ]]; then
     calc "$v / $ref" '%.2f×'
   else
@@ -420,6 +529,9 @@ report() {
   echo
   echo "- host: $(uname -sr), $(nproc) CPUs; load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg); hypervisor steal during the run $(calc "100 * ($steal1 - $steal0) / ($total1 - $total0 + 1)")%"
   echo "- load: wrk -t1 -c$CONNECTIONS -d${DURATION}s --latency, then h2load --h1 -c$CONNECTIONS -n$H2LOAD_REQUESTS; 100-byte body from one nginx upstream worker; proxies with $WORKERS worker(s), upstream keep-alive"
+  if ((${#CLIENT_HEADERS[@]})); then
+    echo "- with remora_chain in the run, every client sends \`authorization: Bearer <HS256 JWT>\` to every proxy; nginx_log: JSON access log, \`buffer=64k flush=1s\`; haproxy_log: \`option httplog\`, \`log stdout\` to a file; remora_chain: access_log (JSON, file) + auth (JWT HS256) + router + circuit_breaker"
+  fi
   echo "- tools: $TOOL_VERSIONS"
   local built=""
   if [[ -x $REMORA_BIN ]]; then built=$(date -r "$REMORA_BIN" -u '+ (built %Y-%m-%d %H:%M UTC)'); fi
@@ -435,7 +547,7 @@ report() {
     echo "| $name${FAILED_ROWS[$name]:+ (failed)} | $(cell "$name" rps_wrk) | $(cell "$name" rps_h2load) | $(cell "$name" p50) | $(cell "$name" p99) | $(cell "$name" cpu_us) | $(cell "$name" instr) | $(cell "$name" syscalls) | $(mib "$name" rss_idle_kib) | $(mib "$name" rss_load_kib) |"
   done
   echo
-  echo "Relative to nginx (rps: higher is better; the rest: lower is better):"
+  echo "Relative to $REFERENCE (rps: higher is better; the rest: lower is better):"
   echo
   echo "| proxy | rps (wrk) | CPU/req | instr/req | syscalls/req | idle RSS |"
   echo "|---|---:|---:|---:|---:|---:|"
@@ -444,6 +556,14 @@ report() {
     echo "| $name${FAILED_ROWS[$name]:+ (failed)} | $(ratio "$name" rps_wrk) | $(ratio "$name" cpu_us) | $(ratio "$name" instr) | $(ratio "$name" syscalls) | $(ratio "$name" rss_idle_kib) |"
   done
   echo
+  if [[ -f $WORK_DIR/results/remora_chain && -f $WORK_DIR/results/remora ]]; then
+    echo "What the filter chain costs: remora_chain over remora (target: CPU/req and instr/req ≤ 1.15×):"
+    echo
+    echo "| rps (wrk) | p50 | p99 | CPU/req | instr/req | syscalls/req |"
+    echo "|---:|---:|---:|---:|---:|---:|"
+    echo "| $(ratio remora_chain rps_wrk remora) | $(ratio remora_chain p50 remora) | $(ratio remora_chain p99 remora) | $(ratio remora_chain cpu_us remora) | $(ratio remora_chain instr remora) | $(ratio remora_chain syscalls remora) |"
+    echo
+  fi
   echo "Details:"
   echo
   for name in "${PROXIES[@]}"; do
@@ -455,6 +575,10 @@ report() {
     echo "- $name: CPU/req $(cell "$name" cpu_us) µs = user $(cell "$name" cpu_user_us) + system $(cell "$name" cpu_sys_us) over $(cell "$name" requests) requests (wrk run $(cell "$name" cpu_wrk_us), h2load run $(cell "$name" cpu_h2load_us)); upstream nginx CPU/req $(cell "$name" upstream_cpu_us) µs; upstream connections opened during warm-up and load: $(cell "$name" upstream_conns); wrk errors: $(get "$name" wrk_errors | sed 's/; $//;s/^$/none/')"
     echo "  - syscalls per request under strace ($(cell "$name" strace_requests) requests): $(cell "$name" syscall_mix)"
     echo "  - callgrind totals (baseline, with $CALLGRIND_REQUESTS more requests): $(cell "$name" instr_totals)"
+    if [[ -n $(get "$name" log_lines) ]]; then echo "  - access log: $(get "$name" log_lines)"; fi
+    if [[ -n $(get "$name" filter_counters) ]]; then
+      echo "  - filter counters after load: $(get "$name" filter_counters)"
+    fi
   done
   if ((${#NOTES[@]})); then
     echo
@@ -472,22 +596,44 @@ for var in DURATION CONNECTIONS WORKERS H2LOAD_REQUESTS WARMUP_SECONDS STRACE_DU
 done
 IFS=, read -r -a PROXIES <<<"$ONLY"
 for name in "${PROXIES[@]}"; do
-  [[ $name == nginx || $name == haproxy || $name == remora ]] ||
-    die "ONLY: unknown proxy '$name' (expected nginx, haproxy, remora)"
+  [[ $name =~ ^(nginx|haproxy)(_log)?$|^remora(_chain)?$ ]] ||
+    die "ONLY: unknown proxy '$name' (expected nginx, haproxy, remora, nginx_log, haproxy_log, remora_chain)"
 done
+# The ratios divide by nginx's figures: nginx_log's when the run has it (MODE=chain).
+if [[ ,$ONLY, == *,nginx_log,* ]]; then REFERENCE=${REFERENCE:-nginx_log}; fi
+REFERENCE=${REFERENCE:-nginx}
+
 for tool in python3 curl wrk h2load "$NGINX_BIN"; do
   command -v "$tool" >/dev/null || die "$tool not found (apt-get install -y nginx wrk nghttp2-client curl)"
 done
 
+# A run with remora_chain sends every proxy the same bearer token (one JWT, HS256), so every
+# row parses the same request bytes; the other proxies just forward the header.
+JWT_SECRET=remora-bench-hs256-secret-0123456789abcdef # the auth filter wants >= 32 bytes
+JWT_ISSUER=remora-bench
+JWT_AUDIENCE=app
+CLIENT_HEADERS=()
+if [[ ,$ONLY, == *,remora_chain,* ]]; then
+  CLIENT_HEADERS=(-H "authorization: Bearer $(make_jwt)")
+fi
+
 declare -A SKIPPED=() FAILED_ROWS=()
 NOTES=()
-if [[ ,$ONLY, == *,haproxy,* ]] && ! command -v "$HAPROXY_BIN" >/dev/null; then
+if [[ ,$ONLY, == *,haproxy* ]] && ! command -v "$HAPROXY_BIN" >/dev/null; then
   die "$HAPROXY_BIN not found (apt-get install -y haproxy)"
 fi
-if [[ ,$ONLY, == *,remora,* && ! -x $REMORA_BIN ]]; then
-  SKIPPED[remora]="skipped: REMORA_BIN=$REMORA_BIN does not exist or is not executable (build it with 'ninja -C build remora', or point REMORA_BIN at a binary)"
-  log "remora ${SKIPPED[remora]}"
-fi
+for name in remora remora_chain; do
+  [[ ,$ONLY, == *,$name,* ]] || continue
+  if [[ ! -x $REMORA_BIN ]]; then
+    SKIPPED[$name]="skipped: REMORA_BIN=$REMORA_BIN does not exist or is not executable (build it with 'ninja -C build remora', or point REMORA_BIN at a binary)"
+  elif [[ $name == remora_chain ]]; then
+    for filter in access_log auth router circuit_breaker; do
+      [[ -f $REMORA_FILTERS/$filter.so ]] ||
+        SKIPPED[$name]="skipped: $REMORA_FILTERS/$filter.so is missing (build the filters with 'ninja -C build remora_filters', or set REMORA_FILTERS)"
+    done
+  fi
+  if [[ -n ${SKIPPED[$name]:-} ]]; then log "$name ${SKIPPED[$name]}"; fi
+done
 if [[ $SKIP_CALLGRIND != 1 ]] && ! command -v valgrind >/dev/null; then
   die "valgrind not found (apt-get install -y valgrind, or SKIP_CALLGRIND=1)"
 fi

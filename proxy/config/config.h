@@ -35,6 +35,14 @@ struct FilterRef {
   bool operator==(const FilterRef&) const = default;
 };
 
+// Per-route override of a listener's chain: requests whose path starts with `prefix` skip the
+// filters named in `disable` (e.g. no auth on /healthz). First matching prefix wins.
+struct FilterOverride {
+  std::string prefix;
+  std::vector<std::string> disable;
+  bool operator==(const FilterOverride&) const = default;
+};
+
 struct ListenerLimits {
   uint32_t max_request_headers_bytes = 60 * 1024;  // request line + headers; 431 above
   uint32_t max_request_headers = 100;              // header count; 431 above
@@ -56,6 +64,8 @@ struct Listener {
   ListenerTimeouts timeouts;
   std::vector<Route> routes;       // built-in prefix routes, used when `filters` is empty
   std::vector<FilterRef> filters;  // the chain, in order; must include the router filter
+  bool order_by_priority = false;  // filter_order: priority — sort by each plugin's priority
+  std::vector<FilterOverride> filter_overrides;
   bool operator==(const Listener&) const = default;
 };
 

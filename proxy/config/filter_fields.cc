@@ -114,4 +114,51 @@ void readFilters(const yaml::MapReader& listener, std::vector<FilterRef>& filter
   }
 }
 
+void readFilterOptions(const yaml::MapReader& listener, Listener& out) {
+  listener.readChoice<bool>("filter_order", {{"config", false}, {"priority", true}},
+                            out.order_by_priority);
+  const YAML::Node list = listener.get("filter_overrides");
+  if (!list.IsDefined()) return;
+  const std::string path = listener.path("filter_overrides");
+  if (!list.IsSequence()) {
+    listener.errors().expected(path, "a list of overrides", list);
+    return;
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string at = yaml::indexPath(path, i);
+    if (!list[i].IsMap()) {
+      listener.errors().expected(at, "a map", list[i]);
+      continue;
+    }
+    const yaml::MapReader reader(list[i], at, {"prefix", "disable"}, listener.errors());
+    FilterOverride& o = out.filter_overrides.emplace_back();
+    constexpr std::string_view kPrefix = "a path starting with \"/\"";
+    if (reader.readString("prefix", true, kPrefix, o.prefix) &&
+        (o.prefix.empty() || o.prefix[0] != '/'))
+      listener.errors().expected(reader.path("prefix"), kPrefix, reader.get("prefix"));
+    const YAML::Node names = reader.get("disable");
+    if (!names.IsSequence() || names.size() == 0) {
+      listener.errors().expected(reader.path("disable"), "a non-empty list of filter names", names);
+      continue;
+    }
+    for (size_t j = 0; j < names.size(); ++j) {
+      const std::string npath = yaml::indexPath(reader.path("disable"), j);
+      if (!names[j].IsScalar()) {
+        listener.errors().expected(npath, "a filter name", names[j]);
+        continue;
+      }
+      std::string name = names[j].Scalar();
+      bool in_chain = false;
+      for (const FilterRef& f : out.filters) in_chain |= f.name == name;
+      if (!in_chain) {
+        listener.errors().add(npath, "filter \"" + name + "\" is not in this listener's chain");
+      } else if (name == "router") {
+        listener.errors().add(npath, "the router cannot be disabled");
+      } else {
+        o.disable.push_back(std::move(name));
+      }
+    }
+  }
+}
+
 }  // namespace remora::config

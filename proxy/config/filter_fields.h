@@ -21,5 +21,7 @@ void emitJsonAsYaml(YAML::Emitter& out, const nlohmann::json& value);
 
 void readPlugins(const yaml::MapReader& root, Plugins& plugins);
 void readFilters(const yaml::MapReader& listener, std::vector<FilterRef>& filters);
+// `filter_order` and `filter_overrides`; override names must be in the chain.
+void readFilterOptions(const yaml::MapReader& listener, Listener& out);
 
 }  // namespace remora::config

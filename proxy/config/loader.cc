@@ -83,13 +83,16 @@ void readListener(const YAML::Node& node, const std::string& path, Errors& error
     errors.expected(path, "a map", node);
     return;
   }
-  const MapReader reader(node, path, {"name", "address", "limits", "timeouts", "routes", "filters"},
+  const MapReader reader(node, path,
+                         {"name", "address", "limits", "timeouts", "routes", "filters",
+                          "filter_order", "filter_overrides"},
                          errors);
   reader.readName("name", listener.name);
   reader.readAddress("address", true, listener.address);
   readLimits(reader, listener.limits);
   readTimeouts(reader, listener.timeouts);
   readFilters(reader, listener.filters);
+  readFilterOptions(reader, listener);
   // With a filter chain the router filter routes; the built-in table is then optional.
   if (reader.get("filters").IsDefined() && !reader.get("routes").IsDefined()) return;
   if (const auto routes = reader.readNonEmptyList("routes", "route")) {
@@ -288,6 +291,16 @@ void emitListener(YAML::Emitter& out, const Listener& listener) {
       out << YAML::EndMap;
     }
     out << YAML::EndSeq;
+    out << YAML::Key << "filter_order" << YAML::Value
+        << (listener.order_by_priority ? "priority" : "config");
+    if (!listener.filter_overrides.empty()) {
+      out << YAML::Key << "filter_overrides" << YAML::Value << YAML::BeginSeq;
+      for (const FilterOverride& o : listener.filter_overrides) {
+        out << YAML::BeginMap << YAML::Key << "prefix" << YAML::Value << o.prefix;
+        out << YAML::Key << "disable" << YAML::Value << YAML::Flow << o.disable << YAML::EndMap;
+      }
+      out << YAML::EndSeq;
+    }
   }
   out << YAML::EndMap;
 }

@@ -56,7 +56,7 @@ void ProxyStream::begin(std::shared_ptr<const ListenerRuntime> runtime, MessageH
   }
   if (runtime_->chain) {
     start_unix_us_ = unixMicros();
-    filters_.begin(runtime_->chain, encoder_.dispatcher().workerIndex(), &handle_);
+    filters_.begin(runtime_->chain, encoder_.dispatcher().workerIndex(), &handle_, request.url);
     return runRequestHeaderFilters();
   }
   std::string_view path(request.url);
@@ -231,6 +231,7 @@ void ProxyStream::forwardRequestEnd(HeaderMap* trailers) {
     if (r == plugin::ChainResult::kReplied || !active_) return;
   }
   request_complete_ = true;
+  armRouteTimeout();
   std::string& scratch = encoder_.dispatcher().headerScratch();
   if (upstream_) {
     writeBodyEnd(upstream_->output(), request_chunked_, trailers, scratch);
@@ -284,7 +285,10 @@ int ProxyStream::onResponseHeaders(MessageHead& head) {
   }
   response_ = &head;
   response_status_ = head.status;
-  if (head.status == 101 && upgrade_) tunnel_ = true;
+  if (head.status == 101 && upgrade_) {
+    tunnel_ = true;
+    if (route_timer_) route_timer_->cancel();  // a tunnel lasts as long as its peers want
+  }
   if (filters_.active()) {
     plugin::ChainResult r = filters_.responseHeaders(false);
     if (afterHook()) return -1;
@@ -431,8 +435,27 @@ void ProxyStream::adoptCallout(std::unique_ptr<plugin::Callout> callout) {
   callouts_.push_back(std::move(callout));
 }
 
+void ProxyStream::armRouteTimeout() {
+  if (route_.timeout_ms == 0) return;
+  if (!route_timer_)
+    route_timer_ = std::make_unique<LazyTimer>(encoder_.dispatcher().base(), onRouteTimeout, this);
+  route_timer_->set(route_.timeout_ms);
+}
+
+void ProxyStream::onRouteTimeout(void* arg) {
+  auto* self = static_cast<ProxyStream*>(arg);
+  if (!self->active_ || self->tunnel_) return;
+  if (self->response_started_) {
+    // The response began but did not finish in time: it cannot be completed honestly.
+    self->addFlag("UT");
+    return self->abortStream();
+  }
+  self->sendLocalReply(504, "upstream request timeout\n", false, "UT");
+}
+
 void ProxyStream::completeFinish() {
   finish_pending_ = false;
+  if (route_timer_) route_timer_->cancel();
   for (auto& c : callouts_) {
     c->cancel();
     encoder_.dispatcher().deferDelete(std::move(c));  // it may be delivering right now

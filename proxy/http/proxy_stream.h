@@ -21,6 +21,7 @@
 #include "http/codec/http1_parser.h"
 #include "http/listener_runtime.h"
 #include "kernel/dispatcher.h"
+#include "kernel/lazy_timer.h"
 #include "plugin/callout.h"
 #include "plugin/filter_manager.h"
 #include "upstream/upstream_connection.h"
@@ -141,6 +142,9 @@ class ProxyStream : public upstream::UpstreamCallbacks {
   void completeFinish();
   // The response started and cannot be completed: on_log, then the encoder drops the connection.
   void abortStream();
+  // The route's timeout: from the request's end to the response's, retries included.
+  void armRouteTimeout();
+  static void onRouteTimeout(void* arg);
   void releaseUpstream();
   void addFlag(const char* flag);
 
@@ -159,6 +163,7 @@ class ProxyStream : public upstream::UpstreamCallbacks {
   EvbufferPtr held_body_;       // raw body bytes that arrived before the route was decided
   MessageHead local_head_;      // head of a local reply
   RouteDecision route_;
+  std::unique_ptr<LazyTimer> route_timer_;  // made on first use; lives as long as the stream
   std::vector<std::pair<std::string, std::string>> metadata_;
   std::vector<std::unique_ptr<plugin::Callout>> callouts_;
   const std::string* upstream_address_ = nullptr;  // the pool's name; the pool outlives the stream

@@ -166,7 +166,7 @@ int ServerConnection::onHeaders(MessageHead& head) {
   runtime_ = slot_->current;
   stream_active_ = true;
   request_done_ = false;
-  request_has_body_ = head.hasBody();
+  request_bodyless_ = !head.hasBody() && !head.upgrade;
   response_chunked_ = response_close_delimited_ = false;
   response_status_ = 0;
   request_is_head_ = head.method == HTTP_HEAD;
@@ -185,8 +185,8 @@ int ServerConnection::onBody(const char* data, size_t len) {
 
 int ServerConnection::onMessageComplete(HeaderMap& trailers) {
   request_done_ = true;
-  // Already answered (a local reply from inside onHeaders to a request without a body): the
-  // connection is ready for the next request, so parsing goes straight on.
+  // Already answered (a local reply made at request headers, see onStreamComplete): nothing to
+  // wait for, so the parser goes straight on to the next request.
   if (!stream_active_) return closed_ || closing_ ? -1 : 0;
   parser_.pause();  // answer in order: the next pipelined request waits for this response
   if (stream_.active()) stream_.onRequestComplete(trailers);
@@ -354,10 +354,12 @@ void ServerConnection::onStreamComplete() {
   st.request_duration.observe(double(nowMicros() - stream_start_us_) / 1e6);
   stream_active_ = false;
   runtime_.reset();
-  // An unfinished request with a body cannot be skipped to reach the next one: close instead.
-  // One without a body only lacks its end callback, which follows in the same parse.
-  bool unfinished = !request_done_ && request_has_body_;
-  if (tunnel_ || unfinished || close_after_ || owner_.draining()) return closeAfterFlush();
+  // A reply made while the request head is handled (a filter's 401/429, the router's 404)
+  // completes before the parser reports the end of the message. For a request without a body
+  // that end is only a formality, so the connection stays open; with a body still unread it must
+  // close, since those bytes cannot be told from the next request.
+  bool request_over = request_done_ || request_bodyless_;
+  if (tunnel_ || !request_over || close_after_ || owner_.draining()) return closeAfterFlush();
   flush();
   if (closed_) return;
   // Ready for the next request on this keep-alive connection.

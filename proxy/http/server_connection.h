@@ -89,11 +89,11 @@ class ServerConnection : public Http1Parser::Sink, public StreamEncoder, public 
   ProxyStream stream_;
   TimerMode timer_mode_ = TimerMode::kNone;
   bool closed_ = false;
-  bool stream_active_ = false;  // a stream is between headers and its response's end
-  bool request_done_ = false;   // the current request's message is complete
-  bool request_has_body_ = false;
-  bool close_after_ = false;    // close once the current response is written
-  bool read_disabled_ = false;  // backpressure from upstream
+  bool stream_active_ = false;     // a stream is between headers and its response's end
+  bool request_done_ = false;      // the current request's message is complete
+  bool request_bodyless_ = false;  // its head announced no body (and no upgrade)
+  bool close_after_ = false;       // close once the current response is written
+  bool read_disabled_ = false;     // backpressure from upstream
   bool write_pending_ = false;
   bool tunnel_ = false;
   bool response_chunked_ = false;

@@ -32,6 +32,7 @@ Server::~Server() {
   workers_.clear();
   current_.reset();  // chains, then plugin generations (stop, dlclose), before their services
   plugins_.reset();
+  plugin::PluginGeneration::setMainDispatcher(nullptr);
 }
 
 int Server::run() {
@@ -39,6 +40,7 @@ int Server::run() {
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   store_ = std::make_unique<stats::Store>(n);
   plugin::EventBus::setThreadDispatcher(&main_);
+  plugin::PluginGeneration::setMainDispatcher(&main_);
   plugin_metrics_ = std::make_shared<plugin::PluginMetrics>(n);
   plugin::HostServices services;
   services.metrics = plugin_metrics_.get();

@@ -1,5 +1,7 @@
 #include "plugin/filter_chain.h"
 
+#include <algorithm>
+
 #include "plugin/plugin_metrics.h"
 #include "plugin/plugin_registry.h"
 
@@ -52,6 +54,20 @@ Result<std::shared_ptr<const FilterChain>> compileChain(const config::Listener& 
       }
     }
     chain->entries.push_back(std::make_shared<FilterEntry>(gen, cfg));
+  }
+  if (chain->entries.size() > FilterChain::kMaxFilters)
+    addError(path + ".filters: at most " + std::to_string(FilterChain::kMaxFilters) + " filters");
+  if (listener.order_by_priority) {
+    std::stable_sort(
+        chain->entries.begin(), chain->entries.end(),
+        [](const auto& a, const auto& b) { return a->hooks().priority < b->hooks().priority; });
+  }
+  for (const config::FilterOverride& o : listener.filter_overrides) {
+    FilterChain::Override compiled{o.prefix, 0};
+    for (const std::string& name : o.disable)
+      for (size_t i = 0; i < chain->entries.size() && i < FilterChain::kMaxFilters; ++i)
+        if (chain->entries[i]->generation().name() == name) compiled.skip |= uint64_t{1} << i;
+    chain->overrides.push_back(std::move(compiled));
   }
   // The router decides the route; filters after it see the routed request (the circuit breaker
   // needs the cluster), like Envoy's upstream filters. A chain without a router cannot route.

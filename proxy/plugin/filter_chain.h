@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -48,6 +49,20 @@ class FilterEntry {
 struct FilterChain {
   std::vector<std::shared_ptr<const FilterEntry>> entries;
   std::string description;  // "auth,router,...": metadata "remora.chain" for the access log
+  // filter_overrides: a path prefix and the entries (bit i = entries[i]) its requests skip.
+  struct Override {
+    std::string prefix;
+    uint64_t skip = 0;
+  };
+  std::vector<Override> overrides;
+  static constexpr size_t kMaxFilters = 64;
+
+  // Entries a request for `path` skips (first matching override), usually none.
+  uint64_t skipMask(std::string_view path) const {
+    for (const Override& o : overrides)
+      if (path.substr(0, o.prefix.size()) == o.prefix) return o.skip;
+    return 0;
+  }
 };
 
 // Builds the chain for `listener`; errors carry `path` (e.g. "listeners[0]") and the field:

@@ -14,7 +14,7 @@ std::string_view FilterManager::currentPlugin() {
 }
 
 void FilterManager::begin(std::shared_ptr<const FilterChain> chain, size_t worker,
-                          remora_stream_t* handle) {
+                          remora_stream_t* handle, std::string_view path) {
   end(nullptr);
   chain_ = std::move(chain);
   handle_ = handle;
@@ -23,7 +23,9 @@ void FilterManager::begin(std::shared_ptr<const FilterChain> chain, size_t worke
   paused_ = false;
   failed_ = {};
   ctx_.assign(chain_->entries.size(), nullptr);
+  skip_ = chain_->overrides.empty() ? 0 : chain_->skipMask(path.substr(0, path.find('?')));
   for (size_t i = 0; i < chain_->entries.size(); ++i) {
+    if (skipped(i)) continue;
     const FilterEntry& e = *chain_->entries[i];
     e.generation().inflight(worker).add();
     if (e.hooks().stream_new != nullptr) {
@@ -61,7 +63,7 @@ ChainResult FilterManager::requestHeaders(bool end_stream) {
   paused_ = false;
   for (; next_ < ctx_.size(); ++next_) {
     auto hook = chain_->entries[next_]->hooks().on_request_headers;
-    if (hook == nullptr) continue;
+    if (hook == nullptr || skipped(next_)) continue;
     ChainResult r = call(next_, [&](const remora_plugin_descriptor_t&, void* ctx) {
       return hook(ctx, handle_, end_stream ? 1 : 0);
     });
@@ -82,7 +84,7 @@ ChainResult FilterManager::runAll(bool reverse, Hook remora_plugin_descriptor_t:
   for (size_t k = 0; k < ctx_.size(); ++k) {
     size_t i = reverse ? ctx_.size() - 1 - k : k;
     Hook hook = chain_->entries[i]->hooks().*member;
-    if (hook == nullptr) continue;
+    if (hook == nullptr || skipped(i)) continue;
     ChainResult r = call(i, [&](const remora_plugin_descriptor_t&, void* ctx) {
       return hook(ctx, handle_, args...);
     });
@@ -118,6 +120,7 @@ void FilterManager::end(remora_stream_t* log_handle) {
   auto chain = std::move(chain_);
   chain_.reset();
   for (size_t i = 0; i < chain->entries.size(); ++i) {
+    if (skipped(i)) continue;
     const FilterEntry& e = *chain->entries[i];
     t_current_plugin = e.generation().name();
     if (log_handle != nullptr && e.hooks().on_log != nullptr) e.hooks().on_log(ctx_[i], log_handle);

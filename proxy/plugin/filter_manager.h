@@ -21,7 +21,9 @@ class FilterManager {
   ~FilterManager() { end(nullptr); }
 
   // Calls stream_new for every filter. `handle` identifies the stream to the plugins.
-  void begin(std::shared_ptr<const FilterChain> chain, size_t worker, remora_stream_t* handle);
+  // `path` selects the chain's filter_overrides (filters the request skips entirely).
+  void begin(std::shared_ptr<const FilterChain> chain, size_t worker, remora_stream_t* handle,
+             std::string_view path);
   bool active() const { return chain_ != nullptr; }
   // True while a hook is on the stack (host callbacks may be re-entering the stream).
   bool inHook() const { return depth_ > 0; }
@@ -54,6 +56,8 @@ class FilterManager {
   remora_stream_t* handle_ = nullptr;
   size_t worker_ = 0;
   size_t next_ = 0;
+  uint64_t skip_ = 0;  // entries this stream skips (bit i = entry i)
+  bool skipped(size_t i) const { return (skip_ >> i) & 1; }
   int depth_ = 0;
   bool paused_ = false;
   std::string_view failed_;

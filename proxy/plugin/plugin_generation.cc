@@ -1,5 +1,7 @@
 #include "plugin/plugin_generation.h"
 
+#include "kernel/dispatcher.h"
+
 #include <dlfcn.h>
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
@@ -14,6 +16,8 @@ namespace remora::plugin {
 namespace {
 
 std::atomic<uint64_t> g_next_generation{1};
+std::atomic<Dispatcher*> g_main_dispatcher{nullptr};
+thread_local bool t_is_main = false;
 
 bool validName(const char* name) {
   if (name == nullptr || *name == '\0') return false;
@@ -47,6 +51,20 @@ Result<std::string> sha256File(const std::string& path) {
   return hex;
 }
 
+void PluginGeneration::setMainDispatcher(Dispatcher* main) {
+  t_is_main = main != nullptr;
+  g_main_dispatcher.store(main);
+}
+
+void PluginGeneration::release(PluginGeneration* gen) {
+  Dispatcher* main = g_main_dispatcher.load();
+  if (main == nullptr || t_is_main) {
+    delete gen;
+    return;
+  }
+  main->post([gen] { delete gen; });
+}
+
 Result<std::shared_ptr<PluginGeneration>> PluginGeneration::load(const std::string& path,
                                                                  const std::string& cache_dir,
                                                                  const remora_host_api_t* host,
@@ -65,7 +83,7 @@ Result<std::shared_ptr<PluginGeneration>> PluginGeneration::load(const std::stri
     if (!ec) fs::rename(tmp, copy, ec);
     if (ec) return Error{path + ": cannot copy to " + copy + ": " + ec.message()};
   }
-  std::shared_ptr<PluginGeneration> gen(new PluginGeneration());
+  std::shared_ptr<PluginGeneration> gen(new PluginGeneration(), &PluginGeneration::release);
   gen->source_path_ = path;
   gen->loaded_path_ = copy;
   gen->sha256_ = *sha;

@@ -15,6 +15,10 @@
 #include "plugin/abi/remora_filter.h"
 #include "stats/stats.h"
 
+namespace remora {
+class Dispatcher;
+}
+
 namespace remora::plugin {
 
 class PluginGeneration {
@@ -26,6 +30,11 @@ class PluginGeneration {
                                                         const remora_host_api_t* host,
                                                         size_t workers);
   ~PluginGeneration();
+
+  // The ABI promises stop() on the main thread, but the last user of an old generation may be a
+  // stream ending on a worker. Generations are therefore released through the main thread's
+  // dispatcher (set once by the Server); without one (tools, tests) they are released inline.
+  static void setMainDispatcher(Dispatcher* main);
   PluginGeneration(const PluginGeneration&) = delete;
   PluginGeneration& operator=(const PluginGeneration&) = delete;
 
@@ -46,6 +55,7 @@ class PluginGeneration {
 
  private:
   PluginGeneration() = default;
+  static void release(PluginGeneration* gen);
 
   void* handle_ = nullptr;
   const remora_plugin_descriptor_t* desc_ = nullptr;
