@@ -33,6 +33,41 @@ bool isNameChar(char c) {
          c == '.' || c == '-';
 }
 
+// Well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF). yaml-cpp passes
+// any byte through, but the JSON side of the admin API (nlohmann::json::dump) throws on invalid
+// UTF-8 and the YAML emitter rewrites it, so a text field must be valid to be shown or round-trip.
+bool isUtf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    size_t extra = 0;
+    unsigned char lo = 0x80, hi = 0xbf;  // allowed range of the second byte
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+      extra = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      extra = 2;
+      if (c == 0xe0) lo = 0xa0;  // overlong
+      if (c == 0xed) hi = 0x9f;  // surrogates
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      extra = 3;
+      if (c == 0xf0) lo = 0x90;  // overlong
+      if (c == 0xf4) hi = 0x8f;  // past U+10FFFF
+    } else {
+      return false;
+    }
+    if (text.size() - i <= extra) return false;
+    for (size_t k = 1; k <= extra; ++k) {
+      const unsigned char b = static_cast<unsigned char>(text[i + k]);
+      if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xbf)) return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
 // Canonical text of a numeric host, or nullopt. inet_pton is strict (no hex, no leading zeros in
 // IPv4), and inet_ntop's output makes "[0:0::1]" and "[::1]" the same address.
 std::optional<std::string> canonicalHost(const std::string& host, int family) {
@@ -346,6 +381,10 @@ bool MapReader::readString(std::string_view key, bool required, std::string_view
   if (!value.IsDefined() && !required) return false;
   if (!value.IsScalar()) {
     errors_.expected(path(key), expected, value);
+    return false;
+  }
+  if (!isUtf8(value.Scalar())) {
+    errors_.add(path(key), "expected " + std::string(expected) + " in UTF-8, got invalid bytes");
     return false;
   }
   out = value.Scalar();

@@ -1,5 +1,6 @@
 #include "http/codec/http1_parser.h"
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 
@@ -59,7 +60,15 @@ size_t Http1Parser::execute(const char* data, size_t len) {
   }();
   if (failed() || stopped_) return 0;
   exec_begin_ = data;
-  size_t n = http_parser_execute(&parser_, &settings, data, len);
+  // http_parser answers 1 to an EOF (len 0) that arrives inside a message: never report more
+  // than was given.
+  size_t n = std::min(http_parser_execute(&parser_, &settings, data, len), len);
+  // Remember whether the bytes consumed so far end a line then only SP/HTAB, for the obs-fold
+  // check of a value starting at the next call's first byte. A call consuming only whitespace
+  // keeps the previous answer.
+  const char* end = data + n;
+  while (end > data && (end[-1] == ' ' || end[-1] == '\t')) --end;
+  if (end > data) tail_is_line_start_ = end[-1] == '\n';
   http_errno err = HTTP_PARSER_ERRNO(&parser_);
   if (err == HPE_OK || err == HPE_PAUSED) {
     if (inHead() && headTooLarge())
@@ -102,9 +111,15 @@ int Http1Parser::fail(stats::ProtocolError kind, const char* detail) {
   return -1;
 }
 
+// Measures the head as Remora keeps it: the request target or reason phrase, then each field as
+// "name: value\r\n" (trailers on their own once the head is done). Only what was received counts,
+// so the verdict never depends on how the bytes were cut into reads; http_parser's byte counter
+// would not do: it is only brought up to date when http_parser_execute() returns. Bytes Remora
+// does not keep (whitespace around values, blank lines) fall under http_parser's own 80 KiB cap.
 bool Http1Parser::headTooLarge() const {
-  return parser_.nread > limits_.max_head_bytes ||
-         head_.headers.byteSize() > limits_.max_head_bytes;
+  const HeaderMap& map = head_done_ ? trailers_ : head_.headers;
+  size_t start_line = head_done_ ? 0 : head_.url.size() + head_.reason.size();
+  return start_line + map.byteSize() + 4 * map.size() > limits_.max_head_bytes;
 }
 
 int Http1Parser::onMessageBeginCb(http_parser* p) {
@@ -138,8 +153,13 @@ int Http1Parser::finishHeader() {
   HeaderMap& map = head_done_ ? trailers_ : head_.headers;
   HeaderMap::Entry& e = map.mutableEntries().back();
   // Responses come from the service this sidecar fronts; request names are checked strictly.
-  if (kind_ == Kind::kRequest && !isValidHeaderName(map.name(e)))
-    return fail(stats::ProtocolError::kBadHeaderBytes, "invalid header name");
+  // Response names still must not hold a space, the one non-token byte http_parser lets in:
+  // http_parser frames "Content-Length : 5" by that header, while Remora would classify the name
+  // as unknown, skip its framing checks and forward it (RFC 9112 section 5.1 forbids both).
+  std::string_view name = map.name(e);
+  bool valid =
+      kind_ == Kind::kRequest ? isValidHeaderName(name) : name.find(' ') == std::string_view::npos;
+  if (!valid) return fail(stats::ProtocolError::kBadHeaderBytes, "invalid header name");
   map.finishLast();
   return 0;
 }
@@ -159,9 +179,21 @@ int Http1Parser::onHeaderFieldCb(http_parser* p, const char* at, size_t len) {
   return 0;
 }
 
+// True when only SP/HTAB lie between `at` and the previous line feed: `at` is on a continuation
+// line. A field value never starts on a line of its own, so this is obs-fold whichever read
+// boundaries the client chose, and also when the folded line's first part is empty.
+bool Http1Parser::onContinuationLine(const char* at) const {
+  const char* p = at;
+  while (p > exec_begin_ && (p[-1] == ' ' || p[-1] == '\t')) --p;
+  return p > exec_begin_ ? p[-1] == '\n' : tail_is_line_start_;
+}
+
 int Http1Parser::onHeaderValueCb(http_parser* p, const char* at, size_t len) {
   Http1Parser* s = self(p);
   HeaderMap& map = s->head_done_ ? s->trailers_ : s->head_.headers;
+  // An empty piece carries no bytes (http_parser reports an empty value at the next line).
+  if (len > 0 && s->onContinuationLine(at))
+    return s->fail(stats::ProtocolError::kBadHeaderBytes, "obsolete line folding");
   if (s->last_ == Last::kField) {
     map.beginValue();
   } else if (at != s->exec_begin_) {
@@ -169,7 +201,11 @@ int Http1Parser::onHeaderValueCb(http_parser* p, const char* at, size_t len) {
     // pieces split by a read boundary always start at the buffer's first byte.
     return s->fail(stats::ProtocolError::kBadHeaderBytes, "obsolete line folding");
   }
-  // Control bytes and DEL in values are already refused by http_parser (HPE_INVALID_HEADER_TOKEN).
+  // http_parser refuses control bytes and DEL in values (HPE_INVALID_HEADER_TOKEN), except the
+  // byte that starts a value: s_header_value_start takes anything but CR, LF, SP and HTAB. Only
+  // that byte needs a look here.
+  if (len > 0 && map.entries().back().value_len == 0 && !isValidHeaderValue({at, 1}))
+    return s->fail(stats::ProtocolError::kBadHeaderBytes, "invalid header value");
   map.appendValue(at, len);
   s->last_ = Last::kValue;
   if (s->headTooLarge()) return s->fail(stats::ProtocolError::kHeadersTooLarge, "head too large");
@@ -187,6 +223,10 @@ int Http1Parser::checkHead() {
       return fail(stats::ProtocolError::kBadFraming, "unsupported Transfer-Encoding");
   }
   if (te_count > 1) return fail(stats::ProtocolError::kBadFraming, "repeated Transfer-Encoding");
+  // http_parser decides the framing and reads only trailing spaces as part of "chunked": a value
+  // such as "chunked<HTAB>" passes the check above, yet http_parser would not read chunks.
+  if (te_count == 1 && !head_.chunked)
+    return fail(stats::ProtocolError::kBadFraming, "unsupported Transfer-Encoding");
   if (te_count == 1 && h.count(HeaderToken::kContentLength) > 0)
     return fail(stats::ProtocolError::kBadFraming, "both Content-Length and Transfer-Encoding");
   if (kind_ == Kind::kRequest) {
@@ -200,6 +240,9 @@ int Http1Parser::checkHead() {
     bool asterisk = url == "*" && head_.method == HTTP_OPTIONS;
     if (!origin_form && !asterisk)
       return fail(stats::ProtocolError::kBadRequest, "unsupported request target");
+  } else if (head_.status < 100) {
+    // http_parser takes any three digits; "000" would reach the client as "HTTP/1.1 0".
+    return fail(stats::ProtocolError::kUpstreamBadResponse, "invalid status code");
   }
   return 0;
 }
@@ -226,7 +269,15 @@ int Http1Parser::onHeadersCompleteCb(http_parser* p) {
   s->head_done_ = true;
   s->last_ = Last::kNone;
   int rc = s->sink_.onHeaders(h);
-  if (rc < 0) s->stopped_ = true;
+  if (rc < 0) {
+    s->stopped_ = true;
+  } else if (s->kind_ == Kind::kResponse &&
+             (h.status < 200 || h.status == 204 || h.status == 304)) {
+    // These end with their head whatever Content-Length or Transfer-Encoding say (RFC 9112
+    // section 6.3; a 304 may carry the length of the representation it validates), which
+    // http_parser ignores: it would read the next response as this one's body.
+    rc = 1;
+  }
   return rc;
 }
 

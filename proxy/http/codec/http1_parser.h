@@ -54,6 +54,7 @@ class Http1Parser {
   };
 
   struct Limits {
+    // Request target (or reason phrase) plus "name: value\r\n" per field; trailers alike.
     uint32_t max_head_bytes = 60 * 1024;
     uint32_t max_headers = 100;
   };
@@ -107,6 +108,7 @@ class Http1Parser {
   int finishHeader();
   int checkHead();
   bool headTooLarge() const;
+  bool onContinuationLine(const char* at) const;
 
   http_parser parser_;
   Kind kind_;
@@ -115,6 +117,7 @@ class Http1Parser {
   MessageHead head_;
   HeaderMap trailers_;
   const char* exec_begin_ = nullptr;  // start of the buffer passed to execute()
+  bool tail_is_line_start_ = false;   // consumed bytes end with LF then only SP/HTAB
   Last last_ = Last::kNone;
   bool in_message_ = false;
   bool head_done_ = false;

@@ -388,5 +388,19 @@ TEST(LoaderTest, ErrorValuesAreQuotedAndCut) {
             "workers: expected an integer 0..256, got \"-1\"");
 }
 
+// yaml-cpp passes any byte through, but the admin API's JSON (nlohmann::json::dump) throws on
+// invalid UTF-8: a route prefix of "/\xc1" was accepted, and GET /config then ended the process.
+TEST(LoaderTest, TextMustBeUtf8) {
+  EXPECT_EQ(errorOf(minimalWith("prefix: /", "prefix: \"/\xc1\"")),
+            "listeners[0].routes[0].prefix: expected a path starting with \"/\" in UTF-8, got "
+            "invalid bytes");
+  EXPECT_EQ(errorOf("plugins: {dir: \"/usr/lib/\xed\xa0\x80\"}\n" + minimal()),
+            "plugins.dir: expected a directory path in UTF-8, got invalid bytes");
+  Result<Config> ok =
+      loadFromString(minimalWith("prefix: /", "prefix: \"/caf\xc3\xa9/\xf0\x9f\x9a\x80\""));
+  ASSERT_TRUE(ok.ok()) << ok.error();
+  EXPECT_EQ(ok->listeners[0].routes[0].prefix, "/caf\xc3\xa9/\xf0\x9f\x9a\x80");
+}
+
 }  // namespace
 }  // namespace remora::config
