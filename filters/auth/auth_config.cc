@@ -131,6 +131,7 @@ std::optional<JwtSettings> readJwt(ConfigErrors* errors, const json* value) {
           .count();
   rules.require_exp = obj.boolean("require_exp", true);
   rules.max_token_bytes = static_cast<size_t>(obj.integer("max_token_bytes", 8192, 256, 64 * 1024));
+  jwt.cache_size = static_cast<size_t>(obj.integer("cache_size", 1000, 0, 1'000'000));
   std::vector<JwtKey> keys;
   const json* list = obj.raw("keys");
   if (list == nullptr || !list->is_array() || list->empty()) {

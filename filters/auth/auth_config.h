@@ -52,6 +52,7 @@ struct CredentialSource {
 struct JwtSettings {
   CredentialSource source;
   std::shared_ptr<const JwtVerifier> verifier;
+  size_t cache_size = 1000;  // verified tokens remembered per worker (JwtCache); 0: none
 };
 
 struct ApiKeySettings {

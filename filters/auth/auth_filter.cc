@@ -40,6 +40,11 @@ std::unique_ptr<AuthFilterConfig> AuthFilterConfig::create(const nlohmann::json&
   }
   auto config = std::make_unique<AuthFilterConfig>();
   config->auth_ = std::move(*parsed);
+  if (config->auth_->jwt && config->auth_->jwt->cache_size > 0) {
+    size_t capacity = config->auth_->jwt->cache_size;
+    config->jwt_cache_ = std::make_unique<sdk::PerWorker<JwtCache>>(
+        [capacity] { return std::make_unique<JwtCache>(capacity); });
+  }
   auto allowed = ctx.counterFamily("auth_allowed_total",
                                    "Requests the auth filter let through, by method", "method");
   auto denied = ctx.counterFamily("auth_denied_total",
@@ -65,7 +70,8 @@ sdk::Status AuthFilter::onRequestHeaders(bool /*end_stream*/) {
   StreamRequest request(stream());
   const Requirement& requirement = auth.match(normalizeForMatch(stream().path()));
   int64_t now_s = static_cast<int64_t>(sdk::nowUnixUs() / 1'000'000);
-  Decision decision = authenticate(auth, requirement, request, now_s, &pending_);
+  Decision decision =
+      authenticate(auth, requirement, request, now_s, &pending_, config_.jwtCache());
   if (decision.kind != Decision::Kind::kCallout) return apply(decision);
 
   const ExtAuthzSettings& ext = *auth.ext_authz;

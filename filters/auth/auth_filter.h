@@ -3,6 +3,7 @@
 // host-independent decision code (authenticator.h). See README.md for the config reference.
 
 #include <remora/sdk/filter.h>
+#include <remora/sdk/per_worker.h>
 
 #include <array>
 #include <memory>
@@ -11,6 +12,7 @@
 #include "auth_config.h"
 #include "authenticator.h"
 #include "decision.h"
+#include "jwt_cache.h"
 
 namespace remora::auth {
 
@@ -23,9 +25,14 @@ class AuthFilterConfig {
   const AuthConfig& auth() const { return *auth_; }
   const sdk::Counter& allowed(AllowReason r) const { return allowed_[static_cast<size_t>(r)]; }
   const sdk::Counter& denied(DenyReason r) const { return denied_[static_cast<size_t>(r)]; }
+  // This worker's verified-token cache, or nullptr when JWT is off or jwt.cache_size is 0.
+  JwtCache* jwtCache() const { return jwt_cache_ ? &jwt_cache_->local() : nullptr; }
 
  private:
   AuthConfigPtr auth_;
+  // Owned by this config object, so a config push (new keys, issuers, audiences) never answers
+  // from tokens an older config verified: the new object starts with empty caches.
+  std::unique_ptr<sdk::PerWorker<JwtCache>> jwt_cache_;
   // remora_filter_auth_allowed_total{method} and remora_filter_auth_denied_total{reason}, one
   // handle per label value, resolved here so the hot path is an array index.
   std::array<sdk::Counter, kAllowReasonCount> allowed_;

@@ -18,11 +18,20 @@ struct Attempt {
   std::string_view description;
 };
 
-Attempt tryJwt(const JwtSettings& jwt, const RequestView& request, int64_t now_unix_s) {
+Attempt tryJwt(const JwtSettings& jwt, const RequestView& request, int64_t now_unix_s,
+               JwtCache* cache) {
   Attempt a;
   a.method = Method::kJwt;
   auto token = extractCredential(jwt.source, request);
   if (!token) return a;
+  if (cache != nullptr) {
+    if (const JwtCache::Entry* hit = cache->lookup(*token, now_unix_s)) {
+      a.state = Attempt::State::kValid;
+      a.principal = hit->subject;
+      a.scopes = hit->scopes;
+      return a;
+    }
+  }
   JwtVerdict v = jwt.verifier->verify(*token, now_unix_s);
   if (!v.ok()) {
     a.state = Attempt::State::kInvalid;
@@ -30,6 +39,7 @@ Attempt tryJwt(const JwtSettings& jwt, const RequestView& request, int64_t now_u
     a.description = v.description;
     return a;
   }
+  if (cache != nullptr) cache->insert(*token, v, jwt.verifier->rules());
   a.state = Attempt::State::kValid;
   a.principal = std::move(v.subject);
   a.scopes = std::move(v.scopes);
@@ -107,10 +117,10 @@ Decision denyMissing(const AuthConfig& config, const Requirement& req) {
 }
 
 std::vector<Attempt> trySync(const AuthConfig& config, const Requirement& req,
-                             const RequestView& request, int64_t now_unix_s) {
+                             const RequestView& request, int64_t now_unix_s, JwtCache* cache) {
   std::vector<Attempt> out;
   for (Method m : req.methods) {
-    if (m == Method::kJwt) out.push_back(tryJwt(*config.jwt, request, now_unix_s));
+    if (m == Method::kJwt) out.push_back(tryJwt(*config.jwt, request, now_unix_s, cache));
     if (m == Method::kApiKey) out.push_back(tryApiKey(*config.api_key, request));
   }
   return out;
@@ -170,14 +180,15 @@ Decision anyOf(const AuthConfig& config, const Requirement& req, std::vector<Att
 }  // namespace
 
 Decision authenticate(const AuthConfig& config, const Requirement& requirement,
-                      const RequestView& request, int64_t now_unix_s, CalloutState* pending) {
+                      const RequestView& request, int64_t now_unix_s, CalloutState* pending,
+                      JwtCache* jwt_cache) {
   if (requirement.mode == Requirement::Mode::kNone) {
     Decision d;
     d.kind = Decision::Kind::kAllow;
     d.allowed_by = AllowReason::kNoneRequired;
     return d;
   }
-  std::vector<Attempt> attempts = trySync(config, requirement, request, now_unix_s);
+  std::vector<Attempt> attempts = trySync(config, requirement, request, now_unix_s, jwt_cache);
   if (requirement.mode == Requirement::Mode::kAllOf) {
     return allOf(config, requirement, std::move(attempts), pending);
   }

@@ -14,6 +14,7 @@
 #include "auth_config.h"
 #include "credentials.h"
 #include "decision.h"
+#include "jwt_cache.h"
 
 namespace remora::auth {
 
@@ -27,8 +28,12 @@ struct CalloutState {
   std::vector<std::string> scopes;
 };
 
+// `jwt_cache`: this worker's cache of verified tokens for `config`, or nullptr to verify every
+// token. A hit skips only the token's verification; the route's scopes and principals are
+// checked as for a fresh one.
 Decision authenticate(const AuthConfig& config, const Requirement& requirement,
-                      const RequestView& request, int64_t now_unix_s, CalloutState* pending);
+                      const RequestView& request, int64_t now_unix_s, CalloutState* pending,
+                      JwtCache* jwt_cache = nullptr);
 
 // Authorization once authenticated: the requirement's principal list and JWT scopes. Returns
 // kAllow (allowed_by `by`, with `principal`) or a 403 kDeny.

@@ -31,10 +31,20 @@ Result<JwtKey> makeHmacKey(std::string kid, std::string secret) {
     return Error{"HS256 secret must be at least " + std::to_string(kMinHmacSecretBytes) +
                  " bytes, got " + std::to_string(secret.size())};
   }
+  EvpMacPtr mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
+  EvpMacCtxPtr ctx(mac ? EVP_MAC_CTX_new(mac.get()) : nullptr);
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
+  if (!ctx || EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(secret.data()),
+                           secret.size(), params) != 1) {
+    return Error{"HMAC-SHA256 is not available"};
+  }
   JwtKey key;
   key.kid = std::move(kid);
   key.alg = JwtAlg::kHS256;
   key.secret = std::move(secret);
+  key.hmac = SharedMacCtx(ctx.release(), EvpMacCtxDeleter{});
   return key;
 }
 

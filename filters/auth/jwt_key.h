@@ -29,7 +29,11 @@ struct JwtKey {
   std::string kid;  // empty: matches tokens without a kid, or any kid when no key claims it
   JwtAlg alg = JwtAlg::kHS256;
   std::string secret;  // HS256 only
-  SharedPkey pkey;     // RS256 / ES256 only
+  // HS256 only: HMAC-SHA256 fetched and keyed once at config time. Verification duplicates it
+  // (reading it only, so workers share it) instead of fetching the algorithm and running the key
+  // schedule per token, which is most of what one-shot HMAC() costs in OpenSSL 3.
+  SharedMacCtx hmac;
+  SharedPkey pkey;  // RS256 / ES256 only
 };
 
 // An HS256 key from raw secret bytes.

@@ -156,6 +156,8 @@ JwtVerdict JwtVerifier::checkClaims(const json& claims, int64_t now_unix_s) cons
     }
   }
   JwtVerdict ok;
+  if (exp != claims.end()) ok.exp = exp->get<double>();
+  if (auto nbf = claims.find("nbf"); nbf != claims.end()) ok.nbf = nbf->get<double>();
   if (auto sub = claims.find("sub"); sub != claims.end() && sub->is_string()) {
     ok.subject = sub->get<std::string>();
   }

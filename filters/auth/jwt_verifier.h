@@ -6,6 +6,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,8 @@ struct JwtVerdict {
   std::string_view description;
   std::string subject;              // "sub", empty when absent
   std::vector<std::string> scopes;  // from "scope" (space-separated) or "scp" (list or string)
+  std::optional<double> exp;        // the checked NumericDates, so a cache can honour them
+  std::optional<double> nbf;
   bool ok() const { return failure == JwtFailure::kNone; }
 };
 

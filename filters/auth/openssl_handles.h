@@ -38,6 +38,12 @@ struct ParamBldDeleter {
 struct ParamDeleter {
   void operator()(OSSL_PARAM* p) const { OSSL_PARAM_free(p); }
 };
+struct EvpMacDeleter {
+  void operator()(EVP_MAC* p) const { EVP_MAC_free(p); }
+};
+struct EvpMacCtxDeleter {
+  void operator()(EVP_MAC_CTX* p) const { EVP_MAC_CTX_free(p); }
+};
 struct X509Deleter {
   void operator()(X509* p) const { X509_free(p); }
 };
@@ -51,6 +57,10 @@ using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, EcdsaSigDeleter>;
 using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, ParamBldDeleter>;
 using ParamPtr = std::unique_ptr<OSSL_PARAM, ParamDeleter>;
 using X509Ptr = std::unique_ptr<X509, X509Deleter>;
+using EvpMacPtr = std::unique_ptr<EVP_MAC, EvpMacDeleter>;
+using EvpMacCtxPtr = std::unique_ptr<EVP_MAC_CTX, EvpMacCtxDeleter>;
+// An HMAC context already keyed (config time), only ever duplicated afterwards.
+using SharedMacCtx = std::shared_ptr<const EVP_MAC_CTX>;
 
 // Shared, immutable once built: verification only reads the key.
 using SharedPkey = std::shared_ptr<EVP_PKEY>;

@@ -137,6 +137,25 @@ TEST_F(AuthFilterTest, TokenExpiresWithTheHostClock) {
   EXPECT_EQ(host_.metricValue("auth_denied_total", "jwt_expired"), 1);
 }
 
+TEST_F(AuthFilterTest, CachedTokenStillMeetsEachRouteAndEachConfig) {
+  load(baseConfig());
+  std::string t = token();  // no admin scope
+  EXPECT_EQ(request("/orders", {{"authorization", t}})->requestHeaders(), REMORA_CONTINUE);
+  EXPECT_EQ(request("/orders", {{"authorization", t}})->requestHeaders(), REMORA_CONTINUE);
+  // Known to this worker's cache, but /admin needs a scope the token lacks.
+  auto admin = request("/admin/x", {{"authorization", t}});
+  EXPECT_EQ(admin->requestHeaders(), REMORA_REPLIED);
+  EXPECT_EQ(admin->local_reply->status, 403);
+  // A pushed config accepting another audience only: nothing verified under the old one counts.
+  json pushed = baseConfig();
+  pushed["jwt"]["audiences"] = json::array({"other-api"});
+  load(pushed);
+  auto s = request("/orders", {{"authorization", t}});
+  EXPECT_EQ(s->requestHeaders(), REMORA_REPLIED);
+  EXPECT_EQ(s->local_reply->status, 401);
+  EXPECT_EQ(host_.metricValue("auth_denied_total", "jwt_bad_audience"), 1);
+}
+
 TEST_F(AuthFilterTest, WrongAudienceIs401InvalidToken) {
   load(baseConfig());
   auto s = request("/orders", {{"authorization", token({{"aud", "billing"}})}});
