@@ -4,12 +4,16 @@
 // Config (see README.md):
 //   {"path": "/var/log/remora/access.log",   // or "stdout" (default)
 //    "format": "text" | "json",               // default text
-//    "text_format": "[%START_TIME%] ..."}     // text only; default: Envoy's default format
+//    "text_format": "[%START_TIME%] ...",     // text only; default: Envoy's default format
+//    "flush_interval": "100ms",                // longest a line waits in the buffer
+//    "buffer_size": 65536}                     // bytes that trigger a write before that
 
 #include <remora/sdk/config_util.h>
 #include <remora/sdk/filter.h>
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "log_format.h"
@@ -21,12 +25,16 @@ namespace sdk = remora::sdk;
 
 // The kernel publishes this on SIGUSR1, after logrotate moved the files away.
 constexpr std::string_view kReopenTopic = "remora.reopen_logs";
+// Past this a buffered line is more likely lost in a crash than worth the saved syscalls.
+constexpr std::chrono::microseconds kMaxFlushInterval = std::chrono::seconds(10);
 
 class Config {
  public:
   static std::unique_ptr<Config> create(const nlohmann::json& json, sdk::ConfigContext& ctx,
                                         std::string& error) {
-    if (!sdk::checkObject(json, "", {"path", "format", "text_format"}, error)) return nullptr;
+    if (!sdk::checkObject(
+            json, "", {"path", "format", "text_format", "flush_interval", "buffer_size"}, error))
+      return nullptr;
     auto c = std::make_unique<Config>();
     std::string path = "stdout";
     if (json.contains("path")) {
@@ -65,6 +73,29 @@ class Config {
       return nullptr;
     }
     c->text = std::move(*parsed);
+    std::chrono::microseconds flush_interval = LogWriter::kDefaultFlushInterval;
+    if (json.contains("flush_interval")) {
+      std::optional<std::chrono::microseconds> d =
+          sdk::durationField(json["flush_interval"], "flush_interval", error);
+      if (!d) return nullptr;
+      if (*d > kMaxFlushInterval) {
+        error =
+            "flush_interval: must be at most 10s, got " + sdk::describeJson(json["flush_interval"]);
+        return nullptr;
+      }
+      flush_interval = *d;
+    }
+    size_t buffer_size = LogWriter::kDefaultBufferSize;
+    if (json.contains("buffer_size")) {
+      const nlohmann::json& b = json["buffer_size"];
+      if (!b.is_number_unsigned() || b.get<uint64_t>() == 0 ||
+          b.get<uint64_t>() > LogWriter::kMaxBytes) {
+        error = "buffer_size: must be a number of bytes from 1 to " +
+                std::to_string(LogWriter::kMaxBytes) + ", got " + sdk::describeJson(b);
+        return nullptr;
+      }
+      buffer_size = b.get<size_t>();
+    }
     std::string sink_error;
     c->sink = LogWriter::instance().sink(path, sink_error);
     if (!c->sink) {
@@ -73,6 +104,7 @@ class Config {
     }
     c->dropped = ctx.counter("access_log_dropped_total",
                              "Access log lines dropped because the write buffer was full");
+    LogWriter::instance().tune(c.get(), flush_interval, buffer_size);
     return c;
   }
 
@@ -88,6 +120,8 @@ class Config {
     reopen().reset();
     LogWriter::instance().stop();
   }
+
+  ~Config() { LogWriter::instance().untune(this); }
 
   bool json = false;
   TextFormat text;
@@ -107,8 +141,11 @@ class Filter final : public sdk::Filter {
   explicit Filter(const Config& config) : config_(config) {}
 
   void onLog() override {
+    // The line is copied into the writer's queue, so this buffer is allocated and freed on the
+    // worker (a thread-cache hit). Not a thread_local: its destructor would pin the plugin's
+    // code in memory (glibc refuses to dlclose it) until every worker thread exits.
     std::string line;
-    line.reserve(256);
+    line.reserve(512);
     uint64_t now = sdk::nowUnixUs();
     if (config_.json) {
       renderJson(stream(), now, line);
@@ -116,7 +153,7 @@ class Filter final : public sdk::Filter {
       config_.text.render(stream(), now, line);
     }
     line += '\n';
-    if (!LogWriter::instance().enqueue(config_.sink, std::move(line))) {
+    if (!LogWriter::instance().enqueue(config_.sink, line)) {
       config_.dropped.inc(stream());
     }
   }

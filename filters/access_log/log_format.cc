@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <charconv>
 #include <cstdio>
 
 namespace remora::filters::access_log {
@@ -13,14 +14,20 @@ uint64_t durationMs(const sdk::Stream& s, uint64_t now_us) {
   return now_us > start ? (now_us - start) / 1000 : 0;
 }
 
+bool isControl(char c) {
+  unsigned char u = static_cast<unsigned char>(c);
+  return u < 0x20 || u == 0x7f;
+}
+
 // Text lines are one per request: control bytes (which the codec should already refuse in
 // headers) must never split or forge a line.
 void appendSanitized(std::string& out, std::string_view v, size_t max_len) {
   if (max_len != 0 && v.size() > max_len) v = v.substr(0, max_len);
-  for (char c : v) {
-    unsigned char u = static_cast<unsigned char>(c);
-    out += (u < 0x20 || u == 0x7f) ? '?' : c;
-  }
+  // Clean values (nearly all) go out in one append; only a dirty run is copied byte by byte.
+  size_t clean = 0;
+  while (clean < v.size() && !isControl(v[clean])) ++clean;
+  out.append(v.data(), clean);
+  for (char c : v.substr(clean)) out += isControl(c) ? '?' : c;
 }
 
 void appendOrDash(std::string& out, std::optional<std::string_view> v, size_t max_len) {
@@ -50,22 +57,59 @@ size_t utf8Length(std::string_view s, size_t i) {
   return n;
 }
 
+// A JSON string needs escaping only for these bytes; everything else is copied as a run.
+bool needsJsonEscape(char c) {
+  unsigned char u = static_cast<unsigned char>(c);
+  return u < 0x20 || u == 0x7f || u >= 0x80 || c == '"' || c == '\\';
+}
+
 }  // namespace
 
+void appendUint(std::string& out, uint64_t v) {
+  char buf[20];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  out.append(buf, static_cast<size_t>(end - buf));
+}
+
 void appendTime(std::string& out, uint64_t unix_us) {
-  time_t secs = static_cast<time_t>(unix_us / 1000000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  int n = std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
-                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                        static_cast<unsigned>((unix_us / 1000) % 1000));
-  out.append(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  // Streams ending in the same second share "YYYY-MM-DDTHH:MM:SS": render it once per second per
+  // thread (gmtime_r and snprintf cost more than the rest of a line), then add the millis.
+  struct Cache {
+    uint64_t secs = ~uint64_t{0};
+    char text[32];
+    size_t size = 0;
+  };
+  thread_local Cache cache;
+  uint64_t secs = unix_us / 1000000;
+  if (secs != cache.secs) {
+    time_t t = static_cast<time_t>(secs);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    int n = std::snprintf(cache.text, sizeof(cache.text), "%04d-%02d-%02dT%02d:%02d:%02d",
+                          tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                          tm.tm_sec);
+    cache.size = n > 0 ? static_cast<size_t>(n) : 0;
+    cache.secs = secs;
+  }
+  unsigned ms = static_cast<unsigned>((unix_us / 1000) % 1000);
+  char tail[6] = {'.',
+                  static_cast<char>('0' + ms / 100),
+                  static_cast<char>('0' + ms / 10 % 10),
+                  static_cast<char>('0' + ms % 10),
+                  'Z',
+                  0};
+  out.append(cache.text, cache.size);
+  out.append(tail, 5);
 }
 
 void appendJsonString(std::string& out, std::string_view v) {
   out += '"';
   for (size_t i = 0; i < v.size();) {
+    size_t run = i;
+    while (run < v.size() && !needsJsonEscape(v[run])) ++run;
+    out.append(v.data() + i, run - i);
+    i = run;
+    if (i == v.size()) break;
     char c = v[i];
     switch (c) {
       case '"':
@@ -251,16 +295,16 @@ void TextFormat::render(const sdk::Stream& s, uint64_t now_us, std::string& out)
         appendSanitized(out, s.metadata(kProtocolKey).value_or("HTTP/1.1"), t.max_len);
         break;
       case Op::kResponseCode:
-        out += std::to_string(s.responseStatus());
+        appendUint(out, s.responseStatus());
         break;
       case Op::kBytesReceived:
-        out += std::to_string(s.requestBytes());
+        appendUint(out, s.requestBytes());
         break;
       case Op::kBytesSent:
-        out += std::to_string(s.responseBytes());
+        appendUint(out, s.responseBytes());
         break;
       case Op::kDuration:
-        out += std::to_string(durationMs(s, now_us));
+        appendUint(out, durationMs(s, now_us));
         break;
       case Op::kUpstreamHost:
         appendOrDash(out, s.upstreamAddress(), t.max_len);
@@ -288,10 +332,14 @@ void renderJson(const sdk::Stream& s, uint64_t now_us, std::string& out) {
   appendJsonString(out, s.method());
   out += ",\"path\":";
   appendJsonString(out, s.path());
-  out += ",\"status\":" + std::to_string(s.responseStatus());
-  out += ",\"bytes_in\":" + std::to_string(s.requestBytes());
-  out += ",\"bytes_out\":" + std::to_string(s.responseBytes());
-  out += ",\"duration_ms\":" + std::to_string(durationMs(s, now_us));
+  out += ",\"status\":";
+  appendUint(out, s.responseStatus());
+  out += ",\"bytes_in\":";
+  appendUint(out, s.requestBytes());
+  out += ",\"bytes_out\":";
+  appendUint(out, s.responseBytes());
+  out += ",\"duration_ms\":";
+  appendUint(out, durationMs(s, now_us));
   out += ",\"upstream\":";
   appendOptionalJson(out, s.upstreamAddress());
   out += ",\"flags\":";

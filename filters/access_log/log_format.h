@@ -74,6 +74,7 @@ void renderJson(const sdk::Stream& s, uint64_t now_us, std::string& out);
 
 // Helpers shared by both formats (exposed for tests).
 void appendTime(std::string& out, uint64_t unix_us);  // 2023-11-14T22:13:20.123Z
+void appendUint(std::string& out, uint64_t v);
 void appendJsonString(std::string& out, std::string_view v);
 
 }  // namespace remora::filters::access_log

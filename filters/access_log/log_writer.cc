@@ -5,6 +5,7 @@
 
 #include <remora/sdk/host.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -85,7 +86,9 @@ void LogWriter::start() {
   std::lock_guard<std::mutex> lock(mu_);
   if (thread_.joinable()) return;
   stopping_ = false;
-  queue_.reserve(kMaxLines);
+  sleeping_ = false;
+  queue_.bytes.reserve(kMaxBytes);
+  queue_.segments.reserve(kMaxLines);
   thread_ = std::thread([this] { run(); });
 }
 
@@ -101,16 +104,52 @@ void LogWriter::stop() {
   thread_ = std::thread();
 }
 
-bool LogWriter::enqueue(const std::shared_ptr<Sink>& sink, std::string&& line) {
+void LogWriter::tune(const void* owner, std::chrono::microseconds flush_interval,
+                     size_t buffer_size) {
+  std::lock_guard<std::mutex> lock(mu_);
+  tunings_[owner] = {flush_interval, buffer_size};
+  retune();
+}
+
+void LogWriter::untune(const void* owner) {
+  std::lock_guard<std::mutex> lock(mu_);
+  tunings_.erase(owner);
+  retune();
+}
+
+void LogWriter::retune() {
+  if (tunings_.empty()) {
+    flush_interval_ = kDefaultFlushInterval;
+    buffer_size_ = kDefaultBufferSize;
+    return;
+  }
+  flush_interval_ = std::chrono::microseconds::max();
+  buffer_size_ = kMaxBytes;
+  for (const auto& [owner, t] : tunings_) {
+    flush_interval_ = std::min(flush_interval_, t.first);
+    buffer_size_ = std::min(buffer_size_, t.second);
+  }
+}
+
+bool LogWriter::enqueue(const std::shared_ptr<Sink>& sink, std::string_view line) {
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (queue_.size() >= kMaxLines || queued_bytes_ + line.size() > kMaxBytes) return false;
-    queued_bytes_ += line.size();
-    wake = queue_.empty();
-    queue_.push_back(Entry{sink, std::move(line)});
+    if (queue_.lines >= kMaxLines || queue_.bytes.size() + line.size() > kMaxBytes) return false;
+    bool was_empty = queue_.lines == 0;
+    queue_.bytes.append(line);
+    if (queue_.segments.empty() || queue_.segments.back().sink != sink) {
+      queue_.segments.push_back(Segment{sink, line.size()});
+    } else {
+      queue_.segments.back().size += line.size();
+    }
+    ++queue_.lines;
+    // A sleeping writer needs the first line of a batch (to start its flush timer) and a full
+    // buffer; any other line rides along without a syscall. Clearing sleeping_ makes this the
+    // only wake until the writer waits again.
+    wake = sleeping_ && (was_empty || flushDue());
+    if (wake) sleeping_ = false;
   }
-  // Only the first line of a batch wakes the writer: the rest ride along.
   if (wake) cv_.notify_one();
   return true;
 }
@@ -145,40 +184,42 @@ void LogWriter::reopenAll() {
   for (const auto& s : live) s->reopen();
 }
 
-void LogWriter::writeBatch(std::vector<Entry>& batch) {
-  // Consecutive lines for one sink go out in one write(2) (up to 64 KiB at a time).
-  constexpr size_t kChunk = 64 * 1024;
-  std::string buf;
-  buf.reserve(kChunk);
-  Sink* current = nullptr;
-  for (Entry& e : batch) {
-    if (e.sink.get() != current || buf.size() + e.line.size() > kChunk) {
-      if (current != nullptr && !buf.empty()) current->write(buf);
-      buf.clear();
-      current = e.sink.get();
-    }
-    buf += e.line;
+void LogWriter::writeBatch(Batch& batch) {
+  // Consecutive lines for one sink were merged into one segment: one write(2) each.
+  std::string_view bytes = batch.bytes;
+  for (const Segment& s : batch.segments) {
+    s.sink->write(bytes.substr(0, s.size));
+    bytes.remove_prefix(s.size);
   }
-  if (current != nullptr && !buf.empty()) current->write(buf);
-  // Dropping the entries may close a sink whose config is gone: fine on this thread.
-  batch.clear();
+  // Dropping the segments may close a sink whose config is gone: fine on this thread.
+  batch.segments.clear();
+  batch.bytes.clear();
+  batch.lines = 0;
 }
 
 void LogWriter::run() {
-  std::vector<Entry> batch;
-  batch.reserve(kMaxLines);
+  Batch batch;
+  batch.bytes.reserve(kMaxBytes);
+  batch.segments.reserve(kMaxLines);
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    cv_.wait(lock, [&] { return !queue_.empty() || stopping_ || reopen_; });
+    // Idle: sleep without a timeout until the first line of a batch (or stop, or reopen).
+    sleeping_ = true;
+    cv_.wait(lock, [&] { return queue_.lines != 0 || stopping_ || reopen_; });
+    // Let the batch fill for one flush interval, unless the buffer fills first.
+    sleeping_ = true;
+    cv_.wait_until(lock, std::chrono::steady_clock::now() + flush_interval_,
+                   [&] { return flushDue() || stopping_ || reopen_; });
+    sleeping_ = false;
     bool reopen = std::exchange(reopen_, false);
     bool stopping = stopping_;
-    batch.swap(queue_);
-    queued_bytes_ = 0;
+    // Swapping keeps both buffers' reserved capacity: no allocation under the mutex.
+    std::swap(batch, queue_);
     lock.unlock();
     if (reopen) reopenAll();
     writeBatch(batch);
     lock.lock();
-    if (stopping && queue_.empty()) return;
+    if (stopping && queue_.lines == 0) return;
   }
 }
 

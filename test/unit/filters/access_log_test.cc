@@ -192,6 +192,48 @@ TEST_F(AccessLogFilter, ReopensTheFileOnTheReopenTopic) {
   EXPECT_EQ(lines(readFile(rotated)), std::vector<std::string>{"before"});
 }
 
+TEST_F(AccessLogFilter, ManyLinesArriveWholeAndInOrder) {
+  auto c = config({{"text_format", "%REQ_ID% %REQ(USER-AGENT)%"}});
+  constexpr int kLines = 3000;  // several batches, well under the queue bound
+  for (int i = 0; i < kLines; ++i) {
+    logOne(*c, [i](TestStream& s) { s.request_headers.set("x-request-id", std::to_string(i)); });
+  }
+  auto got = waitForLines(log_path_, kLines);
+  ASSERT_EQ(got.size(), static_cast<size_t>(kLines));
+  for (int i = 0; i < kLines; ++i) ASSERT_EQ(got[i], std::to_string(i) + " curl/8");
+}
+
+// A lone line on a quiet proxy is not held until the buffer fills: it goes out once the flush
+// interval has passed.
+TEST_F(AccessLogFilter, ALoneLineIsFlushedWithinTheFlushInterval) {
+  auto c = config({{"text_format", "%REQ_ID%"}, {"flush_interval", "300ms"}});
+  auto start = std::chrono::steady_clock::now();
+  logOne(*c);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(readFile(log_path_), "") << "buffered, not one write per line";
+  EXPECT_EQ(waitForLines(log_path_, 1), std::vector<std::string>{"req-123"});
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 300ms);
+}
+
+TEST_F(AccessLogFilter, AFullBufferIsWrittenBeforeTheFlushInterval) {
+  auto c = config(
+      {{"text_format", std::string(100, 'x')}, {"flush_interval", "10s"}, {"buffer_size", 1000}});
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 10; ++i) logOne(*c);  // 1010 bytes: past the threshold
+  EXPECT_GE(waitForLines(log_path_, 10).size(), 10u);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
+TEST_F(AccessLogFilter, StopWritesWhatIsBuffered) {
+  auto c = config({{"text_format", "%REQ_ID%"}, {"flush_interval", "10s"}});
+  logOne(*c);
+  logOne(*c, [](TestStream& s) { s.request_headers.set("x-request-id", "last"); });
+  auto start = std::chrono::steady_clock::now();
+  host_.descriptor().stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_EQ(lines(readFile(log_path_)), (std::vector<std::string>{"req-123", "last"}));
+}
+
 // A log reader that stops reading (a full pipe, a stuck collector) must cost log lines, never a
 // blocked worker: the buffer fills, lines are dropped and counted, and once the reader is back
 // every line that was not dropped arrives.
@@ -249,6 +291,13 @@ TEST_F(AccessLogFilter, RejectionsNameTheField) {
   EXPECT_EQ(reject({{"path", dir_.file("no/such/dir/log")}}),
             "path: cannot open '" + dir_.file("no/such/dir/log") + "': No such file or directory");
   EXPECT_EQ(reject({{"path", 3}}), "path: must be a file path or \"stdout\", got 3");
+  EXPECT_EQ(reject({{"flush_interval", "soon"}}),
+            "flush_interval: must be a duration like \"1s\" or \"250ms\", got \"soon\"");
+  EXPECT_EQ(reject({{"flush_interval", "1m"}}), "flush_interval: must be at most 10s, got \"1m\"");
+  EXPECT_EQ(reject({{"buffer_size", 0}}),
+            "buffer_size: must be a number of bytes from 1 to 4194304, got 0");
+  EXPECT_EQ(reject({{"buffer_size", "64k"}}),
+            "buffer_size: must be a number of bytes from 1 to 4194304, got \"64k\"");
   EXPECT_EQ(reject({{"file", "x"}}), "file: unknown field");
 }
 
