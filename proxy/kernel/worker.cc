@@ -129,8 +129,12 @@ void Worker::drain(std::function<void()> drained) {
   dispatcher_.post([this, drained = std::move(drained)] {
     draining_ = true;
     drained_ = drained;
-    for (auto& [name, l] : listeners_)
-      if (l.listener) evconnlistener_disable(l.listener);
+    // Close the listening sockets (not just stop accepting): connections the kernel would
+    // otherwise queue in the backlog are refused at once and can go to another instance.
+    for (auto& [name, l] : listeners_) {
+      if (l.listener) evconnlistener_free(l.listener);
+      l.listener = nullptr;
+    }
     for (http::ServerConnection* c : std::unordered_set<http::ServerConnection*>(connections_))
       c->closeWhenIdle();
     for (auto& [name, c] : clusters_) c->closeIdle();
