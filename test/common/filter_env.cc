@@ -134,7 +134,7 @@ nlohmann::json adminJson(uint16_t admin_port, const std::string& path) {
 }
 
 std::optional<double> findMetric(const std::string& metrics, const std::string& name,
-                                  const std::map<std::string, std::string>& labels) {
+                                 const std::map<std::string, std::string>& labels) {
   std::istringstream in(metrics);
   std::string sample_name;
   std::map<std::string, std::string> sample_labels;

@@ -98,7 +98,7 @@ nlohmann::json adminJson(uint16_t admin_port, const std::string& path);
 // The value of the first sample in Prometheus text `metrics` named `name` whose labels include
 // every pair of `labels` (other labels may be present); nullopt when there is none.
 std::optional<double> findMetric(const std::string& metrics, const std::string& name,
-                                  const std::map<std::string, std::string>& labels = {});
+                                 const std::map<std::string, std::string>& labels = {});
 
 // Polls `condition` every 20 ms until it holds or `timeout` passes; returns its last value.
 bool eventually(const std::function<bool()>& condition,

@@ -320,8 +320,8 @@ TEST_F(AuthTest, ExtAuthzServiceDownFailsClosed) {
   EXPECT_EQ(r.status, 503) << r.body;
   EXPECT_FALSE(r.has("x-upstream"));
   std::string metrics = proxy_->metrics();
-  EXPECT_EQ(
-      findMetric(metrics, "remora_filter_auth_denied_total", {{"reason", "ext_authz_error"}}), 1)
+  EXPECT_EQ(findMetric(metrics, "remora_filter_auth_denied_total", {{"reason", "ext_authz_error"}}),
+            1)
       << metrics;
 }
 

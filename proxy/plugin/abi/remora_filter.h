@@ -97,14 +97,14 @@ typedef enum remora_metric_kind {
  * the call. */
 typedef struct remora_route {
   uint32_t struct_size;
-  remora_str_t cluster;         /* must name a configured cluster */
-  uint32_t timeout_ms;          /* whole upstream exchange; 0 = the cluster's response_timeout */
-  uint32_t per_try_timeout_ms;  /* 0 = timeout_ms */
-  uint32_t retry_max;           /* extra attempts after the first; 0 = no retries */
-  uint32_t retry_on;            /* REMORA_RETRY_* bits */
-  uint32_t retry_non_idempotent;/* 1: also retry methods other than GET/HEAD/OPTIONS/PUT/DELETE */
-  remora_str_t path;            /* new request target (path and query); empty = unchanged */
-  remora_str_t host;            /* new Host header; empty = unchanged */
+  remora_str_t cluster;          /* must name a configured cluster */
+  uint32_t timeout_ms;           /* whole upstream exchange; 0 = the cluster's response_timeout */
+  uint32_t per_try_timeout_ms;   /* 0 = timeout_ms */
+  uint32_t retry_max;            /* extra attempts after the first; 0 = no retries */
+  uint32_t retry_on;             /* REMORA_RETRY_* bits */
+  uint32_t retry_non_idempotent; /* 1: also retry methods other than GET/HEAD/OPTIONS/PUT/DELETE */
+  remora_str_t path;             /* new request target (path and query); empty = unchanged */
+  remora_str_t host;             /* new Host header; empty = unchanged */
 } remora_route_t;
 
 /* An endpoint of a cluster, as seen by this worker. Strings valid until the next host call. */
@@ -156,13 +156,13 @@ typedef struct remora_host_api {
   /* --- Request and response facts (worker thread; views valid for the stream's life unless the
    * route rewrites the path). --- */
   remora_str_t (*request_method)(remora_stream_t* s);
-  remora_str_t (*request_path)(remora_stream_t* s); /* request target: path and query */
-  remora_str_t (*request_authority)(remora_stream_t* s); /* Host */
+  remora_str_t (*request_path)(remora_stream_t* s);       /* request target: path and query */
+  remora_str_t (*request_authority)(remora_stream_t* s);  /* Host */
   remora_str_t (*downstream_address)(remora_stream_t* s); /* client IP */
   remora_str_t (*listener_name)(remora_stream_t* s);
-  int (*response_status)(remora_stream_t* s); /* 0 before response headers */
-  uint64_t (*request_bytes)(remora_stream_t* s);  /* request body bytes so far */
-  uint64_t (*response_bytes)(remora_stream_t* s); /* response body bytes so far */
+  int (*response_status)(remora_stream_t* s);           /* 0 before response headers */
+  uint64_t (*request_bytes)(remora_stream_t* s);        /* request body bytes so far */
+  uint64_t (*response_bytes)(remora_stream_t* s);       /* response body bytes so far */
   remora_str_t (*upstream_address)(remora_stream_t* s); /* empty before an endpoint is chosen */
   remora_str_t (*response_flags)(remora_stream_t* s);   /* Envoy-style, e.g. "UF", "UT", "-" */
   uint64_t (*stream_start_us)(remora_stream_t* s);      /* wall clock, microseconds */
@@ -215,9 +215,9 @@ typedef struct remora_host_api {
 
   /* --- Async HTTP client for callouts (worker thread): an HTTP/1.1 request to a configured
    * cluster. Headers and body are copied. Returns 0 if the request could not be started. --- */
-  int (*http_call)(remora_stream_t* s, remora_str_t cluster, remora_str_t method,
-                   remora_str_t path, const remora_header_t* headers, size_t header_count,
-                   remora_str_t body, uint32_t timeout_ms, remora_callout_cb cb, void* user);
+  int (*http_call)(remora_stream_t* s, remora_str_t cluster, remora_str_t method, remora_str_t path,
+                   const remora_header_t* headers, size_t header_count, remora_str_t body,
+                   uint32_t timeout_ms, remora_callout_cb cb, void* user);
 
   /* --- Clock (any thread). --- */
   uint64_t (*now_unix_us)(void);
