@@ -29,6 +29,21 @@ nlohmann::json scalarToJson(const YAML::Node& n) {
   return s;
 }
 
+// True when a plain scalar would not read back as exactly `s`: empty, control bytes or edge
+// spaces (YAML folds line breaks and trims), or text YAML parses as something else.
+bool needsQuotes(const std::string& s) {
+  if (s.empty() || s.front() == ' ' || s.back() == ' ' || s.front() == '\t' || s.back() == '\t')
+    return true;
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f) return true;
+  try {
+    YAML::Node probe = YAML::Load(s);
+    return !probe.IsScalar() || probe.Scalar() != s;
+  } catch (const YAML::Exception&) {
+    return true;
+  }
+}
+
 }  // namespace
 
 nlohmann::json yamlToJson(const YAML::Node& node) {
@@ -54,7 +69,11 @@ void emitJsonAsYaml(YAML::Emitter& out, const nlohmann::json& v) {
   if (v.is_object()) {
     out << YAML::BeginMap;
     for (const auto& [k, item] : v.items()) {
-      out << YAML::Key << k << YAML::Value;
+      out << YAML::Key;
+      // YAML caps implicit keys at 1024 characters; longer ones need the explicit "? key" form.
+      if (k.size() > 512) out << YAML::LongKey;
+      if (needsQuotes(k)) out << YAML::DoubleQuoted;
+      out << k << YAML::Value;
       emitJsonAsYaml(out, item);
     }
     out << YAML::EndMap;
@@ -63,10 +82,9 @@ void emitJsonAsYaml(YAML::Emitter& out, const nlohmann::json& v) {
     for (const auto& item : v) emitJsonAsYaml(out, item);
     out << YAML::EndSeq;
   } else if (v.is_string()) {
-    // Quote strings that would otherwise read back as another type.
+    // Also quote text that would read back as another type (a string "true" or "12").
     const std::string& s = v.get_ref<const std::string&>();
-    YAML::Node probe = YAML::Load(s.empty() ? "''" : s);
-    bool ambiguous = s.empty() || !probe.IsScalar() || scalarToJson(probe).type() != v.type();
+    bool ambiguous = needsQuotes(s) || scalarToJson(YAML::Node(s)) != v;
     if (ambiguous) out << YAML::DoubleQuoted;
     out << s;
   } else if (v.is_boolean()) {
