@@ -1,5 +1,7 @@
 #include "credentials.h"
 
+#include "../common/url_decode.h"
+
 #include "path_match.h"
 
 namespace remora::auth {
@@ -23,30 +25,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percentDecode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
-      out.push_back(' ');
-    } else if (in[i] == '%' && i + 2 < in.size() && hexValue(in[i + 1]) >= 0 &&
-               hexValue(in[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hexValue(in[i + 1]) * 16 + hexValue(in[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(in[i]);
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::optional<std::string> queryParam(std::string_view query, std::string_view name) {
@@ -55,8 +33,9 @@ std::optional<std::string> queryParam(std::string_view query, std::string_view n
     std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     size_t eq = pair.find('=');
-    if (percentDecode(pair.substr(0, eq)) != name) continue;
-    return eq == std::string_view::npos ? std::string() : percentDecode(pair.substr(eq + 1));
+    if (remora::filters::urlDecode(pair.substr(0, eq)) != name) continue;
+    return eq == std::string_view::npos ? std::string()
+                                        : remora::filters::urlDecode(pair.substr(eq + 1));
   }
   return std::nullopt;
 }

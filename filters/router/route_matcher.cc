@@ -1,5 +1,7 @@
 #include "route_matcher.h"
 
+#include "../common/url_decode.h"
+
 #include <cctype>
 
 namespace remora::router {
@@ -14,31 +16,6 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
     }
   }
   return true;
-}
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Decodes '+' and %XX; a malformed escape is kept as written.
-std::string urlDecode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() && hexValue(s[i + 1]) >= 0 &&
-               hexValue(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hexValue(s[i + 1]) * 16 + hexValue(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
 }
 
 // Strips ":port" (also after an IPv6 literal's ']').
@@ -85,8 +62,9 @@ std::optional<std::string> queryParam(std::string_view query, std::string_view n
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     size_t eq = pair.find('=');
     std::string_view key = pair.substr(0, eq);
-    if (urlDecode(key) != name) continue;
-    return eq == std::string_view::npos ? std::string() : urlDecode(pair.substr(eq + 1));
+    if (remora::filters::urlDecode(key) != name) continue;
+    return eq == std::string_view::npos ? std::string()
+                                        : remora::filters::urlDecode(pair.substr(eq + 1));
   }
   return std::nullopt;
 }
