@@ -71,8 +71,10 @@ void emitJsonAsYaml(YAML::Emitter& out, const nlohmann::json& v) {
     for (const auto& [k, item] : v.items()) {
       out << YAML::Key;
       // YAML caps implicit keys at 1024 characters; longer ones need the explicit "? key" form.
-      if (k.size() > 512) out << YAML::LongKey;
-      if (needsQuotes(k)) out << YAML::DoubleQuoted;
+      // Escaping can lengthen a quoted key several times over, so quoted keys use it too.
+      const bool quote = needsQuotes(k);
+      if (quote || k.size() > 256) out << YAML::LongKey;
+      if (quote) out << YAML::DoubleQuoted;
       out << k << YAML::Value;
       emitJsonAsYaml(out, item);
     }
