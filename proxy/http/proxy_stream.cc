@@ -371,6 +371,8 @@ void ProxyStream::onUpstreamFailure(upstream::UpstreamFailure failure, bool reus
     return tryUpstream();
   }
   if (failure == UpstreamFailure::kReset && retryable(REMORA_RETRY_RESET)) return retry();
+  if (failure == UpstreamFailure::kBadResponse)
+    runtime_->stats->protocol_errors[size_t(stats::ProtocolError::kUpstreamBadResponse)].inc();
   int status = failure == UpstreamFailure::kResponseTimeout ? 504 : 502;
   std::string body = upstream::failureName(failure);
   body.push_back('\n');

@@ -9,6 +9,13 @@
 #include <string>
 #include <vector>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
 #include "common/harness.h"
 
 namespace remora::test {
@@ -143,6 +150,64 @@ TEST(UpstreamFailure, GarbageResponseGets502) {
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.status, 502);
   EXPECT_NE(r.body.find("invalid response"), std::string::npos) << r.body;
+  EXPECT_EQ(scrapeMetric(proxy.adminPort(), "remora_protocol_errors_total",
+                         {"kind=\"upstream_bad_response\""}),
+            1);
+}
+
+// A listening socket whose accept queue is full: the kernel drops further SYNs, so a connect
+// to it neither succeeds nor fails until the connect timeout.
+class FullBacklog {
+ public:
+  FullBacklog() {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ::bind(listener_, reinterpret_cast<sockaddr*>(&a), len);
+    ::listen(listener_, 0);
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    // Never accepted: these fill the queue (backlog 0 still queues one or two).
+    for (int i = 0; i < 3; ++i) {
+      int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      ::connect(fd, reinterpret_cast<sockaddr*>(&a), len);
+      fillers_.push_back(fd);
+    }
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  ~FullBacklog() {
+    for (int fd : fillers_) ::close(fd);
+    ::close(listener_);
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int listener_ = -1;
+  uint16_t port_ = 0;
+  std::vector<int> fillers_;
+};
+
+TEST(UpstreamFailure, ConnectTimeoutGets503NamingTheCause) {
+  FullBacklog hung;
+  ProxySpec spec;
+  spec.upstreams = 0;
+  spec.extra_endpoints = {hung.address()};
+  spec.cluster_yaml = "connect_timeout: 200ms\nmax_connect_attempts: 1";
+  ProxyUnderTest proxy(spec);
+  HttpClient client(proxy.port());
+  auto start = std::chrono::steady_clock::now();
+  HttpResponse r = client.request("GET", "/");
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(r.body.find("connect timeout"), std::string::npos) << r.body;
+  EXPECT_GE(took, milliseconds(150));
+  EXPECT_LT(took, milliseconds(2000));
+  EXPECT_EQ(scrapeMetric(proxy.adminPort(), "remora_upstream_connect_timeouts_total",
+                         {"cluster=\"app\""}),
+            1);
 }
 
 // The upstream drops a kept-alive connection just as it is reused, as servers closing idle
