@@ -104,6 +104,11 @@ std::shared_ptr<const http::ListenerRuntime> Worker::compile(const config::Liste
   rt->clusters = clusters_;
   rt->stats = &store_.listener(index_, l.name);
   for (const config::Route& r : l.routes) rt->routes.push_back({r.prefix, clusters_.at(r.cluster)});
+  if (l.original_dst) {
+    for (const config::Listener& other : snapshot.config->listeners)
+      rt->own_addresses.push_back(other.address);
+    rt->own_addresses.push_back(snapshot.config->admin.address);
+  }
   return rt;
 }
 
