@@ -32,6 +32,14 @@ void Worker::ejectEndpoint(const std::string& cluster, const std::string& addres
   });
 }
 
+void Worker::setEndpointHealth(const std::string& cluster, const std::string& address,
+                               bool healthy) {
+  dispatcher_.post([this, cluster, address, healthy] {
+    auto it = clusters_.find(cluster);
+    if (it != clusters_.end()) it->second->setHealthy(address, healthy);
+  });
+}
+
 void Worker::stop() {
   if (!thread_.joinable()) return;
   dispatcher_.post([this] { dispatcher_.exit(); });
