@@ -8,9 +8,9 @@
 #
 # Checks: the app's outbound connection to PEER_IP:9001 goes through Remora's outbound listener
 # (original_dst cluster) and reaches the peer; a request whose Host names a known service goes
-# to a named cluster instead; the peer's inbound connection to APP_IP:8080 goes through Remora's
-# inbound listener to the app; a connection made straight to Remora's listener is refused
-# rather than looping. Everything created is removed on exit, pass or fail.
+# to a named cluster instead, as does one matched by a route on its original destination; the
+# peer's inbound connection to APP_IP:8080 goes through Remora's inbound listener to the app; a
+# connection made straight to Remora's listener is refused rather than looping. Everything created is removed on exit, pass or fail.
 #
 # Usage: interception_test.sh REMORA DEMO_UPSTREAM FILTER_DIR SOURCE_DIR
 # Exit 77 (ctest: skipped) when not root.
@@ -124,6 +124,7 @@ listeners:
         config:
           routes:
             - {name: named, match: {prefix: "/", host: "named.example"}, cluster: named}
+            - {name: by-dst, match: {prefix: "/", original_dst: "$peer_ip:9003"}, cluster: named}
             - {name: passthrough, match: {prefix: "/"}, cluster: outbound_passthrough}
   - name: inbound
     address: "0.0.0.0:15006"
@@ -165,12 +166,19 @@ wait_for 30 grep -q "\"upstream\":\"$peer_ip:9001\"" "$work/remora.log" ||
 echo "ok: outbound to $peer_ip:9001 went through remora to the peer"
 
 # A known host goes to its named cluster, whatever address the app dialled.
-upstream=$(in_app curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -D - \
+upstream=$(in_app curl -sS --max-time 5 -o /dev/null -D - \
   -H "Host: named.example" "http://$peer_ip:9001/" | tr -d '\r' | awk -F': ' '$1 == "x-upstream" { print $2 }')
 [[ "$upstream" == named ]] || fail "named route: expected x-upstream named, got '$upstream'"
 n=$(metric remora_upstream_requests_total 'cluster="named",code_class="2xx"')
 [[ "$n" == 1 ]] || fail "named route: expected 1 request through cluster named, metrics say $n"
 echo "ok: Host named.example went to cluster named"
+
+# The router also sees the original destination: PEER_IP:9003 (where nothing listens) is routed
+# to the named cluster by its address.
+upstream=$(in_app curl -sS --max-time 5 -o /dev/null -D - "http://$peer_ip:9003/" |
+  tr -d '\r' | awk -F': ' '$1 == "x-upstream" { print $2 }')
+[[ "$upstream" == named ]] || fail "original_dst route: expected x-upstream named, got '$upstream'"
+echo "ok: a route on original_dst $peer_ip:9003 went to cluster named"
 
 # Inbound: the peer calls the app; Remora's inbound listener forwards to the app.
 body=$(in_peer curl -sS --max-time 5 "http://$app_ip:8080/")
