@@ -8,6 +8,7 @@ packages=(
   libevent-dev libnghttp2-dev libre2-dev prometheus-cpp-dev libgtest-dev libgmock-dev
   libyaml-cpp-dev libspdlog-dev libhttp-parser-dev libssl-dev nlohmann-json3-dev
   libbenchmark-dev curl ca-certificates python3
+  iptables iproute2 util-linux
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(nginx haproxy wrk nghttp2-client valgrind strace)

@@ -1,6 +1,8 @@
 // Parsing of a route's `match` block: path (prefix, path or regex), methods, headers, query and
 // host conditions.
 
+#include <arpa/inet.h>
+
 #include <cctype>
 
 #include "config_parse.h"
@@ -132,12 +134,56 @@ void parsePath(ConfigReader& r, RouteMatch& out) {
   }
 }
 
+// "ip:port", "ip", "*:port", "[ip6]:port" or "[ip6]" into a canonical host and a port.
+bool parseOriginalDst(std::string_view text, std::string& host, uint16_t& port) {
+  std::string_view h = text;
+  std::string_view p;
+  if (!text.empty() && text.front() == '[') {
+    size_t close = text.find(']');
+    if (close == std::string_view::npos) return false;
+    h = text.substr(1, close - 1);
+    std::string_view rest = text.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return false;
+      p = rest.substr(1);
+      if (p.empty()) return false;
+    }
+  } else if (size_t colon = text.rfind(':'); colon != std::string_view::npos) {
+    if (text.find(':') != colon) return false;  // a bare IPv6 address needs brackets
+    h = text.substr(0, colon);
+    p = text.substr(colon + 1);
+    if (p.empty()) return false;
+  }
+  port = 0;
+  if (!p.empty()) {
+    uint32_t v = 0;
+    for (char c : p) {
+      if (c < '0' || c > '9' || p.size() > 5) return false;
+      v = v * 10 + uint32_t(c - '0');
+    }
+    if (v == 0 || v > 65535) return false;
+    port = uint16_t(v);
+  }
+  if (h == "*") {
+    host.clear();
+    return port != 0;  // "*" alone would match everything: say nothing instead
+  }
+  std::string hs(h);
+  unsigned char buf[16];
+  char out[INET6_ADDRSTRLEN];
+  int family = hs.find(':') != std::string::npos ? AF_INET6 : AF_INET;
+  if (inet_pton(family, hs.c_str(), buf) != 1) return false;
+  inet_ntop(family, buf, out, sizeof(out));
+  host = out;
+  return true;
+}
+
 }  // namespace
 
 void parseMatch(const Json& json, const std::string& path, ConfigErrors& errors, RouteMatch& out) {
   ConfigReader r(json, path, errors);
   if (!r.ok()) return;
-  r.allowOnly({"prefix", "path", "regex", "methods", "headers", "query", "host"});
+  r.allowOnly({"prefix", "path", "regex", "methods", "headers", "query", "host", "original_dst"});
   parsePath(r, out);
   parseMethods(r, out.methods, errors);
   parseValueMatchers(r, "headers", /*is_header=*/true, out.headers, errors);
@@ -147,6 +193,14 @@ void parseMatch(const Json& json, const std::string& path, ConfigErrors& errors,
       r.fail("host", "must be a host name such as \"api.example.com\" or \"*.example.com\"");
     }
     out.host = toLower(*host);
+  }
+  if (auto dst = r.string("original_dst")) {
+    out.has_original_dst = true;
+    if (!parseOriginalDst(*dst, out.original_dst_host, out.original_dst_port)) {
+      r.fail("original_dst",
+             "must be \"ip:port\", \"ip\" or \"*:port\" (IPv6 in brackets), e.g. "
+             "\"10.0.0.7:8080\"");
+    }
   }
 }
 

@@ -17,6 +17,9 @@ class RequestView {
   virtual std::string_view authority() const = 0;
   // The first value of the header named `lower_name` (lower-case), or nullopt when absent.
   virtual std::optional<std::string_view> header(std::string_view lower_name) const = 0;
+  // The connection's original destination ("10.0.0.7:8080", "[fd00::7]:80") on a listener with
+  // `original_dst: true` (stream metadata "remora.original_dst"), or nullopt.
+  virtual std::optional<std::string_view> originalDst() const { return std::nullopt; }
 };
 
 // The path part of a request target, without the query.

@@ -36,6 +36,12 @@ struct RouteMatch {
   // Host (Host header, port ignored unless the pattern has one), lower-case; "*.x" matches any
   // subdomain of x. Empty = any.
   std::string host;
+  // The connection's original destination (transparent interception): `original_dst_host` in
+  // canonical text (empty = any host), `original_dst_port` (0 = any port). Unset unless
+  // `has_original_dst`.
+  bool has_original_dst = false;
+  std::string original_dst_host;
+  uint16_t original_dst_port = 0;
 };
 
 struct WeightedCluster {

@@ -81,6 +81,24 @@ bool hostMatches(std::string_view pattern, std::string_view authority) {
   return equalsIgnoreCase(host, pattern);
 }
 
+namespace {
+
+// `dst` is the kernel's canonical text: "10.0.0.7:8080" or "[fd00::7]:80".
+bool originalDstMatches(const RouteMatch& match, std::optional<std::string_view> dst) {
+  if (!dst) return false;
+  size_t colon = dst->rfind(':');
+  if (colon == std::string_view::npos) return false;
+  std::string_view host = dst->substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  if (!match.original_dst_host.empty() && host != match.original_dst_host) return false;
+  if (match.original_dst_port == 0) return true;
+  uint32_t port = 0;
+  for (char c : dst->substr(colon + 1)) port = port * 10 + uint32_t(c - '0');
+  return port == match.original_dst_port;
+}
+
+}  // namespace
+
 bool routeMatches(const RouteMatch& match, const RequestView& request) {
   std::string_view target = request.target();
   if (!pathMatches(match, pathOf(target))) return false;
@@ -90,6 +108,7 @@ bool routeMatches(const RouteMatch& match, const RequestView& request) {
     if (!found) return false;
   }
   if (!match.host.empty() && !hostMatches(match.host, request.authority())) return false;
+  if (match.has_original_dst && !originalDstMatches(match, request.originalDst())) return false;
   for (const ValueMatcher& h : match.headers) {
     if (!valueMatches(h, request.header(h.name))) return false;
   }

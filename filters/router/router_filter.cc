@@ -22,6 +22,9 @@ class StreamRequest : public RequestView {
   std::optional<std::string_view> header(std::string_view lower_name) const override {
     return stream_.requestHeader(lower_name);
   }
+  std::optional<std::string_view> originalDst() const override {
+    return stream_.metadata("remora.original_dst");
+  }
 
  private:
   const sdk::Stream& stream_;

@@ -9,7 +9,9 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <string_view>
 #include <utility>
@@ -58,6 +60,17 @@ std::string queryParam(const evhttp_uri* uri, const char* name) {
   std::string out = v ? v : "";
   evhttp_clear_headers(&params);
   return out;
+}
+
+// UTC wall-clock time `ms` from now, ISO 8601 ("2026-11-25T13:40:05Z"), for "ejected until".
+std::string wallClockIn(uint64_t ms) {
+  const auto t = std::chrono::system_clock::now() + std::chrono::milliseconds(ms);
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 }  // namespace
@@ -162,21 +175,35 @@ struct AdminServer::Impl {
         auto it = gauges.find({c.name, address});
         const auto [active, idle] =
             it == gauges.end() ? std::pair<int64_t, int64_t>{0, 0} : it->second;
-        // Health checking is not there yet: an endpoint is healthy unless a filter ejected it.
+        // Out when active health checking failed it or a filter ejected it (or both).
         auto ej = ejected_until.find({c.name, address});
         const uint64_t now = LazyTimer::nowMs();
         const bool ejected = ej != ejected_until.end() && ej->second > now;
+        nlohmann::json health =
+            context.endpoint_health ? context.endpoint_health(c.name, address) : nullptr;
+        const bool unhealthy = health.is_object() && !health.value("healthy", true);
         nlohmann::json ep = {{"address", address},
-                             {"state", ejected ? "ejected" : "healthy"},
+                             {"state", unhealthy ? "unhealthy"
+                                       : ejected ? "ejected"
+                                                 : "healthy"},
                              {"cx_active", active},
                              {"cx_idle", idle}};
-        if (ejected)
-          ep["reason"] = "outlier ejection for " + std::to_string(ej->second - now) + " ms";
+        std::string reason;
+        if (unhealthy) reason = health.value("reason", "health check failed");
+        if (ejected) {
+          if (!reason.empty()) reason += "; ";
+          reason += "outlier ejection for " + std::to_string(ej->second - now) + " ms (until " +
+                    wallClockIn(ej->second - now) + ")";
+        }
+        if (!reason.empty()) ep["reason"] = reason;
+        if (health.is_object()) ep["health_check"] = std::move(health);
         endpoints.push_back(std::move(ep));
       }
-      list.push_back({{"name", c.name},
-                      {"lb_policy", lbPolicyName(c.lb_policy)},
-                      {"endpoints", std::move(endpoints)}});
+      nlohmann::json entry = {{"name", c.name},
+                              {"lb_policy", lbPolicyName(c.lb_policy)},
+                              {"endpoints", std::move(endpoints)}};
+      if (c.type == config::ClusterType::kOriginalDst) entry["type"] = "original_dst";
+      list.push_back(std::move(entry));
     }
     nlohmann::json body = {{"clusters", std::move(list)}};
     reply(req, HTTP_OK, "OK", "application/json", body.dump(2) + "\n");

@@ -33,6 +33,10 @@ struct AdminContext {
   std::shared_ptr<prometheus::Registry> registry;                 // serialized at /metrics
   const stats::Store* stats = nullptr;                            // per-endpoint connection gauges
   std::function<nlohmann::json()> plugins;                        // /plugins: generations
+  // /clusters: an endpoint's active health-check state ({healthy, reason, last_result, ...}),
+  // null when it is not health checked.
+  std::function<nlohmann::json(const std::string& cluster, const std::string& address)>
+      endpoint_health;
 };
 
 class AdminServer {

@@ -1,5 +1,7 @@
 #include "admin/config_json.h"
 
+#include "config/cluster_fields.h"
+
 namespace remora::admin {
 namespace {
 
@@ -24,14 +26,16 @@ json listenerJson(const config::Listener& l) {
         {"idle", durationString(l.timeouts.idle)},
         {"request", durationString(l.timeouts.request)}}},
       {"routes", std::move(routes)},
+      {"original_dst", l.original_dst},
   };
 }
 
 json clusterJson(const config::Cluster& c) {
   json endpoints = json::array();
   for (const auto& e : c.endpoints) endpoints.push_back(addressString(e));
-  return {
+  json out = {
       {"name", c.name},
+      {"type", config::clusterTypeName(c.type)},
       {"endpoints", std::move(endpoints)},
       {"lb_policy", lbPolicyName(c.lb_policy)},
       {"connect_timeout", durationString(c.connect_timeout)},
@@ -41,6 +45,16 @@ json clusterJson(const config::Cluster& c) {
       {"max_connect_attempts", c.max_connect_attempts},
       {"idle_timeout", durationString(c.idle_timeout)},
   };
+  if (c.health_check.enabled()) {
+    const config::HealthCheck& h = c.health_check;
+    out["health_check"] = {{"path", h.path},
+                           {"interval", durationString(h.interval)},
+                           {"timeout", durationString(h.timeout)},
+                           {"healthy_threshold", h.healthy_threshold},
+                           {"unhealthy_threshold", h.unhealthy_threshold},
+                           {"expected_statuses", h.expected_statuses}};
+  }
+  return out;
 }
 
 }  // namespace

@@ -66,14 +66,34 @@ struct Listener {
   std::vector<FilterRef> filters;  // the chain, in order; must include the router filter
   bool order_by_priority = false;  // filter_order: priority — sort by each plugin's priority
   std::vector<FilterOverride> filter_overrides;
+  // Recover each accepted connection's original destination (SO_ORIGINAL_DST, set by an
+  // iptables REDIRECT; see deploy/iptables-init.sh) for `type: original_dst` clusters and filters.
+  bool original_dst = false;
   bool operator==(const Listener&) const = default;
 };
 
 enum class LbPolicy { kRoundRobin, kLeastRequest };
 
+// static: the listed endpoints. original_dst: no endpoints; each request goes to its downstream
+// connection's original destination (a listener with `original_dst: true`).
+enum class ClusterType { kStatic, kOriginalDst };
+
+// Active health checking of a static cluster's endpoints, run from the main thread.
+struct HealthCheck {
+  std::string path;  // empty = no health checking
+  Duration interval{5000};
+  Duration timeout{1000};
+  uint32_t healthy_threshold = 2;    // consecutive passes to come back
+  uint32_t unhealthy_threshold = 3;  // consecutive failures to be taken out
+  std::vector<uint32_t> expected_statuses{200};
+  bool enabled() const { return !path.empty(); }
+  bool operator==(const HealthCheck&) const = default;
+};
+
 struct Cluster {
   std::string name;
-  std::vector<SocketAddress> endpoints;
+  ClusterType type = ClusterType::kStatic;
+  std::vector<SocketAddress> endpoints;  // empty for original_dst
   LbPolicy lb_policy = LbPolicy::kRoundRobin;
   Duration connect_timeout{1000};
   Duration response_timeout{15000};  // request sent to first response byte... and between reads
@@ -81,6 +101,7 @@ struct Cluster {
   uint32_t max_pending_requests = 1024;          // per worker, waiting for a connection
   uint32_t max_connect_attempts = 3;             // endpoints tried before 503
   Duration idle_timeout{60000};                  // pooled idle connection lifetime
+  HealthCheck health_check;
   bool operator==(const Cluster&) const = default;
 };
 

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/cluster_fields.h"
 #include "config/filter_fields.h"
 #include "config/yaml_fields.h"
 
@@ -85,10 +86,11 @@ void readListener(const YAML::Node& node, const std::string& path, Errors& error
   }
   const MapReader reader(node, path,
                          {"name", "address", "limits", "timeouts", "routes", "filters",
-                          "filter_order", "filter_overrides"},
+                          "filter_order", "filter_overrides", "original_dst"},
                          errors);
   reader.readName("name", listener.name);
   reader.readAddress("address", true, listener.address);
+  readBool(reader, "original_dst", listener.original_dst);
   readLimits(reader, listener.limits);
   readTimeouts(reader, listener.timeouts);
   readFilters(reader, listener.filters);
@@ -112,18 +114,10 @@ void readCluster(const YAML::Node& node, const std::string& path, Errors& errors
   const MapReader reader(node, path,
                          {"name", "endpoints", "lb_policy", "connect_timeout", "response_timeout",
                           "max_connections_per_endpoint", "max_pending_requests",
-                          "max_connect_attempts", "idle_timeout"},
+                          "max_connect_attempts", "idle_timeout", "type", "health_check"},
                          errors);
   reader.readName("name", cluster.name);
-  if (const auto endpoints = reader.readNonEmptyList("endpoints", "host:port")) {
-    for (size_t i = 0; i < endpoints->size(); ++i) {
-      SocketAddress address;
-      if (yaml::readAddress((*endpoints)[i], yaml::indexPath(reader.path("endpoints"), i), errors,
-                            address)) {
-        cluster.endpoints.push_back(std::move(address));
-      }
-    }
-  }
+  readClusterEndpoints(reader, cluster);
   reader.readChoice<LbPolicy>(
       "lb_policy",
       {{"round_robin", LbPolicy::kRoundRobin}, {"least_request", LbPolicy::kLeastRequest}},
@@ -136,6 +130,7 @@ void readCluster(const YAML::Node& node, const std::string& path, Errors& errors
   reader.readUint("max_pending_requests", 0, kMaxCount, cluster.max_pending_requests);
   reader.readUint("max_connect_attempts", 1, 100, cluster.max_connect_attempts);
   reader.readDuration("idle_timeout", kOneMs, cluster.idle_timeout);
+  readHealthCheck(reader, cluster);
 }
 
 // Reads a list section; entries keep their YAML index even when invalid, so cross-reference
@@ -262,6 +257,7 @@ void emitDuration(YAML::Emitter& out, const char* key, Duration duration) {
 void emitListener(YAML::Emitter& out, const Listener& listener) {
   out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << listener.name;
   emitAddress(out, "address", listener.address);
+  if (listener.original_dst) out << YAML::Key << "original_dst" << YAML::Value << true;
   out << YAML::Key << "limits" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "max_request_headers_bytes" << YAML::Value
       << listener.limits.max_request_headers_bytes;
@@ -307,9 +303,13 @@ void emitListener(YAML::Emitter& out, const Listener& listener) {
 
 void emitCluster(YAML::Emitter& out, const Cluster& cluster) {
   out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << cluster.name;
-  out << YAML::Key << "endpoints" << YAML::Value << YAML::Flow << YAML::BeginSeq;
-  for (const SocketAddress& endpoint : cluster.endpoints) out << endpoint.str();
-  out << YAML::EndSeq;
+  if (cluster.type != ClusterType::kStatic)
+    out << YAML::Key << "type" << YAML::Value << clusterTypeName(cluster.type);
+  if (cluster.type == ClusterType::kStatic) {
+    out << YAML::Key << "endpoints" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const SocketAddress& endpoint : cluster.endpoints) out << endpoint.str();
+    out << YAML::EndSeq;
+  }
   out << YAML::Key << "lb_policy" << YAML::Value
       << (cluster.lb_policy == LbPolicy::kLeastRequest ? "least_request" : "round_robin");
   emitDuration(out, "connect_timeout", cluster.connect_timeout);
@@ -319,6 +319,10 @@ void emitCluster(YAML::Emitter& out, const Cluster& cluster) {
   out << YAML::Key << "max_pending_requests" << YAML::Value << cluster.max_pending_requests;
   out << YAML::Key << "max_connect_attempts" << YAML::Value << cluster.max_connect_attempts;
   emitDuration(out, "idle_timeout", cluster.idle_timeout);
+  if (cluster.health_check.enabled()) {
+    out << YAML::Key << "health_check" << YAML::Value;
+    emitHealthCheck(out, cluster.health_check);
+  }
   out << YAML::EndMap;
 }
 

@@ -30,6 +30,9 @@ struct ListenerRuntime {
   // Every cluster of the snapshot on this worker, for route decisions by name.
   std::map<std::string, std::shared_ptr<upstream::WorkerCluster>> clusters;
   uint64_t version = 0;
+  // Every listener's and the admin's address, when this listener recovers original
+  // destinations: a destination among them would loop back into this proxy.
+  std::vector<config::SocketAddress> own_addresses;
 
   // First route whose prefix starts `path`, or nullptr.
   const RouteTarget* match(std::string_view path) const {

@@ -140,10 +140,48 @@ void ProxyStream::onRouted() {
   if (active_ && upstream_) upstream_->flush();
 }
 
+upstream::EndpointPool* ProxyStream::chooseOriginalDst() {
+  const OriginalDst* dst = encoder_.originalDst();
+  if (dst == nullptr) {
+    sendLocalReply(503,
+                   "no original destination: cluster " + cluster_->config().name +
+                       " forwards to a redirected connection's destination; this connection "
+                       "was not redirected to a listener with original_dst: true\n",
+                   false, "UH");
+    return nullptr;
+  }
+  if (dst->loops) {
+    // A misconfiguration repeats on every request: log the first and then every 1000th.
+    static thread_local uint64_t refused = 0;
+    if (refused++ % 1000 == 0) {
+      spdlog::warn(
+          "refusing to forward to original destination {}: it is this proxy's own listener "
+          "(the connection was not redirected, or iptables does not exclude the proxy's own "
+          "traffic); {} refused on this worker",
+          dst->text, refused);
+    }
+    sendLocalReply(
+        508,
+        "original destination " + dst->text + " is this proxy's own listener: refusing to loop\n",
+        false, "LD");
+    return nullptr;
+  }
+  upstream::EndpointPool* pool =
+      cluster_->chooseOriginalDst(dst->text, dst->addr, dst->len, tried_);
+  if (pool == nullptr) sendLocalReply(503, "too many original destinations in use\n", false, "UO");
+  return pool;
+}
+
 void ProxyStream::tryUpstream() {
   const config::Cluster& cfg = cluster_->config();
-  upstream::EndpointPool* pool =
-      attempts_ < cfg.max_connect_attempts + retries_ ? cluster_->choose(tried_) : nullptr;
+  const bool attempts_left = attempts_ < cfg.max_connect_attempts + retries_;
+  upstream::EndpointPool* pool = nullptr;
+  if (attempts_left && cluster_->originalDst()) {
+    // One destination: a retry (tried_ reset) goes there again, a failed connect does not.
+    if (tried_ == 0 && (pool = chooseOriginalDst()) == nullptr) return;  // answered
+  } else if (attempts_left) {
+    pool = cluster_->choose(tried_);
+  }
   if (pool == nullptr) {
     // After failed attempts, name the cause rather than only saying that none is left.
     if (last_failure_ == nullptr) return sendLocalReply(503, "no healthy upstream\n", false, "UH");

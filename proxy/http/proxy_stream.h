@@ -20,6 +20,7 @@
 #include "common/c_handles.h"
 #include "http/codec/http1_parser.h"
 #include "http/listener_runtime.h"
+#include "http/original_dst.h"
 #include "kernel/dispatcher.h"
 #include "kernel/lazy_timer.h"
 #include "plugin/callout.h"
@@ -56,6 +57,8 @@ class StreamEncoder {
   virtual void abort() = 0;
   virtual const std::string& peerAddress() const = 0;
   virtual Dispatcher& dispatcher() = 0;
+  // The connection's original destination (listeners with `original_dst: true`), or nullptr.
+  virtual const OriginalDst* originalDst() const { return nullptr; }
 };
 
 // What a routing filter decided (remora_route_t, validated and resolved).
@@ -100,6 +103,7 @@ class ProxyStream : public upstream::UpstreamCallbacks {
   const ListenerRuntime* runtime() const { return runtime_.get(); }
   Dispatcher& dispatcher() { return encoder_.dispatcher(); }
   const std::string& peerAddress() const { return encoder_.peerAddress(); }
+  const OriginalDst* originalDst() const { return encoder_.originalDst(); }
   std::vector<std::pair<std::string, std::string>>& metadata() { return metadata_; }
   // Applies a route decision; false with `err` set when the cluster is unknown.
   bool setRoute(const remora_route_t& route, std::string& err);
@@ -138,6 +142,9 @@ class ProxyStream : public upstream::UpstreamCallbacks {
   // After a hook returns: completes a finish() that happened inside it. True if it did.
   bool afterHook();
   void tryUpstream();
+  // original_dst clusters: the pool for the connection's original destination, or nullptr after
+  // answering why there is none.
+  upstream::EndpointPool* chooseOriginalDst();
   void finish();
   void completeFinish();
   // The response started and cannot be completed: on_log, then the encoder drops the connection.

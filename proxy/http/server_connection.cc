@@ -67,6 +67,10 @@ ServerConnection::ServerConnection(Dispatcher& dispatcher, ConnectionOwner& owne
   write_ev_.reset(event_new(base, fd, EV_WRITE | EV_PERSIST, onEvent, this));
   const config::ListenerLimits& limits = runtime_->config.limits;
   parser_.setLimits({limits.max_request_headers_bytes, limits.max_request_headers});
+  if (runtime_->config.original_dst) {
+    if (auto dst = recoverOriginalDst(fd, runtime_->own_addresses))
+      original_dst_ = std::make_unique<OriginalDst>(std::move(*dst));
+  }
   stats_ = runtime_->stats;
   stats_->downstream_cx_active.add();
   stats_->downstream_cx_total.inc();

@@ -54,6 +54,7 @@ class ServerConnection : public Http1Parser::Sink, public StreamEncoder, public 
   void abort() override;
   const std::string& peerAddress() const override { return peer_; }
   Dispatcher& dispatcher() override { return dispatcher_; }
+  const OriginalDst* originalDst() const override { return original_dst_.get(); }
 
  private:
   enum class TimerMode : uint8_t { kNone, kIdle, kHeaders, kRequest, kLinger };
@@ -80,6 +81,7 @@ class ServerConnection : public Http1Parser::Sink, public StreamEncoder, public 
   std::shared_ptr<const ListenerRuntime> runtime_;  // the one the current stream started on
   Fd fd_;
   std::string peer_;
+  std::unique_ptr<OriginalDst> original_dst_;  // listeners with original_dst only
   EventPtr read_ev_;
   EventPtr write_ev_;
   LazyTimer timer_;

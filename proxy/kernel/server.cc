@@ -50,7 +50,11 @@ int Server::run() {
   };
   plugin::installHostServices(std::move(services));
   plugins_ = std::make_shared<plugin::PluginRegistry>(plugin::hostApi(), n);
-  registry_ = stats::makeRegistry(*store_, {plugin_metrics_, plugins_});
+  health_ = std::make_shared<upstream::HealthChecker>(
+      main_, [this](const std::string& cluster, const std::string& address, bool healthy) {
+        for (auto& w : workers_) w->setEndpointHealth(cluster, address, healthy);
+      });
+  registry_ = stats::makeRegistry(*store_, {plugin_metrics_, plugins_, health_});
   for (size_t i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, *store_));
     workers_.back()->start();
@@ -66,6 +70,17 @@ int Server::run() {
   ctx.registry = registry_;
   ctx.stats = store_.get();
   ctx.plugins = [this] { return plugins_->describe(); };
+  ctx.endpoint_health = [this](const std::string& cluster, const std::string& address) {
+    nlohmann::json out;  // null: not health checked
+    if (const auto* h = health_->find(cluster, address)) {
+      out = {{"healthy", h->healthy},
+             {"last_result", h->last_result},
+             {"consecutive_failures", h->consecutive_failures},
+             {"consecutive_passes", h->consecutive_passes}};
+      if (!h->healthy) out["reason"] = h->reason;
+    }
+    return out;
+  };
   auto admin = admin::AdminServer::create(main_.base(), initial_->admin.address, std::move(ctx));
   if (!admin) {
     spdlog::critical("cannot start: {}", admin.error());
@@ -123,6 +138,7 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg, const std::strin
   std::unique_lock<std::mutex> lock(mu);
   cv.wait(lock, [&] { return pending == 0; });
   current_ = snap;
+  if (health_) health_->update(*snap->config);
   spdlog::info("config version {} applied (source: {})", snap->version, source);
   return Status();
 }

@@ -21,6 +21,7 @@
 #include "plugin/plugin_metrics.h"
 #include "plugin/plugin_registry.h"
 #include "stats/stats.h"
+#include "upstream/health_checker.h"
 
 namespace prometheus {
 class Registry;
@@ -58,6 +59,8 @@ class Server {
   std::shared_ptr<plugin::PluginMetrics> plugin_metrics_;
   std::shared_ptr<plugin::PluginRegistry> plugins_;
   std::shared_ptr<prometheus::Registry> registry_;
+  // Main-thread health checks; also a metrics collectable, so shared with the registry.
+  std::shared_ptr<upstream::HealthChecker> health_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::vector<EventPtr> signals_;

@@ -32,6 +32,14 @@ void Worker::ejectEndpoint(const std::string& cluster, const std::string& addres
   });
 }
 
+void Worker::setEndpointHealth(const std::string& cluster, const std::string& address,
+                               bool healthy) {
+  dispatcher_.post([this, cluster, address, healthy] {
+    auto it = clusters_.find(cluster);
+    if (it != clusters_.end()) it->second->setHealthy(address, healthy);
+  });
+}
+
 void Worker::stop() {
   if (!thread_.joinable()) return;
   dispatcher_.post([this] { dispatcher_.exit(); });
@@ -104,6 +112,11 @@ std::shared_ptr<const http::ListenerRuntime> Worker::compile(const config::Liste
   rt->clusters = clusters_;
   rt->stats = &store_.listener(index_, l.name);
   for (const config::Route& r : l.routes) rt->routes.push_back({r.prefix, clusters_.at(r.cluster)});
+  if (l.original_dst) {
+    for (const config::Listener& other : snapshot.config->listeners)
+      rt->own_addresses.push_back(other.address);
+    rt->own_addresses.push_back(snapshot.config->admin.address);
+  }
   return rt;
 }
 

@@ -48,6 +48,8 @@ class Worker : public http::ConnectionOwner {
 
   // Any thread: outlier ejection of one endpoint on this worker.
   void ejectEndpoint(const std::string& cluster, const std::string& address, uint32_t ms);
+  // Any thread: active health checking's verdict on one endpoint, for this worker's pools.
+  void setEndpointHealth(const std::string& cluster, const std::string& address, bool healthy);
 
  private:
   struct ActiveListener {

@@ -187,6 +187,12 @@ int metadataGet(remora_stream_t* s, remora_str_t key, remora_str_t* out) {
     *out = rs(*name);
     return 1;
   }
+  if (sv(key) == "remora.original_dst") {
+    const http::OriginalDst* dst = stream(s).originalDst();
+    if (dst == nullptr) return 0;
+    *out = rs(dst->text);
+    return 1;
+  }
   if (sv(key) == "remora.chain") {
     const http::ListenerRuntime* rt = stream(s).runtime();
     if (rt == nullptr || !rt->chain) return 0;

@@ -27,6 +27,16 @@ EndpointPool::EndpointPool(WorkerCluster& cluster, Dispatcher& dispatcher,
   }
 }
 
+EndpointPool::EndpointPool(WorkerCluster& cluster, Dispatcher& dispatcher,
+                           const sockaddr_storage& addr, socklen_t len, std::string name,
+                           stats::EndpointStats& stats)
+    : cluster_(cluster),
+      dispatcher_(dispatcher),
+      name_(std::move(name)),
+      sockaddr_(addr),
+      sockaddr_len_(len),
+      stats_(stats) {}
+
 EndpointPool::~EndpointPool() {
   // Streams pin the cluster, so only idle or closing connections can remain here.
   for (UpstreamConnection* c : all_) delete c;

@@ -24,6 +24,9 @@ class EndpointPool {
  public:
   EndpointPool(WorkerCluster& cluster, Dispatcher& dispatcher, const config::SocketAddress& addr,
                stats::EndpointStats& stats);
+  // An original_dst cluster's pool for one destination (`name` is its "ip:port" text).
+  EndpointPool(WorkerCluster& cluster, Dispatcher& dispatcher, const sockaddr_storage& addr,
+               socklen_t len, std::string name, stats::EndpointStats& stats);
   ~EndpointPool();
 
   // Gives `cb` a connection now (idle or newly connecting) or queues it. Returns false when the
@@ -53,6 +56,12 @@ class EndpointPool {
   bool ejected() const;
   // Closes idle connections (drain, cluster removal).
   void closeIdle();
+  // No connection and no waiting request: an original_dst pool may be removed.
+  bool unused() const { return all_.empty() && pending_.empty(); }
+  // Active health checking's verdict (posted by the main thread); unhealthy endpoints are
+  // skipped by the load balancer like ejected ones.
+  void setHealthy(bool healthy) { healthy_ = healthy; }
+  bool healthy() const { return healthy_; }
 
  private:
   WorkerCluster& cluster_;
@@ -66,6 +75,7 @@ class EndpointPool {
   std::deque<UpstreamCallbacks*> pending_;
   uint32_t active_ = 0;  // connections bound to a request (incl. connecting)
   uint64_t ejected_until_ms_ = 0;
+  bool healthy_ = true;
 };
 
 }  // namespace remora::upstream

@@ -5,8 +5,12 @@
 // Streams hold it by shared_ptr, so a removed cluster lives until its last stream ends.
 
 #include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
+#include "common/c_handles.h"
 #include "config/config.h"
 #include "kernel/dispatcher.h"
 #include "stats/stats.h"
@@ -26,8 +30,18 @@ class WorkerCluster {
   Dispatcher& dispatcher() { return dispatcher_; }
 
   // Picks an endpoint not in `tried` (a bitmask over endpoint indexes, tried in order beyond 64).
-  // Returns nullptr when every endpoint was tried.
+  // Returns nullptr when every endpoint was tried. Unhealthy and ejected endpoints are skipped
+  // unless every endpoint is out.
   EndpointPool* choose(uint64_t& tried);
+
+  bool originalDst() const { return config_.type == config::ClusterType::kOriginalDst; }
+  // original_dst clusters: the pool for destination `key` ("ip:port"), made on first use; bit 0
+  // of `tried` marks it tried (one destination, so nothing else to try). Nullptr when tried, or
+  // when the worker already holds kMaxOriginalDstPools destinations for this cluster.
+  EndpointPool* chooseOriginalDst(std::string_view key, const sockaddr_storage& addr, socklen_t len,
+                                  uint64_t& tried);
+  static constexpr size_t kMaxOriginalDstPools = 4096;
+  size_t originalDstPoolCount() const { return by_dst_.size(); }
 
   // Pending-queue accounting shared by the cluster's endpoints.
   bool tryAddPending() {
@@ -47,6 +61,8 @@ class WorkerCluster {
   EndpointPool& endpoint(size_t i) { return *endpoints_[i]; }
   // Takes the endpoint at `address` out of load balancing for `ms` (outlier ejection).
   void eject(const std::string& address, uint32_t ms);
+  // Active health checking's verdict for the endpoint at `address`.
+  void setHealthy(const std::string& address, bool healthy);
 
  private:
   config::Cluster config_;
@@ -55,6 +71,21 @@ class WorkerCluster {
   std::vector<std::unique_ptr<EndpointPool>> endpoints_;
   std::unique_ptr<LoadBalancer> lb_;
   uint32_t pending_ = 0;
+
+  // original_dst: one pool per destination, looked up without allocating (transparent hash).
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  struct DstPool {
+    std::unique_ptr<EndpointPool> pool;
+    bool unused_at_last_sweep = false;
+  };
+  static void onSweep(evutil_socket_t, short, void* arg);
+  void sweep();
+  std::unordered_map<std::string, DstPool, KeyHash, std::equal_to<>> by_dst_;
+  stats::EndpointStats* dst_stats_ = nullptr;  // one series for all destinations (bounded labels)
+  EventPtr sweep_timer_;
 };
 
 }  // namespace remora::upstream

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/c_handles.h"
+#include "kernel/lazy_timer.h"
 #include "stats/collector.h"
 #include "stats/stats.h"
 
@@ -107,6 +108,13 @@ class AdminServerTest : public ::testing::Test {
     context.config = [this] { return config_; };
     context.registry = stats::makeRegistry(store_);
     context.stats = &store_;
+    // 127.0.0.1:8081 failed its health checks; 127.0.0.1:8080 is not health checked.
+    context.endpoint_health = [](const std::string& cluster, const std::string& address) {
+      if (cluster != "backend" || address != "127.0.0.1:8081") return nlohmann::json();
+      return nlohmann::json({{"healthy", false},
+                             {"reason", "health check failed: status 503"},
+                             {"last_result", "status 503"}});
+    };
     auto server = AdminServer::create(base_.get(), {"127.0.0.1", 0}, std::move(context));
     ASSERT_TRUE(server.ok()) << server.error();
     server_ = std::move(server).value();
@@ -202,6 +210,28 @@ TEST_F(AdminServerTest, ClustersSumsEndpointGaugesOverWorkers) {
   EXPECT_EQ(c["endpoints"][1]["address"], "127.0.0.1:8081");
   EXPECT_EQ(c["endpoints"][1]["cx_active"], 0);
   EXPECT_EQ(c["endpoints"][1]["cx_idle"], 0);
+}
+
+TEST_F(AdminServerTest, ClustersSaysWhyAnEndpointIsOut) {
+  auto endpoint = [this](size_t i) {
+    return nlohmann::json::parse(get(port(), "/clusters").body)["clusters"][0]["endpoints"][i];
+  };
+  nlohmann::json e = endpoint(1);
+  EXPECT_EQ(e["state"], "unhealthy") << e.dump();
+  EXPECT_EQ(e["reason"], "health check failed: status 503");
+  EXPECT_EQ(e["health_check"]["last_result"], "status 503");
+  EXPECT_FALSE(endpoint(0).contains("health_check"));
+
+  // Ejected by outlier detection as well (on one worker): both reasons, with the deadline.
+  store_.endpoint(1, "backend", "127.0.0.1:8081")
+      .ejected_until_ms.store(LazyTimer::nowMs() + 60000, std::memory_order_relaxed);
+  e = endpoint(1);
+  EXPECT_EQ(e["state"], "unhealthy");
+  const std::string reason = e["reason"];
+  EXPECT_EQ(reason.rfind("health check failed: status 503; outlier ejection for ", 0), 0u)
+      << reason;
+  EXPECT_NE(reason.find(" ms (until 20"), std::string::npos) << reason;
+  EXPECT_EQ(reason.back(), ')') << reason;
 }
 
 TEST_F(AdminServerTest, UnknownPathIs404WithTheEndpointList) {

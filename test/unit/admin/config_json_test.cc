@@ -35,10 +35,12 @@ TEST(ConfigJsonTest, RendersEveryField) {
       "limits": {"max_request_headers_bytes": 61440, "max_request_headers": 100,
                  "buffer_high_watermark": 1048576},
       "timeouts": {"request_headers": "10000ms", "idle": "60000ms", "request": "0ms"},
-      "routes": [{"prefix": "/api", "cluster": "api"}, {"prefix": "/", "cluster": "web"}]
+      "routes": [{"prefix": "/api", "cluster": "api"}, {"prefix": "/", "cluster": "web"}],
+      "original_dst": false
     }],
     "clusters": [{
       "name": "api",
+      "type": "static",
       "endpoints": ["10.0.0.1:8080"],
       "lb_policy": "round_robin",
       "connect_timeout": "1000ms",

@@ -23,6 +23,7 @@ Config everyFieldSet() {
   listener.limits = {2048, 20, 65536};
   listener.timeouts = {Duration{250}, Duration{3000}, Duration{86400000}};
   listener.routes = {{"/api/", "true"}, {"/", "123"}};
+  listener.original_dst = true;
   config.listeners.push_back(listener);
   Cluster a;
   a.name = "true";
@@ -34,10 +35,14 @@ Config everyFieldSet() {
   a.max_pending_requests = 0;
   a.max_connect_attempts = 100;
   a.idle_timeout = Duration{7000};
+  a.health_check = {"/healthz?deep=1", Duration{2500}, Duration{500}, 4, 5, {200, 204}};
   Cluster b;
   b.name = "123";
   b.endpoints = {{"127.0.0.1", 1}};
-  config.clusters = {a, b};
+  Cluster passthrough;
+  passthrough.name = "passthrough";
+  passthrough.type = ClusterType::kOriginalDst;
+  config.clusters = {a, b, passthrough};
   return config;
 }
 
@@ -52,13 +57,33 @@ TEST(LoaderRoundTripTest, EveryFieldSurvives) {
 
 TEST(LoaderRoundTripTest, EmitsEveryField) {
   const std::string yaml = toYaml(everyFieldSet());
-  for (const char* field :
-       {"workers: 7", "log_level: debug", "address: \"[::1]:9000\"", "grace_period: 1500ms",
-        "deadline: 120s", "max_request_headers_bytes: 2048", "max_request_headers: 20",
-        "buffer_high_watermark: 65536", "request_headers: 250ms", "idle: 3s", "request: 86400s",
-        "prefix: /api/", "lb_policy: least_request", "connect_timeout: 1ms",
-        "response_timeout: 2500ms", "max_connections_per_endpoint: 1", "max_pending_requests: 0",
-        "max_connect_attempts: 100", "idle_timeout: 7s"}) {
+  for (const char* field : {"workers: 7",
+                            "log_level: debug",
+                            "address: \"[::1]:9000\"",
+                            "grace_period: 1500ms",
+                            "deadline: 120s",
+                            "max_request_headers_bytes: 2048",
+                            "max_request_headers: 20",
+                            "buffer_high_watermark: 65536",
+                            "request_headers: 250ms",
+                            "idle: 3s",
+                            "request: 86400s",
+                            "prefix: /api/",
+                            "lb_policy: least_request",
+                            "connect_timeout: 1ms",
+                            "response_timeout: 2500ms",
+                            "max_connections_per_endpoint: 1",
+                            "max_pending_requests: 0",
+                            "max_connect_attempts: 100",
+                            "idle_timeout: 7s",
+                            "original_dst: true",
+                            "type: original_dst",
+                            "path: \"/healthz?deep=1\"",
+                            "interval: 2500ms",
+                            "timeout: 500ms",
+                            "healthy_threshold: 4",
+                            "unhealthy_threshold: 5",
+                            "expected_statuses: [200, 204]"}) {
     EXPECT_NE(yaml.find(field), std::string::npos) << field << " missing from\n" << yaml;
   }
 }

@@ -402,5 +402,64 @@ TEST(LoaderTest, TextMustBeUtf8) {
   EXPECT_EQ(ok->listeners[0].routes[0].prefix, "/caf\xc3\xa9/\xf0\x9f\x9a\x80");
 }
 
+// --- Transparent interception and health checks ---
+
+TEST(LoaderTest, OriginalDstListenerAndCluster) {
+  Result<Config> result = loadFromString(
+      "listeners: [{name: out, address: 127.0.0.1:15001, original_dst: true,\n"
+      "             routes: [{cluster: passthrough}]}]\n"
+      "clusters: [{name: passthrough, type: original_dst}]\n");
+  ASSERT_TRUE(result.ok()) << result.error();
+  EXPECT_TRUE(result->listeners[0].original_dst);
+  EXPECT_EQ(result->clusters[0].type, ClusterType::kOriginalDst);
+  EXPECT_TRUE(result->clusters[0].endpoints.empty());
+}
+
+TEST(LoaderTest, OriginalDstErrors) {
+  EXPECT_EQ(errorOf(withListener("    original_dst: yes please\n")),
+            "listeners[0].original_dst: expected true or false, got \"yes please\"");
+  EXPECT_EQ(errorOf(withCluster("    type: dynamic\n")),
+            "clusters[0].type: expected one of static, original_dst, got \"dynamic\"");
+  EXPECT_EQ(errorOf(withCluster("    type: original_dst\n")),
+            "clusters[0].endpoints: must be absent for type original_dst (each request goes to "
+            "its connection's original destination)");
+  EXPECT_EQ(errorOf(std::string(kListener) +
+                    "clusters: [{name: app, type: original_dst, health_check: {path: /h}}]\n"),
+            "clusters[0].health_check: not supported for type original_dst (no fixed endpoints)");
+}
+
+TEST(LoaderTest, HealthCheckDefaults) {
+  Result<Config> result = loadFromString(withCluster("    health_check: {path: /healthz}\n"));
+  ASSERT_TRUE(result.ok()) << result.error();
+  const HealthCheck& h = result->clusters[0].health_check;
+  EXPECT_EQ(h.path, "/healthz");
+  EXPECT_EQ(h.interval, Duration{5000});
+  EXPECT_EQ(h.timeout, Duration{1000});
+  EXPECT_EQ(h.healthy_threshold, 2u);
+  EXPECT_EQ(h.unhealthy_threshold, 3u);
+  EXPECT_EQ(h.expected_statuses, std::vector<uint32_t>{200});
+  EXPECT_FALSE(loadFromString(minimal())->clusters[0].health_check.enabled());
+}
+
+TEST(LoaderTest, HealthCheckErrors) {
+  EXPECT_EQ(errorOf(withCluster("    health_check: {interval: 1s}\n")),
+            "clusters[0].health_check.path: expected a path starting with \"/\", got nothing");
+  EXPECT_EQ(errorOf(withCluster("    health_check: {path: healthz}\n")),
+            "clusters[0].health_check.path: expected a path starting with \"/\", got \"healthz\"");
+  EXPECT_EQ(errorOf(withCluster("    health_check: {path: /h, unhealthy_threshold: 0}\n")),
+            "clusters[0].health_check.unhealthy_threshold: expected an integer from 1 to 1000, "
+            "got 0");
+  EXPECT_EQ(errorOf(withCluster("    health_check: {path: /h, interval: 1s, timeout: 2s}\n")),
+            "clusters[0].health_check.timeout: must not exceed interval (1s), got 2s");
+  EXPECT_EQ(errorOf(withCluster("    health_check: {path: /h, expected_statuses: [200, 700]}\n")),
+            "clusters[0].health_check.expected_statuses[1]: expected an HTTP status 100-599, "
+            "got 700");
+  EXPECT_EQ(errorOf(withCluster("    health_check: {path: /h, expected_statuses: []}\n")),
+            "clusters[0].health_check.expected_statuses: expected a non-empty list of statuses, "
+            "got an empty list");
+  EXPECT_EQ(errorOf(withCluster("    health_check: {path: /h, intervall: 1s}\n")),
+            "clusters[0].health_check.intervall: unknown field");
+}
+
 }  // namespace
 }  // namespace remora::config

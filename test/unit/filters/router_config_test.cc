@@ -196,5 +196,18 @@ INSTANTIATE_TEST_SUITE_P(
             R"({"routes": [{"name": "a", "match": {"prefix": "/"}, "cluster": "a"}, {"name": "a", "match": {"prefix": "/"}, "cluster": "b"}]})",
             "routes[1].name: \"a\" names another route too"}));
 
+TEST(RouterConfigTest, RejectsABadOriginalDst) {
+  const std::string expected =
+      "routes[0].match.original_dst: must be \"ip:port\", \"ip\" or \"*:port\" (IPv6 in "
+      "brackets), e.g. \"10.0.0.7:8080\"";
+  for (const char* bad : {"host.example:80", "*", "10.0.0.7:", "10.0.0.7:0", "10.0.0.7:70000",
+                          "fd00::7", "[fd00::7", "[fd00::7]80"}) {
+    EXPECT_EQ(errorOf(std::string(R"({"routes": [{"match": {"prefix": "/", "original_dst": ")") +
+                      bad + R"("}, "cluster": "c"}]})"),
+              expected)
+        << bad;
+  }
+}
+
 }  // namespace
 }  // namespace remora::router

@@ -16,6 +16,7 @@ struct FakeRequest : RequestView {
   std::string target_ = "/";
   std::string authority_ = "example.com";
   std::map<std::string, std::string> headers_;  // lower-case names
+  std::optional<std::string> original_dst_;
 
   std::string_view method() const override { return method_; }
   std::string_view target() const override { return target_; }
@@ -24,6 +25,10 @@ struct FakeRequest : RequestView {
     auto it = headers_.find(std::string(name));
     if (it == headers_.end()) return std::nullopt;
     return std::string_view(it->second);
+  }
+  std::optional<std::string_view> originalDst() const override {
+    if (!original_dst_) return std::nullopt;
+    return std::string_view(*original_dst_);
   }
 };
 
@@ -193,6 +198,27 @@ TEST(RouteActionTest, RedirectLocations) {
   EXPECT_EQ(redirectLocation(to_path, r), "http://old.example.com/manual?lang=en");
   Redirect to_path_query{301, "", "", "", "/manual?v=2"};
   EXPECT_EQ(redirectLocation(to_path_query, r), "http://old.example.com/manual?v=2");
+}
+
+// Transparent interception: routes on the connection's original destination.
+TEST(RouteMatchTest, OriginalDstConditions) {
+  std::unique_ptr<RouterConfig> c = config(R"({"routes": [
+    {"name": "exact", "match": {"prefix": "/", "original_dst": "10.0.0.7:8080"}, "cluster": "a"},
+    {"name": "host", "match": {"prefix": "/", "original_dst": "10.0.0.8"}, "cluster": "b"},
+    {"name": "port", "match": {"prefix": "/", "original_dst": "*:5432"}, "cluster": "c"},
+    {"name": "v6", "match": {"prefix": "/", "original_dst": "[fd00:0::7]:80"}, "cluster": "d"},
+    {"name": "rest", "match": {"prefix": "/"}, "cluster": "e"}]})");
+  auto to = [](std::optional<std::string> dst) {
+    FakeRequest r = request("GET", "/");
+    r.original_dst_ = std::move(dst);
+    return r;
+  };
+  EXPECT_EQ(routed(*c, to("10.0.0.7:8080")), "exact");
+  EXPECT_EQ(routed(*c, to("10.0.0.7:8081")), "rest");
+  EXPECT_EQ(routed(*c, to("10.0.0.8:1")), "host");
+  EXPECT_EQ(routed(*c, to("10.9.9.9:5432")), "port");
+  EXPECT_EQ(routed(*c, to("[fd00::7]:80")), "v6");  // the pattern was canonicalized
+  EXPECT_EQ(routed(*c, to(std::nullopt)), "rest");  // not a redirected connection
 }
 
 }  // namespace

@@ -1,0 +1,56 @@
+#pragma once
+// HealthProbe: one active health check of one endpoint — connect, `GET <path>` with
+// `Connection: close`, read the status line, done. Runs on the main thread's event_base (DESIGN
+// §2: the main thread runs health checks); workers never see it. The owner destroys the probe
+// after its callback, through Dispatcher::deferDelete (the callback runs inside the probe's own
+// libevent callbacks).
+
+#include <event2/bufferevent.h>
+#include <sys/socket.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/c_handles.h"
+#include "config/config.h"
+#include "kernel/dispatcher.h"
+
+namespace remora::upstream {
+
+struct ProbeResult {
+  enum class Kind { kPass, kBadStatus, kTimeout, kConnectFailed, kError };
+  Kind kind = Kind::kError;
+  int status = 0;      // the response's status, when one arrived
+  std::string detail;  // "status 503", "timeout after 1000 ms", "connect refused", ...
+};
+
+// The metric label of a result kind: success, bad_status, timeout, connect_failed, error.
+const char* probeResultLabel(ProbeResult::Kind kind);
+
+class HealthProbe : public Deferrable {
+ public:
+  using Done = std::function<void(const ProbeResult&)>;
+
+  // Starts the check at once; `done` runs exactly once, later, on `base`'s thread (never from
+  // inside start). `address` is the endpoint (also the Host header).
+  static std::unique_ptr<HealthProbe> start(event_base* base, const config::SocketAddress& address,
+                                            const config::HealthCheck& check, Done done);
+  ~HealthProbe() override;
+
+ private:
+  HealthProbe() = default;
+  static void onRead(bufferevent* bev, void* arg);
+  static void onEvent(bufferevent* bev, short what, void* arg);
+  static void onTimeout(evutil_socket_t, short, void* arg);
+  void finish(ProbeResult result);
+
+  bufferevent* bev_ = nullptr;
+  EventPtr timer_;
+  const config::HealthCheck* check_ = nullptr;  // owned by the checker, outlives the probe
+  Done done_;
+  bool connected_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace remora::upstream
