@@ -1,5 +1,7 @@
 #include "http/codec/http1_parser.h"
 
+#include "http/codec/http1_fast_head.h"
+
 #include <algorithm>
 #include <climits>
 #include <cstring>
@@ -46,6 +48,79 @@ Http1Parser::Http1Parser(Kind kind, Sink& sink) : kind_(kind), sink_(sink) {
 }
 
 size_t Http1Parser::execute(const char* data, size_t len) {
+  // A paused parser consumes nothing, as http_parser_execute() does.
+  if (failed() || stopped_ || paused()) return 0;
+  size_t n = 0;
+  for (;;) {
+    if (fast_) {
+      if (fast_remaining_ > 0 && n == len) {
+        if (len == 0)
+          fail(kind_ == Kind::kResponse ? stats::ProtocolError::kUpstreamBadResponse
+                                        : stats::ProtocolError::kBadRequest,
+               "stream ended at an unexpected time");
+        break;
+      }
+      n += continueFast(data + n, len - n);
+    } else if (fast_enabled_ && !in_message_ && n < len) {
+      size_t head = parseFastHead(kind_ == Kind::kRequest, data + n, len - n,
+                                  limits_.max_head_bytes, limits_.max_headers, head_);
+      if (head == 0) break;  // not plain, or not complete yet: http_parser reads this message
+      n += head;
+      startFast();
+    } else {
+      break;
+    }
+    if (failed() || stopped_ || paused()) break;
+  }
+  if (n > 0) noteTail(data, n);
+  if (fast_ || failed() || stopped_ || paused() || (n == len && len > 0)) return n;
+  return n + executeSlow(data + n, len - n);
+}
+
+void Http1Parser::startFast() {
+  trailers_.clear();
+  last_ = Last::kNone;
+  in_message_ = true;
+  head_done_ = true;
+  // What http_parser would leave there: a response parser's method is never set.
+  if (kind_ == Kind::kResponse) head_.method = static_cast<http_method>(parser_.method);
+  if (checkHead() != 0) return;
+  fast_ = true;
+  int rc = sink_.onHeaders(head_);
+  if (rc < 0) {
+    stopped_ = true;
+    return;
+  }
+  bool no_body = rc == 1 || !head_.has_content_length ||
+                 (kind_ == Kind::kResponse &&
+                  (head_.status < 200 || head_.status == 204 || head_.status == 304));
+  fast_remaining_ = no_body ? 0 : head_.content_length;
+}
+
+size_t Http1Parser::continueFast(const char* data, size_t len) {
+  size_t n = static_cast<size_t>(std::min<uint64_t>(len, fast_remaining_));
+  if (n > 0) {
+    fast_remaining_ -= n;
+    if (sink_.onBody(data, n) < 0) {
+      stopped_ = true;
+      return n;
+    }
+    if (paused() || fast_remaining_ > 0) return n;
+  }
+  fast_ = false;
+  in_message_ = false;
+  if (sink_.onMessageComplete(trailers_) < 0) stopped_ = true;
+  return n;
+}
+
+void Http1Parser::noteTail(const char* data, size_t consumed) {
+  // A call consuming only whitespace keeps the previous answer.
+  const char* end = data + consumed;
+  while (end > data && (end[-1] == ' ' || end[-1] == '\t')) --end;
+  if (end > data) tail_is_line_start_ = end[-1] == '\n';
+}
+
+size_t Http1Parser::executeSlow(const char* data, size_t len) {
   static const http_parser_settings settings = [] {
     http_parser_settings s = kSettings;
     s.on_message_begin = onMessageBeginCb;
@@ -58,17 +133,13 @@ size_t Http1Parser::execute(const char* data, size_t len) {
     s.on_message_complete = onMessageCompleteCb;
     return s;
   }();
-  if (failed() || stopped_) return 0;
   exec_begin_ = data;
   // http_parser answers 1 to an EOF (len 0) that arrives inside a message: never report more
   // than was given.
   size_t n = std::min(http_parser_execute(&parser_, &settings, data, len), len);
   // Remember whether the bytes consumed so far end a line then only SP/HTAB, for the obs-fold
-  // check of a value starting at the next call's first byte. A call consuming only whitespace
-  // keeps the previous answer.
-  const char* end = data + n;
-  while (end > data && (end[-1] == ' ' || end[-1] == '\t')) --end;
-  if (end > data) tail_is_line_start_ = end[-1] == '\n';
+  // check of a value starting at the next call's first byte.
+  noteTail(data, n);
   http_errno err = HTTP_PARSER_ERRNO(&parser_);
   if (err == HPE_OK || err == HPE_PAUSED) {
     if (inHead() && headTooLarge())
@@ -223,6 +294,14 @@ int Http1Parser::checkHead() {
       return fail(stats::ProtocolError::kBadFraming, "unsupported Transfer-Encoding");
   }
   if (te_count > 1) return fail(stats::ProtocolError::kBadFraming, "repeated Transfer-Encoding");
+  // http_parser frames by any name that starts with "Transfer-Encoding" ("Transfer-EncodingX"),
+  // which Remora would forward as an unknown header: refuse the head before it goes anywhere.
+  constexpr std::string_view kTe = "transfer-encoding";
+  for (const HeaderMap::Entry& e : h.entries()) {
+    std::string_view name = h.name(e);
+    if (name.size() > kTe.size() && equalsIgnoreCase(name.substr(0, kTe.size()), kTe))
+      return fail(stats::ProtocolError::kBadFraming, "invalid Transfer-Encoding header name");
+  }
   // http_parser decides the framing and reads only trailing spaces as part of "chunked": a value
   // such as "chunked<HTAB>" passes the check above, yet http_parser would not read chunks.
   if (te_count == 1 && !head_.chunked)

@@ -64,6 +64,9 @@ class Http1Parser {
   Http1Parser& operator=(const Http1Parser&) = delete;
 
   void setLimits(Limits limits) { limits_ = limits; }
+  // Plain heads are read by parseFastHead() (http1_fast_head.h) unless this is turned off; the
+  // fuzzers turn it off to compare both paths on the same bytes.
+  void setFastPath(bool enabled) { fast_enabled_ = enabled; }
 
   // Parses as much as it can; returns the bytes consumed. Stops early when paused (see pause())
   // or on an error (failed() becomes true). `len == 0` signals EOF, which completes a
@@ -104,6 +107,14 @@ class Http1Parser {
   static int onBodyCb(http_parser* p, const char* at, size_t len);
   static int onMessageCompleteCb(http_parser* p);
 
+  // The fast path: a message whose head parseFastHead() read, and whose Content-Length body is
+  // counted here; http_parser never sees it.
+  void startFast();
+  size_t continueFast(const char* data, size_t len);
+  size_t executeSlow(const char* data, size_t len);
+  // Records whether the consumed bytes end a line then only SP/HTAB (see onContinuationLine).
+  void noteTail(const char* data, size_t consumed);
+
   int fail(stats::ProtocolError kind, const char* detail);
   int finishHeader();
   int checkHead();
@@ -122,6 +133,9 @@ class Http1Parser {
   bool in_message_ = false;
   bool head_done_ = false;
   bool stopped_ = false;
+  bool fast_enabled_ = true;
+  bool fast_ = false;            // the current message is on the fast path
+  uint64_t fast_remaining_ = 0;  // its body bytes still to come
   stats::ProtocolError error_ = stats::ProtocolError::kCount;
   std::string detail_;
 };
