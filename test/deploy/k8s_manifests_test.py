@@ -80,7 +80,8 @@ def check_consistency(deployment, configmap):
     live = remora["livenessProbe"]["httpGet"]
     assert ready["path"] == "/ready", f"readinessProbe path {ready['path']}"
     assert live["path"] == "/healthz", f"livenessProbe path {live['path']}"
-    assert named(ready["port"]) == admin_port, f"readinessProbe port {ready['port']} != {admin_port}"
+    assert named(ready["port"]) == admin_port, \
+        f"readinessProbe port {ready['port']} != {admin_port}"
     assert named(live["port"]) == admin_port, f"livenessProbe port {live['port']} != {admin_port}"
     assert admin_port in ports.values(), f"admin port {admin_port} not a containerPort"
     for listener in config["listeners"]:
@@ -155,10 +156,11 @@ class ManifestTest(unittest.TestCase):
                     self.assertIn(doc.get("kind"),
                                   {"Deployment", "ConfigMap", "Service", "Kustomization"})
                     if doc["kind"] == "Kustomization":
+                        here = os.path.join(K8S, os.path.dirname(path))
                         for res in doc.get("resources", []):
-                            self.assertTrue(os.path.exists(os.path.join(K8S, os.path.dirname(path), res)))
+                            self.assertTrue(os.path.exists(os.path.join(here, res)), res)
                         for patch in doc.get("patches", []):
-                            self.assertIn(patch["path"], os.listdir(os.path.join(K8S, os.path.dirname(path))))
+                            self.assertIn(patch["path"], os.listdir(here))
                         continue
                     self.assertRegex(doc["metadata"]["name"], r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
         dep = one(self.base, "Deployment")
@@ -171,7 +173,8 @@ class ManifestTest(unittest.TestCase):
         svc = one(self.base, "Service")
         for k, v in svc["spec"]["selector"].items():
             self.assertEqual(labels.get(k), v, "Service selector does not match the pods")
-        remora_ports = {p["name"] for p in container(dep["spec"]["template"]["spec"], "remora")["ports"]}
+        pod_spec = dep["spec"]["template"]["spec"]
+        remora_ports = {p["name"] for p in container(pod_spec, "remora")["ports"]}
         for p in svc["spec"]["ports"]:
             if isinstance(p["targetPort"], str):
                 self.assertIn(p["targetPort"], remora_ports)
@@ -217,9 +220,11 @@ class ManifestTest(unittest.TestCase):
         self.assertIn("NET_ADMIN", init["securityContext"]["capabilities"]["add"])
         env = {e["name"]: e["value"] for e in init.get("env", [])}
         dep = one(self.base, "Deployment")
-        self.assertEqual(env["REMORA_UID"], str(dep["spec"]["template"]["spec"]["securityContext"]["runAsUser"]))
+        uid = dep["spec"]["template"]["spec"]["securityContext"]["runAsUser"]
+        self.assertEqual(env["REMORA_UID"], str(uid))
         config = yaml.safe_load(one(self.base, "ConfigMap")["data"]["remora.yaml"])
-        self.assertEqual(int(env["REMORA_INBOUND_PORT"]), port_of(config["listeners"][0]["address"]))
+        listener_port = port_of(config["listeners"][0]["address"])
+        self.assertEqual(int(env["REMORA_INBOUND_PORT"]), listener_port)
         with open(os.path.join(REPO, "deploy", "Containerfile")) as f:
             self.assertIn("deploy/iptables-init.sh", f.read())
 
