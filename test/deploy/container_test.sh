@@ -15,6 +15,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="$(cd "${1:?usage: container_test.sh BUILD_DIR}" && pwd)"
 store="${REMORA_PODMAN_ROOT:-/var/tmp/remora-podman}"
 export REMORA_PODMAN_ROOT="$store"
+mkdir -p "$store"
 export CONTAINERS_CONF="$store/containers.conf"
 podman_() { podman --root "$store/root" --runroot "$store/runroot" "$@"; }
 
