@@ -27,7 +27,7 @@ rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 app=$(free_port); http=$(free_port); admin=$(free_port)
 "$build/tools/remora-demo-upstream" --listen "127.0.0.1:$app" --name app >"$tmp/app.log" 2>&1 &
-pids+=($!)
+pids+=("$!")
 # The ConfigMap's config with this machine's ports and plugin directory.
 /usr/bin/python3 - "$repo/deploy/k8s/configmap.yaml" "$tmp/remora.yaml" "$app" "$http" "$admin" \
   "$build/filters" "$tmp/cache" <<'PY'
@@ -42,7 +42,7 @@ yaml.safe_dump(config, open(dst, "w"))
 PY
 "$build/proxy/remora" --config "$tmp/remora.yaml" >"$tmp/remora.log" 2>&1 &
 remora=$!
-pids+=($remora)
+pids+=("$remora")
 for _ in $(seq 1 100); do
   curl -sf "http://127.0.0.1:$admin/ready" >/dev/null && break
   sleep 0.1

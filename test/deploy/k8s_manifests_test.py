@@ -220,6 +220,9 @@ class ManifestTest(unittest.TestCase):
         self.assertIn("NET_ADMIN", init["securityContext"]["capabilities"]["add"])
         env = {e["name"]: e["value"] for e in init.get("env", [])}
         dep = one(self.base, "Deployment")
+        # A strategic-merge patch applies to the object of the same kind and name.
+        self.assertEqual((patch["kind"], patch["metadata"]["name"]),
+                         (dep["kind"], dep["metadata"]["name"]))
         uid = dep["spec"]["template"]["spec"]["securityContext"]["runAsUser"]
         self.assertEqual(env["REMORA_UID"], str(uid))
         config = yaml.safe_load(one(self.base, "ConfigMap")["data"]["remora.yaml"])
