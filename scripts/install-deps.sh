@@ -8,7 +8,12 @@ packages=(
   libevent-dev libnghttp2-dev libre2-dev prometheus-cpp-dev libgtest-dev libgmock-dev
   libyaml-cpp-dev libspdlog-dev libhttp-parser-dev libssl-dev nlohmann-json3-dev
   libbenchmark-dev curl ca-certificates python3
+  # Transparent interception tests: iptables in network namespaces, setpriv (util-linux).
   iptables iproute2 util-linux
+  # Deployment tests: the container image (podman with runc: crun refuses hybrid cgroups;
+  # catatonit for the pod's infra container; debootstrap for the offline base image), the
+  # Kubernetes manifest checks (python3-yaml) and a real Prometheus scraping Remora.
+  podman runc catatonit containernetworking-plugins debootstrap python3-yaml prometheus
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(nginx haproxy wrk nghttp2-client valgrind strace)
