@@ -9,7 +9,7 @@
 # Not redirected: Remora's own traffic (its uid, so its upstream connections do not loop back
 # into it), loopback, the admin port, Remora's own listener ports, and the excluded ports and
 # CIDRs. Remora recovers each connection's real destination with SO_ORIGINAL_DST (a listener
-# with `original_dst: true`; see docs/interception.md).
+# with `original_dst: true`; see docs/operations.md, "Traffic interception").
 #
 # Idempotent: the rules live in the chains REMORA_INBOUND and REMORA_OUTPUT, which are flushed
 # and re-created on every run, with exactly one jump to each. `--clean` removes them.

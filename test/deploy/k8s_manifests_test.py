@@ -224,7 +224,7 @@ class ManifestTest(unittest.TestCase):
         self.assertEqual((patch["kind"], patch["metadata"]["name"]),
                          (dep["kind"], dep["metadata"]["name"]))
         uid = dep["spec"]["template"]["spec"]["securityContext"]["runAsUser"]
-        self.assertEqual(env["REMORA_UID"], str(uid))
+        self.assertEqual(env["REMORA_PROXY_UID"], str(uid))
         config = yaml.safe_load(one(self.base, "ConfigMap")["data"]["remora.yaml"])
         listener_port = port_of(config["listeners"][0]["address"])
         self.assertEqual(int(env["REMORA_INBOUND_PORT"]), listener_port)
