@@ -65,7 +65,9 @@ int Server::run() {
   ctx.config = [this] { return current_ ? current_->config : nullptr; };
   ctx.registry = registry_;
   ctx.stats = store_.get();
-  ctx.plugins = [this] { return plugins_->describe(); };
+  ctx.plugins = [this] {
+    return plugins_->describe(current_ ? current_->chains : plugin::PluginRegistry::Chains{});
+  };
   auto admin = admin::AdminServer::create(main_.base(), initial_->admin.address, std::move(ctx));
   if (!admin) {
     spdlog::critical("cannot start: {}", admin.error());
@@ -133,8 +135,14 @@ Status Server::compileChains(const config::Config& cfg, Snapshot& snap) {
   for (size_t i = 0; i < cfg.listeners.size(); ++i) {
     const config::Listener& l = cfg.listeners[i];
     if (l.filters.empty()) continue;
+    // The chain in service for this listener hands its plugins' state to the new one.
+    const plugin::FilterChain* previous = nullptr;
+    if (current_) {
+      auto it = current_->chains.find(l.name);
+      if (it != current_->chains.end()) previous = it->second.get();
+    }
     auto chain = plugin::compileChain(l, "listeners[" + std::to_string(i) + "]", *plugins_,
-                                      *plugin_metrics_);
+                                      *plugin_metrics_, previous);
     if (!chain) {
       errors += (errors.empty() ? "" : "\n") + chain.error();
       continue;

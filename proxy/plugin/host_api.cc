@@ -10,6 +10,7 @@
 #include "plugin/callout.h"
 #include "plugin/event_bus.h"
 #include "plugin/filter_manager.h"
+#include "plugin/lifecycle_events.h"
 #include "plugin/plugin_metrics.h"
 
 namespace remora::plugin {
@@ -356,6 +357,7 @@ const remora_host_api_t kHostApi = {
 }  // namespace
 
 void installHostServices(HostServices services) {
+  setLifecycleBus(services.bus);
   g_services = std::move(services);
 }
 
