@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "plugin/filter_manager.h"
 #include "plugin/host_api.h"
 #include "plugin/lifecycle_events.h"
 #include "plugin/plugin_metrics.h"
@@ -14,8 +15,10 @@ namespace remora::plugin {
 
 FilterVariant::~FilterVariant() {
   if (quarantined.load(std::memory_order_relaxed)) gen->addQuarantined(-1);
-  if (config != nullptr && gen->descriptor().config_free != nullptr)
+  if (config != nullptr && gen->descriptor().config_free != nullptr) {
+    FilterManager::PluginScope scope(gen->name());
     gen->descriptor().config_free(config);
+  }
 }
 
 FilterEntry::FilterEntry(std::unique_ptr<FilterVariant> primary,
@@ -86,6 +89,7 @@ std::unique_ptr<FilterVariant> configure(const PluginGenerationPtr& gen,
   const remora_plugin_descriptor_t& d = gen->descriptor();
   if (d.config_new != nullptr) {
     remora_config_ctx ctx{gen.get(), &metrics, {}};
+    FilterManager::PluginScope scope(gen->name());
     char err[1024] = {0};
     cfg = d.config_new(&ctx, remora_str_t{ref.config_json.data(), ref.config_json.size()}, err,
                        sizeof(err));

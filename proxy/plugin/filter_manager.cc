@@ -22,6 +22,14 @@ std::string_view FilterManager::currentPlugin() {
   return t_current_plugin;
 }
 
+FilterManager::PluginScope::PluginScope(std::string_view name) : outer_(t_current_plugin) {
+  t_current_plugin = name;
+}
+
+FilterManager::PluginScope::~PluginScope() {
+  t_current_plugin = outer_;
+}
+
 void FilterManager::begin(std::shared_ptr<const FilterChain> chain, size_t worker,
                           remora_stream_t* handle, std::string_view path) {
   end(nullptr);

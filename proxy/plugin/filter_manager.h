@@ -49,6 +49,20 @@ class FilterManager {
 
   // The plugin whose hook is running on this thread, for the host's log call ("" if none).
   static std::string_view currentPlugin();
+
+  // Names the plugin running outside a stream hook (start, stop, config_new, state hand-off, an
+  // event delivery) for as long as it lives, so its log lines carry its name. `name` must
+  // outlive the scope.
+  class PluginScope {
+   public:
+    explicit PluginScope(std::string_view name);
+    ~PluginScope();
+    PluginScope(const PluginScope&) = delete;
+    PluginScope& operator=(const PluginScope&) = delete;
+
+   private:
+    std::string_view outer_;
+  };
   // The name of the filter that failed last (for the 500 body and the log).
   std::string_view failedFilter() const { return failed_; }
   // The status a failed stream is answered with: 500, or 503 for a quarantined fail_closed entry.

@@ -280,9 +280,13 @@ void publish(remora_str_t topic, remora_str_t payload) {
 
 uint64_t subscribe(remora_str_t topic, remora_event_cb cb, void* user) {
   if (!g_services.bus || cb == nullptr) return 0;
-  return g_services.bus->subscribe(
-      std::string(sv(topic)),
-      [cb, user](const std::string& t, const std::string& p) { cb(user, rs(t), rs(p)); });
+  // Deliveries run outside any hook: remember who subscribed, so its log lines name it.
+  return g_services.bus->subscribe(std::string(sv(topic)),
+                                   [cb, user, who = std::string(FilterManager::currentPlugin())](
+                                       const std::string& t, const std::string& p) {
+                                     FilterManager::PluginScope scope(who);
+                                     cb(user, rs(t), rs(p));
+                                   });
 }
 
 void unsubscribe(uint64_t id) {

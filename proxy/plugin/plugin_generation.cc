@@ -1,6 +1,7 @@
 #include "plugin/plugin_generation.h"
 
 #include "kernel/dispatcher.h"
+#include "plugin/filter_manager.h"
 #include "plugin/lifecycle_events.h"
 
 #include <dlfcn.h>
@@ -119,8 +120,10 @@ Result<std::shared_ptr<PluginGeneration>> PluginGeneration::load(const std::stri
   spdlog::info("plugin {} {} loaded as generation {} (sha256 {})", gen->name_, gen->version_,
                gen->generation_, gen->sha256_.substr(0, 12));
   publishLifecycle("loaded", describeGeneration(*gen));
-  if (d->start != nullptr && d->start(host) == 0)
-    return Error{path + ": plugin " + gen->name_ + " failed to start"};
+  if (d->start != nullptr) {
+    FilterManager::PluginScope scope(gen->name_);
+    if (d->start(host) == 0) return Error{path + ": plugin " + gen->name_ + " failed to start"};
+  }
   gen->started_ = true;
   publishLifecycle("started", describeGeneration(*gen));
   return gen;
@@ -128,7 +131,10 @@ Result<std::shared_ptr<PluginGeneration>> PluginGeneration::load(const std::stri
 
 PluginGeneration::~PluginGeneration() {
   if (started_) {
-    if (desc_->stop != nullptr) desc_->stop();
+    if (desc_->stop != nullptr) {
+      FilterManager::PluginScope scope(name_);
+      desc_->stop();
+    }
     publishLifecycle("stopped", describeGeneration(*this));
   }
   if (handle_ != nullptr) {

@@ -135,10 +135,13 @@ nlohmann::json PluginRegistry::describe(const Chains& chains) const {
     const remora_plugin_descriptor_t& d = gen->descriptor();
     bool quarantined = gen->quarantined() > 0;
     nlohmann::json used = usage(gen.get(), chains, quarantined);
-    const char* state = quarantined ? "quarantined" : used.empty() ? "draining" : "active";
-    // A plugin loaded from plugins.dir that no chain names is still ready for the next config.
+    // Active: in a chain in service, or the plugins.dir build the next config gets. Draining:
+    // only older snapshots and in-flight streams still hold it.
     auto cur = current_.find(gen->name());
-    if (used.empty() && cur != current_.end() && cur->second == gen) state = "loaded";
+    bool is_current = cur != current_.end() && cur->second == gen;
+    const char* state = quarantined                     ? "quarantined"
+                        : (!used.empty() || is_current) ? "active"
+                                                        : "draining";
     plugins.push_back({{"name", gen->name()},
                        {"version", gen->version()},
                        {"abi", std::to_string(d.abi_major) + "." + std::to_string(d.abi_minor)},

@@ -69,7 +69,8 @@ TEST_F(PluginCanaryTest, PromoteThenRollBackByReload) {
   EXPECT_EQ(v2[0]["used_by"][0]["role"], "primary");
   auto v1 = generations("faulty", "1.0.0");
   ASSERT_EQ(v1.size(), 1u);
-  EXPECT_EQ(v1[0]["state"], "loaded");  // still in plugins.dir, used by no chain
+  EXPECT_EQ(v1[0]["state"], "active");  // still the plugins.dir build, though no chain uses it
+  EXPECT_TRUE(v1[0]["used_by"].empty());
 
   // Roll back: the plugin from plugins.dir again; 2.0.0 is unloaded once no stream holds it.
   ASSERT_TRUE(reload("      - name: faulty\n")) << remora_->output();

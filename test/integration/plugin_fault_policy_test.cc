@@ -91,6 +91,8 @@ TEST_F(PluginFaultPolicyTest, LifecycleEventsReachTheBusAndTheLog) {
   EXPECT_TRUE(p.waitForOutput("event_probe saw remora.plugin.loaded {", std::chrono::seconds(5)));
   EXPECT_TRUE(p.waitForOutput("event_probe saw remora.plugin.started {", std::chrono::seconds(5)));
   EXPECT_NE(p.output().find("\"version\":\"2.0.0\""), std::string::npos);
+  // Deliveries run outside any hook; the log still names the plugin that subscribed.
+  EXPECT_NE(p.output().find("[filter event_probe] event_probe saw"), std::string::npos);
   // ...then dropped: stopped and unloaded.
   ASSERT_TRUE(reload("      - name: faulty\n")) << remora_->output();
   EXPECT_TRUE(p.waitForOutput("event_probe saw remora.plugin.stopped {", std::chrono::seconds(5)));
