@@ -54,7 +54,17 @@ void PluginRegistry::scan(const std::string& dir, const std::string& cache_dir) 
   }
 }
 
+void PluginRegistry::pruneUnloaded() const {
+  for (const Known& k : all_) {
+    if (!k.gen.expired()) continue;
+    unloaded_.push_back(k.info);
+    if (unloaded_.size() > kUnloadedKept) unloaded_.erase(unloaded_.begin());
+  }
+  std::erase_if(all_, [](const Known& k) { return k.gen.expired(); });
+}
+
 void PluginRegistry::remember(const PluginGenerationPtr& gen) {
+  pruneUnloaded();
   for (const Known& k : all_)
     if (k.gen.lock() == gen) return;
   nlohmann::json info = describeGeneration(*gen);
@@ -155,13 +165,7 @@ nlohmann::json PluginRegistry::describe(const Chains& chains) const {
                        {"requests", gen->requestsTotal()},
                        {"errors", gen->errorsTotal()}});
   }
-  // Generations gone since the last call move to the bounded unloaded list.
-  for (const Known& k : all_) {
-    if (!k.gen.expired()) continue;
-    unloaded_.push_back(k.info);
-    if (unloaded_.size() > kUnloadedKept) unloaded_.erase(unloaded_.begin());
-  }
-  std::erase_if(all_, [](const Known& k) { return k.gen.expired(); });
+  pruneUnloaded();
   for (const nlohmann::json& u : unloaded_) plugins.push_back(u);
   nlohmann::json failed = nlohmann::json::array();
   for (const auto& [path, st] : files_)

@@ -73,7 +73,9 @@ class PluginRegistry : public prometheus::Collectable {
   };
   static constexpr size_t kUnloadedKept = 16;
   void remember(const PluginGenerationPtr& gen);
-  mutable std::vector<Known> all_;  // describe() moves expired ones to unloaded_
+  // Moves generations gone since the last call to the bounded unloaded_ list (mu_ held).
+  void pruneUnloaded() const;
+  mutable std::vector<Known> all_;
   mutable std::vector<nlohmann::json> unloaded_;
 };
 
