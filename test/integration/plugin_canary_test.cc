@@ -2,6 +2,8 @@
 // build, test/plugins/faulty_v2.so (2.0.0) its canary. Each response says which build ran it
 // (x-faulty-version), so the split is measured on real traffic.
 
+#include <iostream>
+
 #include "plugin_runtime_env.h"
 
 namespace remora::test {
@@ -28,6 +30,7 @@ TEST_F(PluginCanaryTest, PercentSplitHoldsOver10000Requests) {
     v2 += v == "2.0.0";
     v1 += v == "1.0.0";
   }
+  std::cout << "[          ] canary at 30%: " << v2 << " of " << v1 + v2 << " requests\n";
   EXPECT_EQ(v1 + v2, kRequests);
   double share = 100.0 * v2 / kRequests;
   EXPECT_NEAR(share, 30.0, 3.0) << v2 << " of " << kRequests << " ran the canary";
