@@ -89,6 +89,27 @@ void Breaker::reconfigure(const BreakerSettings& settings) {
   settings_ = settings;
 }
 
+nlohmann::json Breaker::save() const {
+  return {{"state", static_cast<int>(state_)},
+          {"opened_at_ms", opened_at_ms_},
+          {"consecutive_failures", consecutive_failures_},
+          {"probes_succeeded", probes_succeeded_},
+          {"window_ms", window_.windowMs()},
+          {"window", window_.save()}};
+}
+
+void Breaker::load(const nlohmann::json& s) {
+  int state = s.at("state").get<int>();
+  if (state < 0 || state > 2) return;
+  state_ = static_cast<BreakerState>(state);
+  ++epoch_;
+  opened_at_ms_ = s.at("opened_at_ms").get<uint64_t>();
+  consecutive_failures_ = s.at("consecutive_failures").get<uint32_t>();
+  probes_admitted_ = 0;
+  probes_succeeded_ = s.at("probes_succeeded").get<uint32_t>();
+  if (s.at("window_ms").get<uint32_t>() == window_.windowMs()) window_.load(s.at("window"));
+}
+
 Transition Breaker::moveTo(BreakerState to, const char* reason, uint64_t now_ms) {
   Transition t{state_, to, reason};
   state_ = to;

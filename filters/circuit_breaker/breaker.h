@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <optional>
 
+#include <nlohmann/json.hpp>
+
 #include "breaker_config.h"
 #include "sliding_window.h"
 
@@ -56,6 +58,11 @@ class Breaker {
 
   BreakerState state() const { return state_; }
   const BreakerSettings& settings() const { return settings_; }
+
+  // State hand-off to a breaker of another build: state, open time, failure counts and window.
+  // Requests admitted by the old breaker report to it, not here, so probe slots start free.
+  nlohmann::json save() const;
+  void load(const nlohmann::json& state);
 
  private:
   Transition moveTo(BreakerState to, const char* reason, uint64_t now_ms);

@@ -72,6 +72,23 @@ std::unique_ptr<BreakerPluginConfig> BreakerPluginConfig::create(const nlohmann:
   return c;
 }
 
+std::string BreakerPluginConfig::exportState() const {
+  if (!g_worker_states) return "";
+  nlohmann::json out = {{"format", "circuit_breaker.state.v1"},
+                        {"table", reinterpret_cast<uintptr_t>(g_worker_states.get())},
+                        {"clusters", g_worker_states->local().save()}};
+  return out.dump();
+}
+
+void BreakerPluginConfig::importState(std::string_view state) const {
+  if (!g_worker_states) return;
+  nlohmann::json in = nlohmann::json::parse(state, nullptr, false);
+  if (!in.is_object() || in.value("format", "") != "circuit_breaker.state.v1") return;
+  if (in.value("table", uintptr_t{0}) == reinterpret_cast<uintptr_t>(g_worker_states.get()))
+    return;  // the same build: its tables are already shared by every config
+  g_worker_states->local().load(in["clusters"], *config);
+}
+
 sdk::Status BreakerFilter::onRequestHeaders(bool) {
   std::optional<std::string_view> cluster = stream().metadata(kClusterMetadata);
   if (!cluster) {

@@ -43,6 +43,12 @@ class BreakerPluginConfig {
   static void onPluginStop();
   static sdk::PerWorker<WorkerState>* workerStates();
 
+  // State hand-off (worker thread). The tables already outlive a config within one build, so
+  // this only moves them to another build: an import whose bytes come from this very build (same
+  // table) is a no-op.
+  std::string exportState() const;
+  void importState(std::string_view state) const;
+
   std::unique_ptr<BreakerConfig> config;
   std::vector<ClusterMetrics> metrics;  // by ClusterLimits::index
   // One warning per config when a stream arrives without a cluster (filter before the router).

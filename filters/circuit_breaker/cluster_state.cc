@@ -22,4 +22,29 @@ ClusterState& WorkerState::cluster(const ClusterLimits& limits, uint64_t generat
   return state;
 }
 
+nlohmann::json WorkerState::save() const {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, state] : clusters_) {
+    nlohmann::json c = {{"outlier", state.outlier.save()}};
+    if (state.breaker) c["breaker"] = state.breaker->save();
+    out[name] = std::move(c);
+  }
+  return out;
+}
+
+void WorkerState::load(const nlohmann::json& saved, const BreakerConfig& config) {
+  for (const auto& [name, c] : saved.items()) {
+    const ClusterLimits* limits = config.find(name);
+    if (limits == nullptr) continue;
+    ClusterState& state = clusters_[name];
+    state.generation = config.generation;
+    state.breaker.reset();
+    if (limits->breaker) {
+      state.breaker.emplace(*limits->breaker);
+      if (c.contains("breaker")) state.breaker->load(c["breaker"]);
+    }
+    if (c.contains("outlier")) state.outlier.load(c["outlier"]);
+  }
+}
+
 }  // namespace remora::circuit_breaker

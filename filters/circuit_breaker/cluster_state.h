@@ -13,6 +13,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include <nlohmann/json.hpp>
+
 #include "breaker.h"
 #include "breaker_config.h"
 #include "outlier_detector.h"
@@ -36,6 +38,12 @@ class WorkerState {
 
   // Forgets everything; for tests, which share one thread.
   void clear() { clusters_.clear(); }
+
+  // State hand-off to another build of the plugin (this worker's tables): breakers and outlier
+  // counts by cluster. Requests in flight are not moved: the old build counts them out itself.
+  nlohmann::json save() const;
+  // Takes the clusters `config` governs from `saved`, with `config`'s settings.
+  void load(const nlohmann::json& saved, const BreakerConfig& config);
 
  private:
   // Node-based: a ClusterState's address is stable for a stream to keep between hooks.

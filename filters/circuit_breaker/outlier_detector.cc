@@ -77,4 +77,21 @@ void OutlierDetector::prune(uint64_t now_ms) {
   });
 }
 
+nlohmann::json OutlierDetector::save() const {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [address, e] : endpoints_) {
+    out[address] = {e.consecutive_5xx, e.consecutive_connect_errors, e.times_ejected,
+                    e.ejected_until_ms, e.last_seen_ms};
+  }
+  return out;
+}
+
+void OutlierDetector::load(const nlohmann::json& endpoints) {
+  for (const auto& [address, e] : endpoints.items()) {
+    endpoints_[address] =
+        Endpoint{e.at(0).get<uint32_t>(), e.at(1).get<uint32_t>(), e.at(2).get<uint32_t>(),
+                 e.at(3).get<uint64_t>(), e.at(4).get<uint64_t>()};
+  }
+}
+
 }  // namespace remora::circuit_breaker

@@ -4,6 +4,7 @@
 // asks the host to eject; this class only keeps the counts, so it is tested with a fake clock.
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -39,6 +40,10 @@ class OutlierDetector {
   static bool withinBudget(size_t endpoints, size_t ejected, uint32_t max_percent);
 
   size_t tracked() const { return endpoints_.size(); }
+
+  // State hand-off to another build: every tracked endpoint's counts and ejection.
+  nlohmann::json save() const;
+  void load(const nlohmann::json& endpoints);
 
  private:
   struct Endpoint {

@@ -30,4 +30,19 @@ void SlidingWindow::reset() {
   buckets_.fill(Bucket{});
 }
 
+nlohmann::json SlidingWindow::save() const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Bucket& b : buckets_)
+    if (b.index != UINT64_MAX) out.push_back({b.index, b.requests, b.failures});
+  return out;
+}
+
+void SlidingWindow::load(const nlohmann::json& buckets) {
+  reset();
+  for (const nlohmann::json& b : buckets) {
+    uint64_t index = b.at(0).get<uint64_t>();
+    buckets_[index % kBuckets] = Bucket{index, b.at(1).get<uint32_t>(), b.at(2).get<uint32_t>()};
+  }
+}
+
 }  // namespace remora::circuit_breaker

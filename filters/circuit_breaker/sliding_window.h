@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <nlohmann/json.hpp>
+
 namespace remora::circuit_breaker {
 
 class SlidingWindow {
@@ -27,6 +29,10 @@ class SlidingWindow {
 
   void reset();
   uint32_t windowMs() const { return window_ms_; }
+
+  // State hand-off between builds: [[index, requests, failures], ...] of the used buckets.
+  nlohmann::json save() const;
+  void load(const nlohmann::json& buckets);
 
  private:
   struct Bucket {

@@ -188,10 +188,53 @@ class Config {
     return nullptr;
   }
 
+  // State hand-off (worker thread): this worker's buckets, by rule name, so a reload or a new
+  // build keeps every client's budget instead of refilling all buckets at once.
+  std::string exportState() const;
+  void importState(std::string_view state) const;
+
   std::vector<Rule> rules;
   bool response_headers = false;
   sdk::PerWorker<WorkerBuckets> workers;
 };
+
+std::string Config::exportState() const {
+  const WorkerBuckets& w = workers.local();
+  nlohmann::json out = {{"format", "rate_limit.buckets.v1"}, {"rules", nlohmann::json::object()}};
+  for (size_t i = 0; i < rules.size(); ++i) {
+    nlohmann::json rule = nlohmann::json::object();
+    if (w.single[i]) rule["single"] = {w.single[i]->tokens(), w.single[i]->lastUs()};
+    nlohmann::json keyed = nlohmann::json::array();
+    w.keyed[i].forEach([&](const std::string& key, const TokenBucket& b) {
+      keyed.push_back({key, b.tokens(), b.lastUs()});
+    });
+    if (!keyed.empty()) rule["keyed"] = std::move(keyed);
+    out["rules"][rules[i].name] = std::move(rule);
+  }
+  return out.dump();
+}
+
+void Config::importState(std::string_view state) const {
+  nlohmann::json in = nlohmann::json::parse(state, nullptr, false);
+  if (!in.is_object() || in.value("format", "") != "rate_limit.buckets.v1") return;
+  const nlohmann::json& by_name = in["rules"];
+  if (!by_name.is_object()) return;
+  WorkerBuckets& w = workers.local();
+  for (size_t i = 0; i < rules.size(); ++i) {
+    // A rule is matched by name; one whose key kind changed starts afresh.
+    auto it = by_name.find(rules[i].name);
+    if (it == by_name.end()) continue;
+    const BucketPolicy& p = rules[i].policy;
+    if (rules[i].key == Rule::Key::kNone && it->contains("single")) {
+      const nlohmann::json& b = (*it)["single"];
+      w.single[i].emplace(p, b.at(0).get<double>(), b.at(1).get<uint64_t>());
+    } else if (rules[i].key != Rule::Key::kNone && it->contains("keyed")) {
+      for (const nlohmann::json& b : (*it)["keyed"])
+        w.keyed[i].put(b.at(0).get<std::string>(),
+                       TokenBucket(p, b.at(1).get<double>(), b.at(2).get<uint64_t>()));
+    }
+  }
+}
 
 class Filter final : public sdk::Filter {
  public:

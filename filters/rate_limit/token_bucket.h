@@ -23,6 +23,12 @@ struct BucketPolicy {
 class TokenBucket {
  public:
   TokenBucket(const BucketPolicy& p, uint64_t now_us) : tokens_(p.burst), last_us_(now_us) {}
+  // A bucket handed over from another config (state hand-off), capped at this policy's burst.
+  TokenBucket(const BucketPolicy& p, double tokens, uint64_t last_us)
+      : tokens_(std::clamp(tokens, 0.0, p.burst)), last_us_(last_us) {}
+
+  double tokens() const { return tokens_; }
+  uint64_t lastUs() const { return last_us_; }
 
   // Refills for the time elapsed since the last call, then takes one token if there is one.
   bool tryTake(const BucketPolicy& p, uint64_t now_us) {
@@ -84,6 +90,17 @@ class BucketTable {
   }
 
   size_t size() const { return index_.size(); }
+
+  // Every key and bucket, least recently used first (so put() in this order keeps the order).
+  template <typename Fn>
+  void forEach(Fn&& fn) const {
+    for (auto it = lru_.rbegin(); it != lru_.rend(); ++it) fn(it->first, it->second);
+  }
+  // Sets `key`'s bucket, as the most recently used; evicts the LRU key beyond max_keys.
+  void put(std::string_view key, const TokenBucket& bucket) {
+    bool evicted = false;
+    get(key, BucketPolicy{0, 0}, 0, &evicted) = bucket;
+  }
 
  private:
   using Entry = std::pair<std::string, TokenBucket>;

@@ -27,11 +27,39 @@ struct Route {
   bool operator==(const Route&) const = default;
 };
 
+// A chain entry's traffic split between its build (A) and a canary build (B) of the same plugin:
+// requests carrying `header` (equal to `value` when one is given) or falling in `percent` run B.
+struct FilterCanary {
+  std::string path;      // the canary build's .so
+  uint32_t percent = 0;  // 0..100
+  std::string header;    // lower-case; empty = no header rule
+  std::string value;     // empty = any value of `header`
+  bool operator==(const FilterCanary&) const = default;
+};
+
+// What a failing hook (error result, caught exception, over its time budget) does to a stream.
+// fail_closed (the default, as Envoy's failure_mode_allow: false): the stream is answered 500
+// (503 once the entry is quarantined); fail_open: the failure is counted and the stream goes on
+// as if the hook had returned CONTINUE (bypassed once quarantined).
+enum class OnError { kFailClosed, kFailOpen };
+
+// When an entry is taken out of service: after `after_errors` hook failures (0 = never), where a
+// hook running longer than `hook_budget_ms` (0 = no budget) counts as a failure.
+struct Quarantine {
+  uint32_t after_errors = 0;
+  uint32_t hook_budget_ms = 0;
+  bool operator==(const Quarantine&) const = default;
+};
+
 // One entry of a listener's filter chain: a plugin by name and its config block (as JSON text,
 // converted from the YAML node; the plugin parses and validates it in its config_new).
 struct FilterRef {
   std::string name;
+  std::string path;  // a specific build (.so); empty = the plugin of that name in plugins.dir
   std::string config_json = "{}";
+  std::optional<FilterCanary> canary;
+  std::optional<OnError> on_error;       // unset = the listener's default
+  std::optional<Quarantine> quarantine;  // unset = the listener's default
   bool operator==(const FilterRef&) const = default;
 };
 
@@ -69,6 +97,9 @@ struct Listener {
   // Recover each accepted connection's original destination (SO_ORIGINAL_DST, set by an
   // iptables REDIRECT; see deploy/iptables-init.sh) for `type: original_dst` clusters and filters.
   bool original_dst = false;
+  // Defaults for entries that do not set on_error / quarantine (`filter_defaults` in YAML).
+  OnError on_error = OnError::kFailClosed;
+  Quarantine quarantine;
   bool operator==(const Listener&) const = default;
 };
 

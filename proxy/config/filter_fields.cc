@@ -105,6 +105,55 @@ void readPlugins(const yaml::MapReader& root, Plugins& plugins) {
   reader.readString("cache_dir", false, "a directory path", plugins.cache_dir);
 }
 
+namespace {
+
+void readOnError(const yaml::MapReader& reader, OnError& out) {
+  reader.readChoice<OnError>(
+      "on_error", {{"fail_closed", OnError::kFailClosed}, {"fail_open", OnError::kFailOpen}}, out);
+}
+
+void readQuarantine(const yaml::MapReader& parent, Quarantine& out) {
+  const yaml::MapReader reader(parent.get("quarantine"), parent.path("quarantine"),
+                               {"after_errors", "hook_budget_ms"}, parent.errors());
+  reader.readUint("after_errors", 0, 1000000, out.after_errors);
+  reader.readUint("hook_budget_ms", 0, 600000, out.hook_budget_ms);
+}
+
+// A .so path: absolute, so a reload from another working directory means the same file.
+bool readSoPath(const yaml::MapReader& reader, bool required, std::string& out) {
+  constexpr std::string_view kExpected = "an absolute path to a plugin .so";
+  if (!reader.readString("path", required, kExpected, out)) return false;
+  if (out.empty() || out[0] != '/') {
+    reader.errors().expected(reader.path("path"), kExpected, reader.get("path"));
+    return false;
+  }
+  return true;
+}
+
+void readCanary(const yaml::MapReader& entry, FilterRef& ref) {
+  const YAML::Node node = entry.get("canary");
+  if (!node.IsDefined() || node.IsNull()) return;
+  const yaml::MapReader reader(node, entry.path("canary"), {"path", "percent", "header", "value"},
+                               entry.errors());
+  if (!reader.isMap()) return;
+  FilterCanary c;
+  readSoPath(reader, true, c.path);
+  reader.readUint("percent", 0, 100, c.percent);
+  if (reader.readString("header", false, "a header name", c.header)) {
+    if (c.header.empty() || c.header.find_first_of(" :\t\r\n") != std::string::npos)
+      entry.errors().expected(reader.path("header"), "a header name", reader.get("header"));
+    for (char& ch : c.header)
+      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  }
+  if (reader.readString("value", false, "a header value", c.value) && c.header.empty())
+    entry.errors().add(reader.path("value"), "needs `header`");
+  if (c.percent == 0 && c.header.empty())
+    entry.errors().add(reader.path(), "sends no traffic: set `percent` and/or `header`");
+  ref.canary = std::move(c);
+}
+
+}  // namespace
+
 void readFilters(const yaml::MapReader& listener, std::vector<FilterRef>& filters) {
   const YAML::Node list = listener.get("filters");
   if (!list.IsDefined()) return;
@@ -120,9 +169,23 @@ void readFilters(const yaml::MapReader& listener, std::vector<FilterRef>& filter
       listener.errors().expected(at, "a map", node);
       continue;
     }
-    const yaml::MapReader reader(node, at, {"name", "config"}, listener.errors());
+    const yaml::MapReader reader(node, at,
+                                 {"name", "path", "config", "canary", "on_error", "quarantine"},
+                                 listener.errors());
     FilterRef& ref = filters.emplace_back();
     reader.readName("name", ref.name);
+    if (reader.get("path").IsDefined()) readSoPath(reader, false, ref.path);
+    readCanary(reader, ref);
+    if (reader.get("on_error").IsDefined()) {
+      OnError e = OnError::kFailClosed;
+      readOnError(reader, e);
+      ref.on_error = e;
+    }
+    if (reader.get("quarantine").IsDefined()) {
+      Quarantine q;
+      readQuarantine(reader, q);
+      ref.quarantine = q;
+    }
     const YAML::Node cfg = reader.get("config");
     if (cfg.IsDefined() && !cfg.IsNull()) {
       if (!cfg.IsMap()) {
@@ -134,9 +197,47 @@ void readFilters(const yaml::MapReader& listener, std::vector<FilterRef>& filter
   }
 }
 
+void emitFilterRef(YAML::Emitter& out, const FilterRef& f) {
+  out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << f.name;
+  if (!f.path.empty()) out << YAML::Key << "path" << YAML::Value << f.path;
+  if (f.canary) {
+    out << YAML::Key << "canary" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "path" << YAML::Value << f.canary->path;
+    out << YAML::Key << "percent" << YAML::Value << f.canary->percent;
+    if (!f.canary->header.empty()) out << YAML::Key << "header" << YAML::Value << f.canary->header;
+    if (!f.canary->value.empty())
+      out << YAML::Key << "value" << YAML::Value << YAML::DoubleQuoted << f.canary->value;
+    out << YAML::EndMap;
+  }
+  if (f.on_error) emitOnError(out, *f.on_error);
+  if (f.quarantine) emitQuarantine(out, *f.quarantine);
+  out << YAML::Key << "config" << YAML::Value;
+  emitJsonAsYaml(out, nlohmann::json::parse(f.config_json));
+  out << YAML::EndMap;
+}
+
+void emitOnError(YAML::Emitter& out, OnError e) {
+  out << YAML::Key << "on_error" << YAML::Value
+      << (e == OnError::kFailOpen ? "fail_open" : "fail_closed");
+}
+
+void emitQuarantine(YAML::Emitter& out, const Quarantine& q) {
+  out << YAML::Key << "quarantine" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "after_errors" << YAML::Value << q.after_errors;
+  out << YAML::Key << "hook_budget_ms" << YAML::Value << q.hook_budget_ms;
+  out << YAML::EndMap;
+}
+
 void readFilterOptions(const yaml::MapReader& listener, Listener& out) {
   listener.readChoice<bool>("filter_order", {{"config", false}, {"priority", true}},
                             out.order_by_priority);
+  const YAML::Node defaults = listener.get("filter_defaults");
+  if (defaults.IsDefined()) {
+    const yaml::MapReader reader(defaults, listener.path("filter_defaults"),
+                                 {"on_error", "quarantine"}, listener.errors());
+    readOnError(reader, out.on_error);
+    readQuarantine(reader, out.quarantine);
+  }
   const YAML::Node list = listener.get("filter_overrides");
   if (!list.IsDefined()) return;
   const std::string path = listener.path("filter_overrides");

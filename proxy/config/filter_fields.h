@@ -21,7 +21,12 @@ void emitJsonAsYaml(YAML::Emitter& out, const nlohmann::json& value);
 
 void readPlugins(const yaml::MapReader& root, Plugins& plugins);
 void readFilters(const yaml::MapReader& listener, std::vector<FilterRef>& filters);
-// `filter_order` and `filter_overrides`; override names must be in the chain.
+// `filter_order`, `filter_defaults` and `filter_overrides`; override names must be in the chain.
 void readFilterOptions(const yaml::MapReader& listener, Listener& out);
+
+// The YAML form of one chain entry and of the fault-policy fields (toYaml round trip).
+void emitFilterRef(YAML::Emitter& out, const FilterRef& f);
+void emitOnError(YAML::Emitter& out, OnError e);
+void emitQuarantine(YAML::Emitter& out, const Quarantine& q);
 
 }  // namespace remora::config

@@ -86,7 +86,7 @@ void readListener(const YAML::Node& node, const std::string& path, Errors& error
   }
   const MapReader reader(node, path,
                          {"name", "address", "limits", "timeouts", "routes", "filters",
-                          "filter_order", "filter_overrides", "original_dst"},
+                          "filter_order", "filter_defaults", "filter_overrides", "original_dst"},
                          errors);
   reader.readName("name", listener.name);
   reader.readAddress("address", true, listener.address);
@@ -280,15 +280,14 @@ void emitListener(YAML::Emitter& out, const Listener& listener) {
   }
   if (!listener.filters.empty()) {
     out << YAML::Key << "filters" << YAML::Value << YAML::BeginSeq;
-    for (const FilterRef& f : listener.filters) {
-      out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << f.name;
-      out << YAML::Key << "config" << YAML::Value;
-      emitJsonAsYaml(out, nlohmann::json::parse(f.config_json));
-      out << YAML::EndMap;
-    }
+    for (const FilterRef& f : listener.filters) emitFilterRef(out, f);
     out << YAML::EndSeq;
     out << YAML::Key << "filter_order" << YAML::Value
         << (listener.order_by_priority ? "priority" : "config");
+    out << YAML::Key << "filter_defaults" << YAML::Value << YAML::BeginMap;
+    emitOnError(out, listener.on_error);
+    emitQuarantine(out, listener.quarantine);
+    out << YAML::EndMap;
     if (!listener.filter_overrides.empty()) {
       out << YAML::Key << "filter_overrides" << YAML::Value << YAML::BeginSeq;
       for (const FilterOverride& o : listener.filter_overrides) {

@@ -88,9 +88,12 @@ void ProxyStream::resumeFilters() {
 }
 
 void ProxyStream::filterFailed() {
-  spdlog::warn("filter {} failed on a stream; answering 500", filters_.failedFilter());
-  std::string body = "filter " + std::string(filters_.failedFilter()) + " failed\n";
-  sendLocalReply(500, body, false, "FE");
+  // 503 when the filter is quarantined (fail_closed): the stream never reached it.
+  int status = filters_.failureStatus();
+  spdlog::warn("filter {} failed on a stream; answering {}", filters_.failedFilter(), status);
+  std::string body = "filter " + std::string(filters_.failedFilter()) +
+                     (status == 503 ? " quarantined\n" : " failed\n");
+  sendLocalReply(status, body, false, "FE");
 }
 
 bool ProxyStream::afterHook() {

@@ -69,7 +69,9 @@ int Server::run() {
   ctx.config = [this] { return current_ ? current_->config : nullptr; };
   ctx.registry = registry_;
   ctx.stats = store_.get();
-  ctx.plugins = [this] { return plugins_->describe(); };
+  ctx.plugins = [this] {
+    return plugins_->describe(current_ ? current_->chains : plugin::PluginRegistry::Chains{});
+  };
   ctx.endpoint_health = [this](const std::string& cluster, const std::string& address) {
     nlohmann::json out;  // null: not health checked
     if (const auto* h = health_->find(cluster, address)) {
@@ -149,8 +151,14 @@ Status Server::compileChains(const config::Config& cfg, Snapshot& snap) {
   for (size_t i = 0; i < cfg.listeners.size(); ++i) {
     const config::Listener& l = cfg.listeners[i];
     if (l.filters.empty()) continue;
+    // The chain in service for this listener hands its plugins' state to the new one.
+    const plugin::FilterChain* previous = nullptr;
+    if (current_) {
+      auto it = current_->chains.find(l.name);
+      if (it != current_->chains.end()) previous = it->second.get();
+    }
     auto chain = plugin::compileChain(l, "listeners[" + std::to_string(i) + "]", *plugins_,
-                                      *plugin_metrics_);
+                                      *plugin_metrics_, previous);
     if (!chain) {
       errors += (errors.empty() ? "" : "\n") + chain.error();
       continue;

@@ -73,6 +73,8 @@ void Worker::installOnThread(const SnapshotPtr& snapshot, std::map<std::string, 
     if (it == clusters.end() || it->second != old) old->closeIdle();
   }
   clusters_.swap(clusters);
+  // Plugin state moves to the new chains before this worker's first stream on them.
+  for (const auto& [name, chain] : snapshot->chains) chain->handOffState(index_);
   snapshot_ = snapshot;
 
   std::map<std::string, ActiveListener> listeners;

@@ -1,21 +1,142 @@
 #include "plugin/filter_chain.h"
 
-#include <algorithm>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <map>
+
+#include "plugin/filter_manager.h"
+#include "plugin/host_api.h"
+#include "plugin/lifecycle_events.h"
 #include "plugin/plugin_metrics.h"
 #include "plugin/plugin_registry.h"
 
 namespace remora::plugin {
 
-FilterEntry::~FilterEntry() {
-  if (config_ != nullptr && gen_->descriptor().config_free != nullptr)
-    gen_->descriptor().config_free(config_);
+FilterVariant::~FilterVariant() {
+  if (quarantined.load(std::memory_order_relaxed)) gen->addQuarantined(-1);
+  if (config != nullptr && gen->descriptor().config_free != nullptr) {
+    FilterManager::PluginScope scope(gen->name());
+    gen->descriptor().config_free(config);
+  }
 }
+
+FilterEntry::FilterEntry(std::unique_ptr<FilterVariant> primary,
+                         std::unique_ptr<FilterVariant> canary, CanaryRule rule,
+                         config::OnError on_error, config::Quarantine quarantine, size_t workers)
+    : primary_(std::move(primary)),
+      canary_(std::move(canary)),
+      rule_(std::move(rule)),
+      on_error_(on_error),
+      quarantine_(quarantine),
+      picks_(new PickCounter[std::max<size_t>(workers, 1)]) {}
+
+bool FilterEntry::pickCanary(size_t worker, remora_stream_t* stream) const {
+  if (!canary_) return false;
+  if (!rule_.header.empty() && stream != nullptr) {
+    remora_str_t v;
+    if (hostApi()->header_get(stream, REMORA_REQUEST_HEADERS,
+                              remora_str_t{rule_.header.data(), rule_.header.size()}, &v) &&
+        (rule_.value.empty() || std::string_view(v.data, v.len) == rule_.value))
+      return true;
+  }
+  if (rule_.percent == 0) return false;
+  // 37 is coprime with 100: n*37 mod 100 visits every residue once per 100 streams.
+  uint32_t n = picks_[worker].n++;
+  return (n % 100) * 37 % 100 < rule_.percent;
+}
+
+void FilterEntry::recordFailure(bool canary) const {
+  const FilterVariant& v = variant(canary);
+  uint32_t after = quarantine_.after_errors;
+  uint32_t n = v.failures.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (after == 0 || n < after) return;
+  if (v.quarantined.exchange(true, std::memory_order_relaxed)) return;
+  v.gen->addQuarantined(1);
+  nlohmann::json payload = describeGeneration(*v.gen);
+  payload["role"] = canary ? "canary" : "primary";
+  payload["failures"] = n;
+  payload["on_error"] = on_error_ == config::OnError::kFailOpen ? "fail_open" : "fail_closed";
+  spdlog::warn("plugin {} generation {} quarantined after {} failures ({}: {})", v.gen->name(),
+               v.gen->generation(), n, payload["on_error"].get<std::string>(),
+               on_error_ == config::OnError::kFailOpen ? "bypassed" : "streams answered 503");
+  publishLifecycle("quarantined", payload);
+}
+
+namespace {
+
+// The generation an entry's `path` (or its canary's) names, checked against the entry's name.
+PluginGenerationPtr loadBuild(const std::string& so, const std::string& name,
+                              const std::string& field, PluginRegistry& registry,
+                              const std::string& cache_dir, std::string& error) {
+  auto gen = registry.loadPath(so, cache_dir);
+  if (!gen) {
+    error = field + ": " + gen.error();
+    return nullptr;
+  }
+  if (gen.value()->name() != name) {
+    error = field + ": " + so + " is plugin \"" + gen.value()->name() + "\", not \"" + name + "\"";
+    return nullptr;
+  }
+  return gen.value();
+}
+
+// Runs the build's config_new; null (and `error`) if the plugin rejects the config.
+std::unique_ptr<FilterVariant> configure(const PluginGenerationPtr& gen,
+                                         const config::FilterRef& ref, PluginMetrics& metrics,
+                                         const std::string& field, std::string& error) {
+  void* cfg = nullptr;
+  const remora_plugin_descriptor_t& d = gen->descriptor();
+  if (d.config_new != nullptr) {
+    remora_config_ctx ctx{gen.get(), &metrics, {}};
+    FilterManager::PluginScope scope(gen->name());
+    char err[1024] = {0};
+    cfg = d.config_new(&ctx, remora_str_t{ref.config_json.data(), ref.config_json.size()}, err,
+                       sizeof(err));
+    if (cfg == nullptr) {
+      err[sizeof(err) - 1] = '\0';
+      std::string msg = err[0] ? err : "rejected by the plugin";
+      if (!ctx.error.empty()) msg += " (" + ctx.error + ")";
+      error = field + ": " + msg;
+      nlohmann::json payload = describeGeneration(*gen);
+      payload["field"] = field;
+      payload["error"] = msg;
+      publishLifecycle("config_rejected", payload);
+      return nullptr;
+    }
+  }
+  return std::make_unique<FilterVariant>(gen, cfg);
+}
+
+// Pairs each new entry with the old entry of the same plugin and occurrence, for the hand-off.
+std::shared_ptr<StateHandoff> planHandoff(const FilterChain& next, const FilterChain* previous,
+                                          size_t workers) {
+  if (previous == nullptr) return nullptr;
+  std::vector<StateHandoff::Pair> pairs;
+  std::map<std::string, size_t> seen_new, seen_old;
+  std::map<std::pair<std::string, size_t>, std::shared_ptr<const FilterEntry>> old_by_key;
+  for (const auto& e : previous->entries)
+    old_by_key[{e->generation().name(), seen_old[e->generation().name()]++}] = e;
+  for (const auto& e : next.entries) {
+    const std::string& name = e->generation().name();
+    auto it = old_by_key.find({name, seen_new[name]++});
+    if (it == old_by_key.end()) continue;
+    const FilterVariant& from = it->second->variant(false);
+    const FilterVariant& to = e->variant(false);
+    if (!from.gen->canExportState() || !to.gen->canImportState()) continue;
+    pairs.push_back({it->second, &from, &to});
+  }
+  if (pairs.empty()) return nullptr;
+  return std::make_shared<StateHandoff>(std::move(pairs), workers);
+}
+
+}  // namespace
 
 Result<std::shared_ptr<const FilterChain>> compileChain(const config::Listener& listener,
                                                         const std::string& path,
                                                         PluginRegistry& registry,
-                                                        PluginMetrics& metrics) {
+                                                        PluginMetrics& metrics,
+                                                        const FilterChain* previous) {
   auto chain = std::make_shared<FilterChain>();
   std::string errors;
   auto addError = [&errors](const std::string& e) {
@@ -25,7 +146,17 @@ Result<std::shared_ptr<const FilterChain>> compileChain(const config::Listener& 
   for (size_t i = 0; i < listener.filters.size(); ++i) {
     const config::FilterRef& ref = listener.filters[i];
     std::string at = path + ".filters[" + std::to_string(i) + "]";
-    PluginGenerationPtr gen = registry.find(ref.name);
+    std::string error;
+    PluginGenerationPtr gen;
+    if (!ref.path.empty()) {
+      gen = loadBuild(ref.path, ref.name, at + ".path", registry, registry.cacheDir(), error);
+      if (!gen) {
+        addError(error);
+        continue;
+      }
+    } else {
+      gen = registry.find(ref.name);
+    }
     if (!gen) {
       std::string why = registry.failure(ref.name);
       if (!why.empty()) {
@@ -38,22 +169,27 @@ Result<std::shared_ptr<const FilterChain>> compileChain(const config::Listener& 
       }
       continue;
     }
-    void* cfg = nullptr;
-    const remora_plugin_descriptor_t& d = gen->descriptor();
-    if (d.config_new != nullptr) {
-      remora_config_ctx ctx{gen.get(), &metrics, {}};
-      char err[1024] = {0};
-      cfg = d.config_new(&ctx, remora_str_t{ref.config_json.data(), ref.config_json.size()}, err,
-                         sizeof(err));
-      if (cfg == nullptr) {
-        err[sizeof(err) - 1] = '\0';
-        std::string msg = err[0] ? err : "rejected by the plugin";
-        if (!ctx.error.empty()) msg += " (" + ctx.error + ")";
-        addError(at + ".config: " + msg);
+    std::unique_ptr<FilterVariant> primary = configure(gen, ref, metrics, at + ".config", error);
+    if (!primary) {
+      addError(error);
+      continue;
+    }
+    std::unique_ptr<FilterVariant> canary;
+    CanaryRule rule;
+    if (ref.canary) {
+      PluginGenerationPtr b = loadBuild(ref.canary->path, ref.name, at + ".canary.path", registry,
+                                        registry.cacheDir(), error);
+      if (b) canary = configure(b, ref, metrics, at + ".config (canary build)", error);
+      if (!canary) {
+        addError(error);
         continue;
       }
+      rule = CanaryRule{ref.canary->percent, ref.canary->header, ref.canary->value};
     }
-    chain->entries.push_back(std::make_shared<FilterEntry>(gen, cfg));
+    chain->entries.push_back(std::make_shared<FilterEntry>(
+        std::move(primary), std::move(canary), std::move(rule),
+        ref.on_error.value_or(listener.on_error), ref.quarantine.value_or(listener.quarantine),
+        registry.workers()));
   }
   if (chain->entries.size() > FilterChain::kMaxFilters)
     addError(path + ".filters: at most " + std::to_string(FilterChain::kMaxFilters) + " filters");
@@ -80,6 +216,7 @@ Result<std::shared_ptr<const FilterChain>> compileChain(const config::Listener& 
     chain->description += chain->entries[i]->generation().name();
   }
   if (!errors.empty()) return Error{errors};
+  chain->handoff = planHandoff(*chain, previous, registry.workers());
   return std::shared_ptr<const FilterChain>(std::move(chain));
 }
 

@@ -1,16 +1,33 @@
 #include "plugin/filter_manager.h"
 
 #include <spdlog/spdlog.h>
+#include <time.h>
 
 namespace remora::plugin {
 namespace {
 
 thread_local std::string_view t_current_plugin;
 
+// Milliseconds on the coarse monotonic clock: read from the vDSO (no syscall), a few ms of
+// resolution, which is what a hook budget in milliseconds needs.
+inline int64_t coarseMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
 }  // namespace
 
 std::string_view FilterManager::currentPlugin() {
   return t_current_plugin;
+}
+
+FilterManager::PluginScope::PluginScope(std::string_view name) : outer_(t_current_plugin) {
+  t_current_plugin = name;
+}
+
+FilterManager::PluginScope::~PluginScope() {
+  t_current_plugin = outer_;
 }
 
 void FilterManager::begin(std::shared_ptr<const FilterChain> chain, size_t worker,
@@ -22,15 +39,29 @@ void FilterManager::begin(std::shared_ptr<const FilterChain> chain, size_t worke
   next_ = 0;
   paused_ = false;
   failed_ = {};
+  failure_status_ = 500;
+  blocked_ = SIZE_MAX;
+  canary_ = 0;
   ctx_.assign(chain_->entries.size(), nullptr);
   skip_ = chain_->overrides.empty() ? 0 : chain_->skipMask(path.substr(0, path.find('?')));
   for (size_t i = 0; i < chain_->entries.size(); ++i) {
     if (skipped(i)) continue;
     const FilterEntry& e = *chain_->entries[i];
-    e.generation().inflight(worker).add();
-    if (e.hooks().stream_new != nullptr) {
-      t_current_plugin = e.generation().name();
-      ctx_[i] = e.hooks().stream_new(e.config(), handle);
+    bool use_canary = e.hasCanary() && e.pickCanary(worker, handle);
+    if (use_canary) canary_ |= uint64_t{1} << i;
+    const FilterVariant& v = e.variant(use_canary);
+    if (v.quarantined.load(std::memory_order_relaxed)) {
+      if (e.onError() == config::OnError::kFailOpen) {
+        skip_ |= uint64_t{1} << i;
+        continue;
+      }
+      if (blocked_ == SIZE_MAX) blocked_ = i;
+    }
+    v.gen->inflight(worker).add();
+    v.gen->requests(worker).inc();
+    if (v.gen->descriptor().stream_new != nullptr) {
+      t_current_plugin = v.gen->name();
+      ctx_[i] = v.gen->descriptor().stream_new(v.config, handle);
       t_current_plugin = {};
     }
   }
@@ -39,12 +70,22 @@ void FilterManager::begin(std::shared_ptr<const FilterChain> chain, size_t worke
 template <typename Call>
 ChainResult FilterManager::call(size_t i, Call&& fn) {
   const FilterEntry& e = *chain_->entries[i];
+  const bool is_canary = canary(i);
+  const FilterVariant& v = e.variant(is_canary);
   std::string_view outer = t_current_plugin;
-  t_current_plugin = e.generation().name();
+  t_current_plugin = v.gen->name();
+  const uint32_t budget = e.quarantinePolicy().hook_budget_ms;
+  const int64_t started = budget > 0 ? coarseMs() : 0;
   ++depth_;
-  remora_status_t st = fn(e.hooks(), ctx_[i]);
+  remora_status_t st = fn(v.gen->descriptor(), ctx_[i]);
   --depth_;
   t_current_plugin = outer;
+  bool failed = st != REMORA_CONTINUE && st != REMORA_STOP && st != REMORA_REPLIED;
+  if (budget > 0 && !failed && coarseMs() - started > int64_t(budget)) {
+    // Over budget: the result stands (the work is done), but it counts against the build.
+    v.gen->errors(worker_).inc();
+    e.recordFailure(is_canary);
+  }
   switch (st) {
     case REMORA_CONTINUE:
       return ChainResult::kContinue;
@@ -53,8 +94,11 @@ ChainResult FilterManager::call(size_t i, Call&& fn) {
     case REMORA_REPLIED:
       return ChainResult::kReplied;
     default:
-      e.generation().errors(worker_).inc();
-      failed_ = e.generation().name();
+      v.gen->errors(worker_).inc();
+      e.recordFailure(is_canary);
+      if (e.onError() == config::OnError::kFailOpen) return ChainResult::kContinue;
+      failed_ = v.gen->name();
+      failure_status_ = 500;
       return ChainResult::kError;
   }
 }
@@ -62,8 +106,14 @@ ChainResult FilterManager::call(size_t i, Call&& fn) {
 ChainResult FilterManager::requestHeaders(bool end_stream) {
   paused_ = false;
   for (; next_ < ctx_.size(); ++next_) {
-    auto hook = chain_->entries[next_]->hooks().on_request_headers;
-    if (hook == nullptr || skipped(next_)) continue;
+    if (skipped(next_)) continue;
+    if (next_ == blocked_) {
+      failed_ = chain_->entries[next_]->variant(canary(next_)).gen->name();
+      failure_status_ = 503;
+      return ChainResult::kError;
+    }
+    auto hook = hooks(next_).on_request_headers;
+    if (hook == nullptr) continue;
     ChainResult r = call(next_, [&](const remora_plugin_descriptor_t&, void* ctx) {
       return hook(ctx, handle_, end_stream ? 1 : 0);
     });
@@ -83,8 +133,9 @@ ChainResult FilterManager::runAll(bool reverse, Hook remora_plugin_descriptor_t:
                                   Args... args) {
   for (size_t k = 0; k < ctx_.size(); ++k) {
     size_t i = reverse ? ctx_.size() - 1 - k : k;
-    Hook hook = chain_->entries[i]->hooks().*member;
-    if (hook == nullptr || skipped(i)) continue;
+    if (skipped(i)) continue;
+    Hook hook = hooks(i).*member;
+    if (hook == nullptr) continue;
     ChainResult r = call(i, [&](const remora_plugin_descriptor_t&, void* ctx) {
       return hook(ctx, handle_, args...);
     });
@@ -121,12 +172,13 @@ void FilterManager::end(remora_stream_t* log_handle) {
   chain_.reset();
   for (size_t i = 0; i < chain->entries.size(); ++i) {
     if (skipped(i)) continue;
-    const FilterEntry& e = *chain->entries[i];
-    t_current_plugin = e.generation().name();
-    if (log_handle != nullptr && e.hooks().on_log != nullptr) e.hooks().on_log(ctx_[i], log_handle);
-    if (e.hooks().stream_free != nullptr && ctx_[i] != nullptr) e.hooks().stream_free(ctx_[i]);
+    const FilterVariant& v = chain->entries[i]->variant(canary(i));
+    const remora_plugin_descriptor_t& d = v.gen->descriptor();
+    t_current_plugin = v.gen->name();
+    if (log_handle != nullptr && d.on_log != nullptr) d.on_log(ctx_[i], log_handle);
+    if (d.stream_free != nullptr && ctx_[i] != nullptr) d.stream_free(ctx_[i]);
     t_current_plugin = {};
-    e.generation().inflight(worker_).sub();
+    v.gen->inflight(worker_).sub();
   }
   ctx_.clear();
   paused_ = false;

@@ -4,7 +4,14 @@
 // A hook returning REMORA_STOP on request headers pauses the chain at that filter; resume()
 // continues with the next one. (In ABI 1.0 only request-header hooks may pause; STOP from any
 // other hook is treated as CONTINUE and logged once per generation.)
+//
+// Per stream, each entry runs one build: its own or its canary (FilterEntry::pickCanary), fixed
+// at begin() so the stream never mixes them. A failing hook — REMORA_ERROR, or a hook running
+// past the entry's hook_budget_ms — is counted against that build; under on_error: fail_open a
+// failed hook counts as CONTINUE, under fail_closed the stream fails (500). A quarantined build
+// is skipped (fail_open) or fails every new stream with 503 (fail_closed).
 
+#include <cstdint>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -42,8 +49,24 @@ class FilterManager {
 
   // The plugin whose hook is running on this thread, for the host's log call ("" if none).
   static std::string_view currentPlugin();
+
+  // Names the plugin running outside a stream hook (start, stop, config_new, state hand-off, an
+  // event delivery) for as long as it lives, so its log lines carry its name. `name` must
+  // outlive the scope.
+  class PluginScope {
+   public:
+    explicit PluginScope(std::string_view name);
+    ~PluginScope();
+    PluginScope(const PluginScope&) = delete;
+    PluginScope& operator=(const PluginScope&) = delete;
+
+   private:
+    std::string_view outer_;
+  };
   // The name of the filter that failed last (for the 500 body and the log).
   std::string_view failedFilter() const { return failed_; }
+  // The status a failed stream is answered with: 500, or 503 for a quarantined fail_closed entry.
+  int failureStatus() const { return failure_status_; }
 
  private:
   template <typename Call>
@@ -56,8 +79,16 @@ class FilterManager {
   remora_stream_t* handle_ = nullptr;
   size_t worker_ = 0;
   size_t next_ = 0;
-  uint64_t skip_ = 0;  // entries this stream skips (bit i = entry i)
+  uint64_t skip_ = 0;    // entries this stream skips (bit i = entry i)
+  uint64_t canary_ = 0;  // entries whose canary build this stream runs
   bool skipped(size_t i) const { return (skip_ >> i) & 1; }
+  bool canary(size_t i) const { return (canary_ >> i) & 1; }
+  const remora_plugin_descriptor_t& hooks(size_t i) const {
+    return chain_->entries[i]->variant(canary(i)).gen->descriptor();
+  }
+  // A fail_closed entry quarantined at begin(): request headers fail with 503 there.
+  size_t blocked_ = SIZE_MAX;
+  int failure_status_ = 500;
   int depth_ = 0;
   bool paused_ = false;
   std::string_view failed_;

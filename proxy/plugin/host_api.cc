@@ -10,6 +10,7 @@
 #include "plugin/callout.h"
 #include "plugin/event_bus.h"
 #include "plugin/filter_manager.h"
+#include "plugin/lifecycle_events.h"
 #include "plugin/plugin_metrics.h"
 
 namespace remora::plugin {
@@ -285,9 +286,13 @@ void publish(remora_str_t topic, remora_str_t payload) {
 
 uint64_t subscribe(remora_str_t topic, remora_event_cb cb, void* user) {
   if (!g_services.bus || cb == nullptr) return 0;
-  return g_services.bus->subscribe(
-      std::string(sv(topic)),
-      [cb, user](const std::string& t, const std::string& p) { cb(user, rs(t), rs(p)); });
+  // Deliveries run outside any hook: remember who subscribed, so its log lines name it.
+  return g_services.bus->subscribe(std::string(sv(topic)),
+                                   [cb, user, who = std::string(FilterManager::currentPlugin())](
+                                       const std::string& t, const std::string& p) {
+                                     FilterManager::PluginScope scope(who);
+                                     cb(user, rs(t), rs(p));
+                                   });
 }
 
 void unsubscribe(uint64_t id) {
@@ -362,6 +367,7 @@ const remora_host_api_t kHostApi = {
 }  // namespace
 
 void installHostServices(HostServices services) {
+  setLifecycleBus(services.bus);
   g_services = std::move(services);
 }
 

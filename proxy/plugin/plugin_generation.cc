@@ -1,6 +1,8 @@
 #include "plugin/plugin_generation.h"
 
 #include "kernel/dispatcher.h"
+#include "plugin/filter_manager.h"
+#include "plugin/lifecycle_events.h"
 
 #include <dlfcn.h>
 #include <openssl/evp.h>
@@ -90,6 +92,7 @@ Result<std::shared_ptr<PluginGeneration>> PluginGeneration::load(const std::stri
   gen->workers_ = workers;
   gen->inflight_.reset(new stats::Gauge[workers]);
   gen->errors_.reset(new stats::Counter[workers]);
+  gen->requests_.reset(new stats::Counter[workers]);
   gen->handle_ = ::dlopen(copy.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (gen->handle_ == nullptr) {
     const char* why = ::dlerror();
@@ -113,21 +116,45 @@ Result<std::shared_ptr<PluginGeneration>> PluginGeneration::load(const std::stri
   gen->desc_ = d;
   gen->name_ = d->name;
   gen->version_ = d->version ? d->version : "";
-  if (d->start != nullptr && d->start(host) == 0)
-    return Error{path + ": plugin " + gen->name_ + " failed to start"};
-  gen->started_ = true;
   gen->generation_ = g_next_generation++;
   spdlog::info("plugin {} {} loaded as generation {} (sha256 {})", gen->name_, gen->version_,
                gen->generation_, gen->sha256_.substr(0, 12));
+  publishLifecycle("loaded", describeGeneration(*gen));
+  if (d->start != nullptr) {
+    FilterManager::PluginScope scope(gen->name_);
+    if (d->start(host) == 0) return Error{path + ": plugin " + gen->name_ + " failed to start"};
+  }
+  gen->started_ = true;
+  publishLifecycle("started", describeGeneration(*gen));
   return gen;
 }
 
 PluginGeneration::~PluginGeneration() {
-  if (started_ && desc_->stop != nullptr) desc_->stop();
+  if (started_) {
+    if (desc_->stop != nullptr) {
+      FilterManager::PluginScope scope(name_);
+      desc_->stop();
+    }
+    publishLifecycle("stopped", describeGeneration(*this));
+  }
   if (handle_ != nullptr) {
     ::dlclose(handle_);
-    if (started_) spdlog::info("plugin {} generation {} stopped and unloaded", name_, generation_);
+    if (desc_ != nullptr) publishLifecycle("unloaded", describeGeneration(*this));
   }
+}
+
+bool PluginGeneration::canExportState() const {
+  return REMORA_DESCRIPTOR_HAS(desc_, state_export) && desc_->state_export != nullptr;
+}
+
+bool PluginGeneration::canImportState() const {
+  return REMORA_DESCRIPTOR_HAS(desc_, state_import) && desc_->state_import != nullptr;
+}
+
+uint64_t PluginGeneration::requestsTotal() const {
+  uint64_t n = 0;
+  for (size_t i = 0; i < workers_; ++i) n += requests_[i].value();
+  return n;
 }
 
 int64_t PluginGeneration::inflightTotal() const {

@@ -49,9 +49,23 @@ class PluginGeneration {
   stats::Gauge& inflight(size_t worker) { return inflight_[worker]; }
   int64_t inflightTotal() const;
 
-  // Hook failures (REMORA_ERROR), summed into remora_filter_errors_total{filter}.
+  // Hook failures (REMORA_ERROR, or over the hook budget), summed into
+  // remora_filter_errors_total{filter}.
   stats::Counter& errors(size_t worker) { return errors_[worker]; }
   uint64_t errorsTotal() const;
+
+  // Streams that ran this generation (as a chain entry's build or its canary), for
+  // remora_plugin_requests_total{filter,version}.
+  stats::Counter& requests(size_t worker) { return requests_[worker]; }
+  uint64_t requestsTotal() const;
+
+  // Chain entries of live snapshots that quarantined this generation (any thread).
+  void addQuarantined(int delta) { quarantined_.fetch_add(delta, std::memory_order_relaxed); }
+  int quarantined() const { return quarantined_.load(std::memory_order_relaxed); }
+
+  // Whether the descriptor carries the ABI 1.1 state hand-off hooks.
+  bool canExportState() const;
+  bool canImportState() const;
 
  private:
   PluginGeneration() = default;
@@ -68,6 +82,8 @@ class PluginGeneration {
   uint64_t generation_ = 0;
   std::unique_ptr<stats::Gauge[]> inflight_;
   std::unique_ptr<stats::Counter[]> errors_;
+  std::unique_ptr<stats::Counter[]> requests_;
+  std::atomic<int> quarantined_{0};
   size_t workers_ = 0;
 };
 

@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "plugin/filter_chain.h"
+#include "plugin/lifecycle_events.h"
+
 namespace remora::plugin {
 
 PluginRegistry::PluginRegistry(const remora_host_api_t* host, size_t workers)
@@ -15,6 +18,7 @@ PluginRegistry::~PluginRegistry() = default;
 
 void PluginRegistry::scan(const std::string& dir, const std::string& cache_dir) {
   namespace fs = std::filesystem;
+  cache_dir_ = cache_dir;
   if (dir.empty()) return;
   std::error_code ec;
   std::vector<std::string> paths;
@@ -46,8 +50,41 @@ void PluginRegistry::scan(const std::string& dir, const std::string& cache_dir) 
       spdlog::info("plugin {}: generation {} replaces {} for new configs", cur->name(),
                    st.generation->generation(), cur->generation());
     cur = st.generation;
-    all_.push_back(st.generation);
+    remember(st.generation);
   }
+}
+
+void PluginRegistry::pruneUnloaded() const {
+  for (const Known& k : all_) {
+    if (!k.gen.expired()) continue;
+    unloaded_.push_back(k.info);
+    if (unloaded_.size() > kUnloadedKept) unloaded_.erase(unloaded_.begin());
+  }
+  std::erase_if(all_, [](const Known& k) { return k.gen.expired(); });
+}
+
+void PluginRegistry::remember(const PluginGenerationPtr& gen) {
+  pruneUnloaded();
+  for (const Known& k : all_)
+    if (k.gen.lock() == gen) return;
+  nlohmann::json info = describeGeneration(*gen);
+  info["state"] = "unloaded";
+  all_.push_back({gen, std::move(info)});
+}
+
+Result<PluginGenerationPtr> PluginRegistry::loadPath(const std::string& path,
+                                                     const std::string& cache_dir) {
+  auto sha = sha256File(path);
+  if (!sha) return Error{sha.error()};
+  std::lock_guard<std::mutex> g(mu_);
+  for (const Known& k : all_) {
+    PluginGenerationPtr gen = k.gen.lock();
+    if (gen && gen->sha256() == *sha) return gen;
+  }
+  auto gen = PluginGeneration::load(path, cache_dir, host_, workers_);
+  if (!gen) return Error{gen.error()};
+  remember(gen.value());
+  return gen.value();
 }
 
 PluginGenerationPtr PluginRegistry::find(const std::string& name) const {
@@ -72,15 +109,49 @@ std::vector<std::string> PluginRegistry::names() const {
   return out;
 }
 
-nlohmann::json PluginRegistry::describe() const {
+namespace {
+
+// Where the chains in service use `gen`: [{"listener", "entry", "role": "primary"|"canary"}].
+nlohmann::json usage(const PluginGeneration* gen, const PluginRegistry::Chains& chains,
+                     bool& quarantined) {
+  nlohmann::json used = nlohmann::json::array();
+  for (const auto& [listener, chain] : chains) {
+    for (size_t i = 0; i < chain->entries.size(); ++i) {
+      const FilterEntry& e = *chain->entries[i];
+      for (bool canary : {false, true}) {
+        if (canary && !e.hasCanary()) continue;
+        const FilterVariant& v = e.variant(canary);
+        if (v.gen.get() != gen) continue;
+        bool q = v.quarantined.load(std::memory_order_relaxed);
+        quarantined |= q;
+        used.push_back({{"listener", listener},
+                        {"entry", i},
+                        {"role", canary ? "canary" : "primary"},
+                        {"quarantined", q}});
+      }
+    }
+  }
+  return used;
+}
+
+}  // namespace
+
+nlohmann::json PluginRegistry::describe(const Chains& chains) const {
   std::lock_guard<std::mutex> g(mu_);
   nlohmann::json plugins = nlohmann::json::array();
-  for (const auto& weak : all_) {
-    PluginGenerationPtr gen = weak.lock();
+  for (const Known& k : all_) {
+    PluginGenerationPtr gen = k.gen.lock();
     if (!gen) continue;
     const remora_plugin_descriptor_t& d = gen->descriptor();
+    bool quarantined = gen->quarantined() > 0;
+    nlohmann::json used = usage(gen.get(), chains, quarantined);
+    // Active: in a chain in service, or the plugins.dir build the next config gets. Draining:
+    // only older snapshots and in-flight streams still hold it.
     auto cur = current_.find(gen->name());
     bool is_current = cur != current_.end() && cur->second == gen;
+    const char* state = quarantined                     ? "quarantined"
+                        : (!used.empty() || is_current) ? "active"
+                                                        : "draining";
     plugins.push_back({{"name", gen->name()},
                        {"version", gen->version()},
                        {"abi", std::to_string(d.abi_major) + "." + std::to_string(d.abi_minor)},
@@ -88,10 +159,14 @@ nlohmann::json PluginRegistry::describe() const {
                        {"sha256", gen->sha256()},
                        {"generation", gen->generation()},
                        {"path", gen->sourcePath()},
-                       {"state", is_current ? "active" : "draining"},
+                       {"state", state},
+                       {"used_by", used},
                        {"inflight_streams", gen->inflightTotal()},
+                       {"requests", gen->requestsTotal()},
                        {"errors", gen->errorsTotal()}});
   }
+  pruneUnloaded();
+  for (const nlohmann::json& u : unloaded_) plugins.push_back(u);
   nlohmann::json failed = nlohmann::json::array();
   for (const auto& [path, st] : files_)
     if (!st.error.empty()) failed.push_back({{"path", path}, {"error", st.error}});
@@ -110,11 +185,24 @@ std::vector<prometheus::MetricFamily> PluginRegistry::Collect() const {
                         "Streams using each loaded plugin generation.",
                         prometheus::MetricType::Gauge,
                         {}};
+  MetricFamily requests{"remora_plugin_requests_total",
+                        "Streams run by each plugin build (chain entry or canary).",
+                        prometheus::MetricType::Counter,
+                        {}};
+  MetricFamily quarantined{"remora_plugin_quarantined",
+                           "Chain entries in service whose build is quarantined.",
+                           prometheus::MetricType::Gauge,
+                           {}};
   std::map<std::string, uint64_t> errors_by_filter;
-  for (const auto& weak : all_) {
-    PluginGenerationPtr gen = weak.lock();
+  // Label sets stay bounded: one per live (filter, version); builds sharing a version add up.
+  std::map<std::pair<std::string, std::string>, std::pair<uint64_t, int>> by_version;
+  for (const Known& k : all_) {
+    PluginGenerationPtr gen = k.gen.lock();
     if (!gen) continue;
     errors_by_filter[gen->name()] += gen->errorsTotal();
+    auto& v = by_version[{gen->name(), gen->version()}];
+    v.first += gen->requestsTotal();
+    v.second += gen->quarantined();
     ClientMetric cm;
     cm.label = {{"filter", gen->name()},
                 {"version", gen->version()},
@@ -128,7 +216,17 @@ std::vector<prometheus::MetricFamily> PluginRegistry::Collect() const {
     cm.counter.value = double(n);
     errors.metric.push_back(cm);
   }
-  return {errors, inflight};
+  for (const auto& [key, v] : by_version) {
+    ClientMetric cm;
+    cm.label = {{"filter", key.first}, {"version", key.second}};
+    cm.counter.value = double(v.first);
+    requests.metric.push_back(cm);
+    ClientMetric q;
+    q.label = cm.label;
+    q.gauge.value = double(v.second);
+    quarantined.metric.push_back(q);
+  }
+  return {errors, inflight, requests, quarantined};
 }
 
 }  // namespace remora::plugin

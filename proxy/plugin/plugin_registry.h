@@ -18,6 +18,8 @@
 
 namespace remora::plugin {
 
+struct FilterChain;
+
 class PluginRegistry : public prometheus::Collectable {
  public:
   PluginRegistry(const remora_host_api_t* host, size_t workers);
@@ -27,15 +29,26 @@ class PluginRegistry : public prometheus::Collectable {
   // at /plugins; they fail only configs that name them.
   void scan(const std::string& dir, const std::string& cache_dir);
 
+  // The plugin cache directory of the last scan (where loadPath copies builds too).
+  const std::string& cacheDir() const { return cache_dir_; }
+  size_t workers() const { return workers_; }
+
   // The newest generation of `name`, or nullptr.
   PluginGenerationPtr find(const std::string& name) const;
   // Why `name` is unusable if a file claiming it failed, or "" (for error messages).
   std::string failure(const std::string& name) const;
   std::vector<std::string> names() const;
 
-  // Drops the registry's own reference to generations no newer than the current one, so they
-  // unload once snapshots and streams release them.
-  nlohmann::json describe() const;
+  // Main thread. The generation built from the file at `path` (a chain entry's `path`), loaded
+  // if no live generation has its contents (sha256) yet. The registry keeps no strong reference:
+  // the build unloads once no snapshot or stream uses it.
+  Result<PluginGenerationPtr> loadPath(const std::string& path, const std::string& cache_dir);
+
+  // Every generation: loaded ones with their state (active, draining, quarantined) and the chain
+  // entries of `chains` (the snapshot in service, by listener) that use them, then the last
+  // unloaded ones.
+  using Chains = std::map<std::string, std::shared_ptr<const FilterChain>>;
+  nlohmann::json describe(const Chains& chains = {}) const;
 
   std::vector<prometheus::MetricFamily> Collect() const override;
 
@@ -48,10 +61,22 @@ class PluginRegistry : public prometheus::Collectable {
 
   const remora_host_api_t* host_;
   size_t workers_;
+  std::string cache_dir_ = "/tmp/remora-plugin-cache";
   mutable std::mutex mu_;  // the scrape reads from the main thread too, but keep it simple
   std::map<std::string, FileState> files_;              // by path
   std::map<std::string, PluginGenerationPtr> current_;  // by plugin name
-  std::vector<std::weak_ptr<PluginGeneration>> all_;    // every generation ever loaded
+  // Every generation loaded and not yet reported unloaded, with what /plugins shows once it is
+  // gone (the last kUnloadedKept of those are kept).
+  struct Known {
+    std::weak_ptr<PluginGeneration> gen;
+    nlohmann::json info;
+  };
+  static constexpr size_t kUnloadedKept = 16;
+  void remember(const PluginGenerationPtr& gen);
+  // Moves generations gone since the last call to the bounded unloaded_ list (mu_ held).
+  void pruneUnloaded() const;
+  mutable std::vector<Known> all_;
+  mutable std::vector<nlohmann::json> unloaded_;
 };
 
 }  // namespace remora::plugin

@@ -69,7 +69,7 @@ TEST_F(PluginLoaderTest, AbiMajorMismatchNamesBothVersions) {
   addPlugin("bad_abi");
   std::string out;
   EXPECT_EQ(validate(config("[{ name: bad_abi }]"), out), 1);
-  EXPECT_NE(out.find("plugin ABI 2.0 is not supported by this kernel (ABI 1.0)"), std::string::npos)
+  EXPECT_NE(out.find("plugin ABI 2.0 is not supported by this kernel (ABI 1.1)"), std::string::npos)
       << out;
   EXPECT_NE(out.find("listeners[0].filters[0].name: plugin \"bad_abi\" failed to load"),
             std::string::npos)
@@ -106,6 +106,68 @@ TEST_F(PluginLoaderTest, ChainMustIncludeTheRouter) {
   EXPECT_NE(out.find("listeners[0].filters: the chain must include the router filter"),
             std::string::npos)
       << out;
+}
+
+// A chain entry naming a specific build with `path` (and a canary build): each way the file can
+// be wrong is reported at that field.
+std::string testBuild(const std::string& name) {
+  return std::string(REMORA_TEST_PLUGIN_DIR) + "/" + name + ".so";
+}
+
+TEST_F(PluginLoaderTest, EntryPathErrorsNameTheField) {
+  addPlugin("faulty");
+  std::string out;
+  EXPECT_EQ(validate(config("[{ name: faulty, path: /nonexistent/faulty.so }]"), out), 1);
+  EXPECT_NE(out.find("listeners[0].filters[0].path: /nonexistent/faulty.so: No such file"),
+            std::string::npos)
+      << out;
+
+  std::string junk = dir_.path() + "/junk.so";
+  std::ofstream(junk) << "not ELF\n";
+  EXPECT_EQ(validate(config("[{ name: faulty, path: " + junk + " }]"), out), 1);
+  EXPECT_NE(out.find("listeners[0].filters[0].path: " + junk + ": not a loadable shared object"),
+            std::string::npos)
+      << out;
+
+  EXPECT_EQ(validate(config("[{ name: bad_abi, path: " + testBuild("bad_abi") + " }]"), out), 1);
+  EXPECT_NE(out.find("listeners[0].filters[0].path: " + testBuild("bad_abi") +
+                     ": plugin ABI 2.0 is not supported by this kernel (ABI 1.1)"),
+            std::string::npos)
+      << out;
+
+  EXPECT_EQ(validate(config("[{ name: router, path: " + testBuild("faulty_v2") + " }]"), out), 1);
+  EXPECT_NE(out.find("listeners[0].filters[0].path: " + testBuild("faulty_v2") +
+                     " is plugin \"faulty\", not \"router\""),
+            std::string::npos)
+      << out;
+
+  EXPECT_EQ(validate(config("[{ name: faulty, canary: { path: " + testBuild("no_descriptor") +
+                            ", percent: 5 } }]"),
+                     out),
+            1);
+  EXPECT_NE(out.find("listeners[0].filters[0].canary.path: " + testBuild("no_descriptor") +
+                     ": missing symbol remora_plugin_descriptor"),
+            std::string::npos)
+      << out;
+}
+
+TEST_F(PluginLoaderTest, CanaryAndFaultPolicyFieldsAreChecked) {
+  addPlugin("faulty");
+  std::string out;
+  EXPECT_EQ(validate(config("[{ name: faulty, path: relative/faulty.so }]"), out), 1);
+  EXPECT_NE(out.find("listeners[0].filters[0].path: expected an absolute path to a plugin .so"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(validate(config("[{ name: faulty, canary: { path: /x.so, percent: 101 } }]"), out), 1);
+  EXPECT_NE(out.find("listeners[0].filters[0].canary.percent"), std::string::npos) << out;
+  EXPECT_EQ(validate(config("[{ name: faulty, canary: { path: /x.so } }]"), out), 1);
+  EXPECT_NE(out.find("listeners[0].filters[0].canary: sends no traffic"), std::string::npos) << out;
+  EXPECT_EQ(validate(config("[{ name: faulty, on_error: maybe }]"), out), 1);
+  EXPECT_NE(out.find("listeners[0].filters[0].on_error: expected one of fail_closed, fail_open"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(validate(config("[{ name: faulty, quarantine: { after_errors: -1 } }]"), out), 1);
+  EXPECT_NE(out.find("listeners[0].filters[0].quarantine.after_errors"), std::string::npos) << out;
 }
 
 TEST_F(PluginLoaderTest, StartupRefusesABrokenChainAndExits) {

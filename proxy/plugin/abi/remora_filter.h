@@ -37,7 +37,7 @@ extern "C" {
 #endif
 
 #define REMORA_FILTER_ABI_MAJOR 1
-#define REMORA_FILTER_ABI_MINOR 0
+#define REMORA_FILTER_ABI_MINOR 1
 
 /* A borrowed byte string, not NUL-terminated. Valid as stated where it is passed or returned. */
 typedef struct remora_str {
@@ -262,7 +262,29 @@ typedef struct remora_plugin_descriptor {
   remora_status_t (*on_response_trailers)(void* stream_ctx, remora_stream_t* s);
   /* After the stream ended (complete, replied locally, or reset); every filter, chain order. */
   void (*on_log)(void* stream_ctx, remora_stream_t* s);
+
+  /* --- ABI 1.1: state hand-off. Present when struct_size covers them; either may be NULL. ---
+   * When a config push replaces a chain entry of this plugin (a new build, or the same build with
+   * a new config), the kernel moves the entry's runtime state (token buckets, breaker windows)
+   * from the old config object to the new one before the new snapshot serves any request. Both
+   * hooks run on every worker thread, once per worker, back to back and between two events of
+   * that worker, so each moves that worker's own share of the state without a lock; on a worker,
+   * no stream runs between the export and the import.
+   *
+   * state_export writes the old config's state as bytes through `write` (called any number of
+   * times; the host copies each piece) and returns 0 on failure (nothing is imported).
+   * state_import receives those bytes (borrowed for the call). The old and new builds may differ,
+   * so the format is the plugin's own and must be versioned; import ignores what it does not
+   * understand and returns 0 if it took nothing. Neither may fail the push. */
+  int (*state_export)(void* config, void (*write)(void* sink, const char* data, size_t len),
+                      void* sink);
+  int (*state_import)(void* config, remora_str_t state);
 } remora_plugin_descriptor_t;
+
+/* True when descriptor `d` carries field `field` (fields are only ever appended). */
+#define REMORA_DESCRIPTOR_HAS(d, field) \
+  ((d)->struct_size >=                  \
+   offsetof(remora_plugin_descriptor_t, field) + sizeof(((remora_plugin_descriptor_t*)0)->field))
 
 /* The one symbol a plugin exports. */
 typedef const remora_plugin_descriptor_t* (*remora_plugin_descriptor_fn)(void);

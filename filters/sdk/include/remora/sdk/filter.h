@@ -21,6 +21,15 @@
 // Optional plugin lifecycle (main thread), as static members of the Config class:
 //   static bool onPluginStart(std::string& error);  // after the host table is stored
 //   static void onPluginStop();                     // before the host table is dropped
+//
+// Optional state hand-off (ABI 1.1), as const members of the Config class. When a config push
+// replaces this filter's chain entry (new build or new config), the kernel calls exportState()
+// on the old Config and importState() on the new one, on every worker thread in turn, with no
+// stream running in between on that worker: each call moves the calling worker's share (e.g. its
+// PerWorker instance). The bytes are the plugin's own format; version it, since the old and new
+// Config may come from different builds, and ignore what you do not understand.
+//   std::string exportState() const;
+//   void importState(std::string_view state) const;
 
 #include <nlohmann/json.hpp>
 
@@ -398,6 +407,32 @@ struct Adapter {
     });
   }
 
+  static int stateExport(void* config, void (*write)(void*, const char*, size_t),
+                         void* sink) noexcept {
+    try {
+      std::string bytes = static_cast<const ConfigT*>(config)->exportState();
+      write(sink, bytes.data(), bytes.size());
+      return 1;
+    } catch (const std::exception& e) {
+      log(LogLevel::kError, std::string("exportState threw: ") + e.what());
+    } catch (...) {
+      log(LogLevel::kError, "exportState threw a non-standard exception");
+    }
+    return 0;
+  }
+
+  static int stateImport(void* config, remora_str_t state) noexcept {
+    try {
+      static_cast<const ConfigT*>(config)->importState(toView(state));
+      return 1;
+    } catch (const std::exception& e) {
+      log(LogLevel::kError, std::string("importState threw: ") + e.what());
+    } catch (...) {
+      log(LogLevel::kError, "importState threw a non-standard exception");
+    }
+    return 0;
+  }
+
   static constexpr remora_plugin_descriptor_t make(const char* name, const char* version,
                                                    int32_t priority) {
     remora_plugin_descriptor_t d{};
@@ -424,6 +459,12 @@ struct Adapter {
     d.on_response_trailers =
         REMORA_SDK_OVERRIDES(FilterT, onResponseTrailers) ? &onResponseTrailers : nullptr;
     d.on_log = REMORA_SDK_OVERRIDES(FilterT, onLog) ? &onLog : nullptr;
+    if constexpr (requires(const ConfigT& c) {
+                    { c.exportState() } -> std::convertible_to<std::string>;
+                  })
+      d.state_export = &stateExport;
+    if constexpr (requires(const ConfigT& c, std::string_view v) { c.importState(v); })
+      d.state_import = &stateImport;
     return d;
   }
 };
