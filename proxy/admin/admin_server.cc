@@ -157,7 +157,12 @@ struct AdminServer::Impl {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& c : cfg->clusters) {
       nlohmann::json endpoints = nlohmann::json::array();
-      for (const auto& e : c.endpoints) {
+      const bool discovered = c.discovery.type != config::DiscoveryType::kStatic;
+      std::shared_ptr<const std::vector<config::SocketAddress>> found;
+      if (discovered && context.discovered) found = context.discovered(c.name);
+      static const std::vector<config::SocketAddress> kNone;
+      const auto& addresses = discovered ? (found ? *found : kNone) : c.endpoints;
+      for (const auto& e : addresses) {
         const std::string address = addressString(e);
         auto it = gauges.find({c.name, address});
         const auto [active, idle] =
@@ -174,7 +179,9 @@ struct AdminServer::Impl {
           ep["reason"] = "outlier ejection for " + std::to_string(ej->second - now) + " ms";
         endpoints.push_back(std::move(ep));
       }
+      static const char* const kTypes[] = {"static", "etcd", "dns"};
       list.push_back({{"name", c.name},
+                      {"type", kTypes[static_cast<int>(c.discovery.type)]},
                       {"lb_policy", lbPolicyName(c.lb_policy)},
                       {"endpoints", std::move(endpoints)}});
     }

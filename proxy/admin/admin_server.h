@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -33,6 +34,9 @@ struct AdminContext {
   std::shared_ptr<prometheus::Registry> registry;                 // serialized at /metrics
   const stats::Store* stats = nullptr;                            // per-endpoint connection gauges
   std::function<nlohmann::json()> plugins;                        // /plugins: generations
+  // /clusters: the endpoint set last discovered for an etcd or dns cluster (null: none yet).
+  std::function<std::shared_ptr<const std::vector<config::SocketAddress>>(const std::string&)>
+      discovered;
 };
 
 class AdminServer {

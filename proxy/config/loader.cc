@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/discovery_fields.h"
 #include "config/filter_fields.h"
 #include "config/yaml_fields.h"
 
@@ -110,20 +111,12 @@ void readCluster(const YAML::Node& node, const std::string& path, Errors& errors
     return;
   }
   const MapReader reader(node, path,
-                         {"name", "endpoints", "lb_policy", "connect_timeout", "response_timeout",
-                          "max_connections_per_endpoint", "max_pending_requests",
-                          "max_connect_attempts", "idle_timeout"},
+                         {"name", "type", "endpoints", "discovery", "lb_policy", "connect_timeout",
+                          "response_timeout", "max_connections_per_endpoint",
+                          "max_pending_requests", "max_connect_attempts", "idle_timeout"},
                          errors);
   reader.readName("name", cluster.name);
-  if (const auto endpoints = reader.readNonEmptyList("endpoints", "host:port")) {
-    for (size_t i = 0; i < endpoints->size(); ++i) {
-      SocketAddress address;
-      if (yaml::readAddress((*endpoints)[i], yaml::indexPath(reader.path("endpoints"), i), errors,
-                            address)) {
-        cluster.endpoints.push_back(std::move(address));
-      }
-    }
-  }
+  readClusterEndpoints(reader, cluster);
   reader.readChoice<LbPolicy>(
       "lb_policy",
       {{"round_robin", LbPolicy::kRoundRobin}, {"least_request", LbPolicy::kLeastRequest}},
@@ -219,9 +212,10 @@ void checkRoutes(const Config& config, Errors& errors) {
 }
 
 void readConfig(const YAML::Node& root, Errors& errors, Config& config) {
-  const MapReader reader(
-      root, "", {"workers", "log_level", "admin", "drain", "plugins", "listeners", "clusters"},
-      errors);
+  const MapReader reader(root, "",
+                         {"workers", "log_level", "admin", "drain", "plugins", "sources",
+                          "registration", "listeners", "clusters"},
+                         errors);
   reader.readUint("workers", 0, kMaxWorkers, config.workers);
   reader.readChoice<std::string>("log_level",
                                  {{"trace", "trace"},
@@ -235,6 +229,8 @@ void readConfig(const YAML::Node& root, Errors& errors, Config& config) {
   readAdmin(reader, config.admin);
   readDrain(reader, config.drain);
   readPlugins(reader, config.plugins);
+  readSources(reader, config.etcd);
+  readRegistration(reader, config.registration);
   readSection(reader, "listeners", "listener", config.listeners, readListener);
   const bool clusters_read =
       readSection(reader, "clusters", "cluster", config.clusters, readCluster);
@@ -307,9 +303,7 @@ void emitListener(YAML::Emitter& out, const Listener& listener) {
 
 void emitCluster(YAML::Emitter& out, const Cluster& cluster) {
   out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << cluster.name;
-  out << YAML::Key << "endpoints" << YAML::Value << YAML::Flow << YAML::BeginSeq;
-  for (const SocketAddress& endpoint : cluster.endpoints) out << endpoint.str();
-  out << YAML::EndSeq;
+  emitClusterEndpoints(out, cluster);
   out << YAML::Key << "lb_policy" << YAML::Value
       << (cluster.lb_policy == LbPolicy::kLeastRequest ? "least_request" : "round_robin");
   emitDuration(out, "connect_timeout", cluster.connect_timeout);
@@ -382,6 +376,7 @@ std::string toYaml(const Config& config) {
   out << YAML::Key << "dir" << YAML::Value << YAML::DoubleQuoted << config.plugins.dir;
   out << YAML::Key << "cache_dir" << YAML::Value << YAML::DoubleQuoted << config.plugins.cache_dir;
   out << YAML::EndMap;
+  emitSources(out, config);
   out << YAML::Key << "listeners" << YAML::Value << YAML::BeginSeq;
   for (const Listener& listener : config.listeners) emitListener(out, listener);
   out << YAML::EndSeq;

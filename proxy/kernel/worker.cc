@@ -32,6 +32,15 @@ void Worker::ejectEndpoint(const std::string& cluster, const std::string& addres
   });
 }
 
+void Worker::updateEndpoints(const std::string& cluster,
+                             std::shared_ptr<const std::vector<config::SocketAddress>> endpoints) {
+  dispatcher_.post([this, cluster, endpoints = std::move(endpoints)] {
+    discovered_[cluster] = endpoints;
+    auto it = clusters_.find(cluster);
+    if (it != clusters_.end()) it->second->setEndpoints(*endpoints);
+  });
+}
+
 void Worker::stop() {
   if (!thread_.joinable()) return;
   dispatcher_.post([this] { dispatcher_.exit(); });
@@ -56,8 +65,11 @@ void Worker::installOnThread(const SnapshotPtr& snapshot, std::map<std::string, 
     if (it != clusters_.end() && it->second->config() == c) {
       clusters.emplace(c.name, it->second);
     } else {
-      clusters.emplace(c.name,
-                       std::make_shared<upstream::WorkerCluster>(c, dispatcher_, store_, index_));
+      auto cluster = std::make_shared<upstream::WorkerCluster>(c, dispatcher_, store_, index_);
+      auto found = discovered_.find(c.name);
+      if (c.discovery.type != config::DiscoveryType::kStatic && found != discovered_.end())
+        cluster->setEndpoints(*found->second);
+      clusters.emplace(c.name, std::move(cluster));
     }
   }
   for (auto& [name, old] : clusters_) {

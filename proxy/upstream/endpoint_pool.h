@@ -51,6 +51,8 @@ class EndpointPool {
   void ejectFor(uint32_t ms);
   bool ejectedAt(uint64_t now_ms) const { return ejected_until_ms_ > now_ms; }
   bool ejected() const;
+  // Connections open or requests waiting (a removed endpoint's pool lives on while busy).
+  bool busy() const { return !all_.empty() || !pending_.empty(); }
   // Closes idle connections (drain, cluster removal).
   void closeIdle();
 
