@@ -21,7 +21,8 @@ using std::chrono::seconds;
 
 // The config pushed through etcd: the listener routes / to one cluster of `endpoint`.
 std::string pushedConfig(uint16_t listener_port, const std::string& endpoint) {
-  return "listeners:\n"
+  return "drain: { grace_period: 0s, deadline: 2s }\n"
+         "listeners:\n"
          "  - name: ingress\n"
          "    address: 127.0.0.1:" +
          std::to_string(listener_port) +
