@@ -30,6 +30,7 @@ void EtcdConfigSource::onChange(const etcd::Mirror::State& state) {
   if (rev == seen_revision_) return;
   seen_revision_ = rev;
   const std::string source = "etcd:" + configKey() + "@" + std::to_string(rev);
+  spdlog::info("config from {} received", source);
   Outcome out = submit_(it->second.value, source);
   nlohmann::json status = {
       {"instance", source_.instance}, {"revision", std::to_string(rev)}, {"version", out.version}};
