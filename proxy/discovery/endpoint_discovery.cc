@@ -188,7 +188,10 @@ void EndpointDiscovery::reconcile(const config::Config& config) {
     }
     std::unique_ptr<Watcher> w;
     if (c.discovery.type == config::DiscoveryType::kEtcd) {
-      if (!client_) continue;  // the loader refuses this; kept safe anyway
+      if (!client_) {
+        spdlog::error("cluster {}: type etcd needs sources.etcd in the startup file", c.name);
+        continue;
+      }
       w = std::make_unique<EtcdWatcher>(*client_, c.name, c.discovery.prefix, publish_);
     } else {
       if (!dns_) {

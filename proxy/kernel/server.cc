@@ -55,6 +55,10 @@ int Server::run() {
     workers_.push_back(std::make_unique<Worker>(i, *store_));
     workers_.back()->start();
   }
+  if (!initial_->registration.service.empty() && initial_->etcd.endpoints.empty()) {
+    spdlog::critical("cannot start: registration needs sources.etcd (the store to register in)");
+    return 1;
+  }
   Status applied = apply(initial_, "startup");
   if (!applied) {
     spdlog::critical("cannot start: {}", applied.error());
