@@ -65,8 +65,13 @@ void Mirror::onLine(const nlohmann::json& line) {
   }
   const nlohmann::json result = line.value("result", nlohmann::json::object());
   if (jsonInt(result, "compact_revision") > 0) {
-    // Our next revision was compacted away: the events are gone, so read the range again.
-    return retryLater("revision " + std::to_string(last_revision_ + 1) + " compacted", true);
+    // Our next revision was compacted away: the events are gone, so read the range again —
+    // at once, etcd itself is fine.
+    spdlog::warn("etcd {}: revision {} compacted; reading it again", key_, last_revision_ + 1);
+    watching_ = false;
+    need_range_ = true;
+    watch_.cancel();
+    return readRange();
   }
   if (result.value("canceled", false)) return retryLater("watch canceled by etcd", false);
   if (result.value("created", false)) {

@@ -123,6 +123,35 @@ TEST(Etcd, KeepsServingWhileEtcdIsDownAndResumesAfterRestart) {
   EXPECT_TRUE(waitUntil([&] { return status(etcd).value("state", "") == "ACK"; }, seconds(5)));
 }
 
+TEST(Etcd, ResumeFromACompactedRevisionReadsTheKeyAgain) {
+  EtcdServer etcd;
+  DemoUpstream up0("up0"), up1("up1");
+  const uint16_t port = freePort(), admin = freePort();
+  RemoraProcess remora(
+      startupConfig(port, admin, etcd, "    endpoints: [" + up0.address() + "]\n"));
+  ASSERT_TRUE(
+      waitUntil([&] { return remora.output().find("watching") != std::string::npos; }, seconds(5)));
+  etcd.stop();
+  // Wait until the sidecar's backoff is long (a retry delay of 2.5 s or more), so the writes
+  // and the compaction below happen while it is still away.
+  auto longDelay = [&] {
+    const std::string out = remora.output();
+    for (size_t at = out.find("retrying in "); at != std::string::npos;
+         at = out.find("retrying in ", at + 1)) {
+      if (std::stol(out.substr(at + 12)) >= 2500) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(waitUntil(longDelay, seconds(15))) << remora.output();
+  etcd.restart();
+  ASSERT_TRUE(etcd.put("/remora/web/other", "x"));
+  ASSERT_TRUE(etcd.put("/remora/web/config", pushedConfig(port, up1.address())));
+  ASSERT_TRUE(etcd.compact(etcd.revision()));
+  EXPECT_TRUE(waitUntil([&] { return upstreamOf(port) == "up1"; }, seconds(10))) << remora.output();
+  EXPECT_NE(remora.output().find("compacted; reading it again"), std::string::npos)
+      << "the sidecar reconnected before the compaction: the test proved nothing";
+}
+
 TEST(Etcd, RegistrationDisappearsWithinTtlAfterKill9) {
   EtcdServer etcd;
   DemoUpstream up0("up0");
@@ -174,6 +203,7 @@ TEST(Etcd, DnsClusterResolvesLocalhost) {
       "admin: { address: 127.0.0.1:" +
       std::to_string(admin) +
       " }\n"
+      "drain: { grace_period: 0s, deadline: 2s }\n"
       "listeners:\n"
       "  - name: ingress\n"
       "    address: 127.0.0.1:" +
