@@ -30,7 +30,7 @@ json listenerJson(const config::Listener& l) {
 json clusterJson(const config::Cluster& c) {
   json endpoints = json::array();
   for (const auto& e : c.endpoints) endpoints.push_back(addressString(e));
-  return {
+  json out = {
       {"name", c.name},
       {"endpoints", std::move(endpoints)},
       {"lb_policy", lbPolicyName(c.lb_policy)},
@@ -41,6 +41,18 @@ json clusterJson(const config::Cluster& c) {
       {"max_connect_attempts", c.max_connect_attempts},
       {"idle_timeout", durationString(c.idle_timeout)},
   };
+  // Discovered clusters: where the endpoints come from (the endpoints are at /clusters).
+  const config::Discovery& d = c.discovery;
+  if (d.type == config::DiscoveryType::kEtcd) {
+    out["type"] = "etcd";
+    out["discovery"] = {{"prefix", d.prefix}};
+  } else if (d.type == config::DiscoveryType::kDns) {
+    json hosts = json::array();
+    for (const auto& h : d.hosts) hosts.push_back(h.str());
+    out["type"] = "dns";
+    out["discovery"] = {{"hosts", std::move(hosts)}, {"refresh", durationString(d.refresh)}};
+  }
+  return out;
 }
 
 }  // namespace
@@ -66,7 +78,7 @@ json toJson(const config::Config& config) {
   for (const auto& l : config.listeners) listeners.push_back(listenerJson(l));
   json clusters = json::array();
   for (const auto& c : config.clusters) clusters.push_back(clusterJson(c));
-  return {
+  json out = {
       {"workers", config.workers},
       {"log_level", config.log_level},
       {"admin", {{"address", addressString(config.admin.address)}}},
@@ -76,6 +88,22 @@ json toJson(const config::Config& config) {
       {"listeners", std::move(listeners)},
       {"clusters", std::move(clusters)},
   };
+  if (!config.etcd.endpoints.empty()) {
+    json endpoints = json::array();
+    for (const auto& e : config.etcd.endpoints) endpoints.push_back(addressString(e));
+    out["sources"] = {{"etcd",
+                       {{"endpoints", std::move(endpoints)},
+                        {"prefix", config.etcd.prefix},
+                        {"instance", config.etcd.instance}}}};
+  }
+  if (!config.registration.service.empty()) {
+    const config::Registration& r = config.registration;
+    out["registration"] = {{"service", r.service},
+                           {"address", addressString(r.address)},
+                           {"prefix", r.prefix},
+                           {"ttl", durationString(r.ttl)}};
+  }
+  return out;
 }
 
 }  // namespace remora::admin

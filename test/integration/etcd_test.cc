@@ -193,6 +193,10 @@ TEST(Etcd, EtcdClusterFollowsPutsAndDeletes) {
   EXPECT_EQ(clusters["clusters"][0]["type"], "etcd");
   ASSERT_EQ(clusters["clusters"][0]["endpoints"].size(), 1u);
   EXPECT_EQ(clusters["clusters"][0]["endpoints"][0]["address"], up1.address());
+  nlohmann::json config = nlohmann::json::parse(httpGet(admin, "/config"), nullptr, false);
+  ASSERT_FALSE(config.is_discarded());
+  EXPECT_EQ(config["clusters"][0]["discovery"]["prefix"], "/svc/app/");
+  EXPECT_EQ(config["sources"]["etcd"]["instance"], "i1");
 }
 
 TEST(Etcd, DnsClusterResolvesLocalhost) {
