@@ -32,7 +32,7 @@ void WorkerCluster::setEndpoints(const std::vector<config::SocketAddress>& addre
   }
   for (auto& gone : endpoints_) {
     if (!gone) continue;
-    gone->closeIdle();
+    gone->retire();
     if (gone->busy()) retired_.push_back(std::move(gone));
   }
   std::erase_if(retired_, [](const auto& ep) { return !ep->busy(); });

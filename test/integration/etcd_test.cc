@@ -183,8 +183,12 @@ TEST(Etcd, EtcdClusterFollowsPutsAndDeletes) {
   EXPECT_EQ(upstreamOf(port), "status 503");  // no endpoint yet
   ASSERT_TRUE(etcd.put("/svc/app/a", up0.address()));
   EXPECT_TRUE(waitUntil([&] { return upstreamOf(port) == "up0"; }, seconds(5)));
-  // The registration format works too.
+  // The registration format works too. Both endpoints now take traffic (round robin), and
+  // up0's pool survived the change: still the one upstream connection it had.
   ASSERT_TRUE(etcd.put("/svc/app/b", "{\"address\":\"" + up1.address() + "\"}"));
+  EXPECT_TRUE(waitUntil([&] { return upstreamOf(port) == "up1"; }, seconds(5)));
+  EXPECT_EQ(upstreamOf(port), "up0");
+  EXPECT_EQ(UpstreamStats(up0.port()).read().connections, 1u);
   ASSERT_TRUE(etcd.del("/svc/app/a"));
   EXPECT_TRUE(waitUntil([&] { return upstreamOf(port) == "up1"; }, seconds(5)));
   for (int i = 0; i < 4; ++i) EXPECT_EQ(upstreamOf(port), "up1");
