@@ -261,6 +261,16 @@ ExchangeHandle Client::put(const std::string& key, const std::string& value, int
   });
 }
 
+ExchangeHandle Client::del(const std::string& key, const std::string& range_end,
+                           std::function<void(Result<int64_t>)> done) {
+  nlohmann::json body = {{"key", base64Encode(key)}};
+  if (!range_end.empty()) body["range_end"] = base64Encode(range_end);
+  return call("/v3/kv/deleterange", body, [done = std::move(done)](Result<nlohmann::json> r) {
+    if (!r) return done(Error{r.error()});
+    done(jsonInt(*r, "deleted"));
+  });
+}
+
 ExchangeHandle Client::leaseGrant(int64_t ttl_s, std::function<void(Result<int64_t>)> done) {
   return call("/v3/lease/grant", {{"TTL", std::to_string(ttl_s)}},
               [done = std::move(done)](Result<nlohmann::json> r) {

@@ -78,6 +78,9 @@ class Client {
                        std::function<void(Result<RangeResult>)> done);
   ExchangeHandle put(const std::string& key, const std::string& value, int64_t lease,
                      std::function<void(Status)> done);
+  // Deletes `key`, or every key in [key, range_end) when range_end is not empty.
+  ExchangeHandle del(const std::string& key, const std::string& range_end,
+                     std::function<void(Result<int64_t>)> done);  // keys deleted
   ExchangeHandle leaseGrant(int64_t ttl_s, std::function<void(Result<int64_t>)> done);
   // The lease's remaining TTL in seconds; 0 when the lease is gone.
   ExchangeHandle leaseKeepAlive(int64_t id, std::function<void(Result<int64_t>)> done);
