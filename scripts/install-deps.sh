@@ -14,6 +14,8 @@ packages=(
   # catatonit for the pod's infra container; debootstrap for the offline base image), the
   # Kubernetes manifest checks (python3-yaml) and a real Prometheus scraping Remora.
   podman runc catatonit containernetworking-plugins debootstrap python3-yaml prometheus
+  # Fleet tests: a real etcd.
+  etcd-server etcd-client
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(nginx haproxy wrk nghttp2-client valgrind strace)

@@ -1,5 +1,7 @@
 #include "admin/admin_server.h"
 
+#include "config/cluster_fields.h"
+
 #include "kernel/lazy_timer.h"
 
 #include <event2/buffer.h>
@@ -170,7 +172,13 @@ struct AdminServer::Impl {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& c : cfg->clusters) {
       nlohmann::json endpoints = nlohmann::json::array();
-      for (const auto& e : c.endpoints) {
+      const bool discovered =
+          c.type == config::ClusterType::kEtcd || c.type == config::ClusterType::kDns;
+      std::shared_ptr<const std::vector<config::SocketAddress>> found;
+      if (discovered && context.discovered) found = context.discovered(c.name);
+      static const std::vector<config::SocketAddress> kNone;
+      const auto& addresses = discovered ? (found ? *found : kNone) : c.endpoints;
+      for (const auto& e : addresses) {
         const std::string address = addressString(e);
         auto it = gauges.find({c.name, address});
         const auto [active, idle] =
@@ -199,11 +207,10 @@ struct AdminServer::Impl {
         if (health.is_object()) ep["health_check"] = std::move(health);
         endpoints.push_back(std::move(ep));
       }
-      nlohmann::json entry = {{"name", c.name},
-                              {"lb_policy", lbPolicyName(c.lb_policy)},
-                              {"endpoints", std::move(endpoints)}};
-      if (c.type == config::ClusterType::kOriginalDst) entry["type"] = "original_dst";
-      list.push_back(std::move(entry));
+      list.push_back({{"name", c.name},
+                      {"type", config::clusterTypeName(c.type)},
+                      {"lb_policy", lbPolicyName(c.lb_policy)},
+                      {"endpoints", std::move(endpoints)}});
     }
     nlohmann::json body = {{"clusters", std::move(list)}};
     reply(req, HTTP_OK, "OK", "application/json", body.dump(2) + "\n");

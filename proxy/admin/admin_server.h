@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -37,6 +38,9 @@ struct AdminContext {
   // null when it is not health checked.
   std::function<nlohmann::json(const std::string& cluster, const std::string& address)>
       endpoint_health;
+  // /clusters: the endpoint set last discovered for an etcd or dns cluster (null: none yet).
+  std::function<std::shared_ptr<const std::vector<config::SocketAddress>>(const std::string&)>
+      discovered;
 };
 
 class AdminServer {

@@ -54,6 +54,15 @@ json clusterJson(const config::Cluster& c) {
                            {"unhealthy_threshold", h.unhealthy_threshold},
                            {"expected_statuses", h.expected_statuses}};
   }
+  // Discovered clusters: where the endpoints come from (the endpoints are at /clusters).
+  const config::Discovery& d = c.discovery;
+  if (c.type == config::ClusterType::kEtcd) {
+    out["discovery"] = {{"prefix", d.prefix}};
+  } else if (c.type == config::ClusterType::kDns) {
+    json hosts = json::array();
+    for (const auto& h : d.hosts) hosts.push_back(h.str());
+    out["discovery"] = {{"hosts", std::move(hosts)}, {"refresh", durationString(d.refresh)}};
+  }
   return out;
 }
 
@@ -80,7 +89,7 @@ json toJson(const config::Config& config) {
   for (const auto& l : config.listeners) listeners.push_back(listenerJson(l));
   json clusters = json::array();
   for (const auto& c : config.clusters) clusters.push_back(clusterJson(c));
-  return {
+  json out = {
       {"workers", config.workers},
       {"log_level", config.log_level},
       {"admin", {{"address", addressString(config.admin.address)}}},
@@ -90,6 +99,22 @@ json toJson(const config::Config& config) {
       {"listeners", std::move(listeners)},
       {"clusters", std::move(clusters)},
   };
+  if (!config.etcd.endpoints.empty()) {
+    json endpoints = json::array();
+    for (const auto& e : config.etcd.endpoints) endpoints.push_back(addressString(e));
+    out["sources"] = {{"etcd",
+                       {{"endpoints", std::move(endpoints)},
+                        {"prefix", config.etcd.prefix},
+                        {"instance", config.etcd.instance}}}};
+  }
+  if (!config.registration.service.empty()) {
+    const config::Registration& r = config.registration;
+    out["registration"] = {{"service", r.service},
+                           {"address", addressString(r.address)},
+                           {"prefix", r.prefix},
+                           {"ttl", durationString(r.ttl)}};
+  }
+  return out;
 }
 
 }  // namespace remora::admin

@@ -1,5 +1,7 @@
 #include "config/cluster_fields.h"
 
+#include "config/discovery_fields.h"
+
 namespace remora::config {
 namespace {
 
@@ -52,19 +54,38 @@ void readBool(const yaml::MapReader& reader, std::string_view key, bool& out) {
 }
 
 const char* clusterTypeName(ClusterType type) {
-  return type == ClusterType::kOriginalDst ? "original_dst" : "static";
+  switch (type) {
+    case ClusterType::kOriginalDst:
+      return "original_dst";
+    case ClusterType::kEtcd:
+      return "etcd";
+    case ClusterType::kDns:
+      return "dns";
+    case ClusterType::kStatic:
+      break;
+  }
+  return "static";
 }
 
 void readClusterEndpoints(const yaml::MapReader& reader, Cluster& cluster) {
-  reader.readChoice<ClusterType>(
-      "type", {{"static", ClusterType::kStatic}, {"original_dst", ClusterType::kOriginalDst}},
-      cluster.type);
-  if (cluster.type == ClusterType::kOriginalDst) {
+  reader.readChoice<ClusterType>("type",
+                                 {{"static", ClusterType::kStatic},
+                                  {"original_dst", ClusterType::kOriginalDst},
+                                  {"etcd", ClusterType::kEtcd},
+                                  {"dns", ClusterType::kDns}},
+                                 cluster.type);
+  const bool discovered = cluster.type == ClusterType::kEtcd || cluster.type == ClusterType::kDns;
+  if (!discovered && reader.get("discovery").IsDefined())
+    reader.errors().add(reader.path("discovery"), "only for type: etcd or dns");
+  if (cluster.type != ClusterType::kStatic) {
     if (reader.get("endpoints").IsDefined()) {
       reader.errors().add(reader.path("endpoints"),
-                          "must be absent for type original_dst (each request goes to its "
-                          "connection's original destination)");
+                          cluster.type == ClusterType::kOriginalDst
+                              ? "must be absent for type original_dst (each request goes to its "
+                                "connection's original destination)"
+                              : "only for type: static (this cluster discovers its endpoints)");
     }
+    if (discovered) readDiscovery(reader, cluster.type, cluster.discovery);
     return;
   }
   if (const auto endpoints = reader.readNonEmptyList("endpoints", "host:port")) {
@@ -76,6 +97,18 @@ void readClusterEndpoints(const yaml::MapReader& reader, Cluster& cluster) {
       }
     }
   }
+}
+
+void emitClusterEndpoints(YAML::Emitter& out, const Cluster& cluster) {
+  if (cluster.type != ClusterType::kStatic)
+    out << YAML::Key << "type" << YAML::Value << clusterTypeName(cluster.type);
+  if (cluster.type == ClusterType::kStatic) {
+    out << YAML::Key << "endpoints" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const SocketAddress& endpoint : cluster.endpoints) out << endpoint.str();
+    out << YAML::EndSeq;
+  }
+  if (cluster.type == ClusterType::kEtcd || cluster.type == ClusterType::kDns)
+    emitDiscovery(out, cluster.type, cluster.discovery);
 }
 
 void readHealthCheck(const yaml::MapReader& cluster_reader, Cluster& cluster) {

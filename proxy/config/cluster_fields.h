@@ -12,9 +12,10 @@ namespace remora::config {
 // `true` or `false` (YAML's plain spellings); anything else is an error at the field's path.
 void readBool(const yaml::MapReader& reader, std::string_view key, bool& out);
 
-// `type` (static | original_dst) and `endpoints`: static clusters need at least one endpoint,
-// original_dst clusters must have none (their endpoint is each connection's destination).
+// `type` (static | original_dst | etcd | dns), then `endpoints` (static clusters need at least
+// one; original_dst clusters take each connection's destination) or `discovery` (etcd, dns).
 void readClusterEndpoints(const yaml::MapReader& reader, Cluster& cluster);
+void emitClusterEndpoints(YAML::Emitter& out, const Cluster& cluster);
 
 // `health_check: {path, interval, timeout, healthy_threshold, unhealthy_threshold,
 // expected_statuses}`; only for static clusters.

@@ -105,9 +105,12 @@ struct Listener {
 
 enum class LbPolicy { kRoundRobin, kLeastRequest };
 
-// static: the listed endpoints. original_dst: no endpoints; each request goes to its downstream
-// connection's original destination (a listener with `original_dst: true`).
-enum class ClusterType { kStatic, kOriginalDst };
+// Where a cluster's endpoints come from. static: the listed endpoints. original_dst: none; each
+// request goes to its downstream connection's original destination (a listener with
+// `original_dst: true`). etcd: the keys under a prefix. dns: names resolved on the main thread.
+// Discovered endpoints never enter the config: the main thread posts each new endpoint set to
+// every worker (WorkerCluster::setEndpoints).
+enum class ClusterType { kStatic, kOriginalDst, kEtcd, kDns };
 
 // Active health checking of a static cluster's endpoints, run from the main thread.
 struct HealthCheck {
@@ -121,10 +124,27 @@ struct HealthCheck {
   bool operator==(const HealthCheck&) const = default;
 };
 
+// A DNS name and port, e.g. "localhost:8080" (not resolved at load time).
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+  std::string str() const { return host + ":" + std::to_string(port); }
+  bool operator==(const HostPort&) const = default;
+};
+
+// `discovery:` of an etcd or dns cluster.
+struct Discovery {
+  std::string prefix;           // etcd: every key under it is one endpoint
+  std::vector<HostPort> hosts;  // dns: names to resolve (A records and /etc/hosts)
+  Duration refresh{30000};      // dns: re-resolve interval
+  bool operator==(const Discovery&) const = default;
+};
+
 struct Cluster {
   std::string name;
   ClusterType type = ClusterType::kStatic;
-  std::vector<SocketAddress> endpoints;  // empty for original_dst
+  std::vector<SocketAddress> endpoints;  // static clusters only
+  Discovery discovery;                   // etcd and dns clusters only
   LbPolicy lb_policy = LbPolicy::kRoundRobin;
   Duration connect_timeout{1000};
   Duration response_timeout{15000};  // request sent to first response byte... and between reads
@@ -153,12 +173,33 @@ struct Plugins {
   bool operator==(const Plugins&) const = default;
 };
 
+// sources.etcd: the sidecar watches `<prefix>config` for its config and writes its ACK/NACK to
+// `<prefix>status/<instance>`. Startup-only: a pushed config cannot move its own source.
+struct EtcdSource {
+  std::vector<SocketAddress> endpoints;  // empty = no etcd source
+  std::string prefix;                    // ends with "/"
+  std::string instance;                  // this sidecar's id; default: hostname-pid
+  bool operator==(const EtcdSource&) const = default;
+};
+
+// registration: this sidecar's local service instance, kept under a lease at
+// `<prefix><service>/<instance>` while the sidecar lives. Needs sources.etcd.endpoints.
+struct Registration {
+  std::string service;  // empty = do not register
+  SocketAddress address;
+  std::string prefix = "/remora/services/";
+  Duration ttl{10000};
+  bool operator==(const Registration&) const = default;
+};
+
 struct Config {
   uint32_t workers = 0;  // 0 = one per core
   std::string log_level = "info";
   Admin admin;
   Drain drain;
   Plugins plugins;
+  EtcdSource etcd;  // sources.etcd
+  Registration registration;
   std::vector<Listener> listeners;
   std::vector<Cluster> clusters;
 

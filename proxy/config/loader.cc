@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "config/cluster_fields.h"
+#include "config/discovery_fields.h"
 #include "config/filter_fields.h"
 #include "config/yaml_fields.h"
 
@@ -111,11 +112,12 @@ void readCluster(const YAML::Node& node, const std::string& path, Errors& errors
     errors.expected(path, "a map", node);
     return;
   }
-  const MapReader reader(node, path,
-                         {"name", "endpoints", "lb_policy", "connect_timeout", "response_timeout",
-                          "max_connections_per_endpoint", "max_pending_requests",
-                          "max_connect_attempts", "idle_timeout", "type", "health_check"},
-                         errors);
+  const MapReader reader(
+      node, path,
+      {"name", "type", "endpoints", "discovery", "lb_policy", "connect_timeout", "response_timeout",
+       "max_connections_per_endpoint", "max_pending_requests", "max_connect_attempts",
+       "idle_timeout", "health_check"},
+      errors);
   reader.readName("name", cluster.name);
   readClusterEndpoints(reader, cluster);
   reader.readChoice<LbPolicy>(
@@ -214,9 +216,10 @@ void checkRoutes(const Config& config, Errors& errors) {
 }
 
 void readConfig(const YAML::Node& root, Errors& errors, Config& config) {
-  const MapReader reader(
-      root, "", {"workers", "log_level", "admin", "drain", "plugins", "listeners", "clusters"},
-      errors);
+  const MapReader reader(root, "",
+                         {"workers", "log_level", "admin", "drain", "plugins", "sources",
+                          "registration", "listeners", "clusters"},
+                         errors);
   reader.readUint("workers", 0, kMaxWorkers, config.workers);
   reader.readChoice<std::string>("log_level",
                                  {{"trace", "trace"},
@@ -230,6 +233,8 @@ void readConfig(const YAML::Node& root, Errors& errors, Config& config) {
   readAdmin(reader, config.admin);
   readDrain(reader, config.drain);
   readPlugins(reader, config.plugins);
+  readSources(reader, config.etcd);
+  readRegistration(reader, config.registration);
   readSection(reader, "listeners", "listener", config.listeners, readListener);
   const bool clusters_read =
       readSection(reader, "clusters", "cluster", config.clusters, readCluster);
@@ -302,13 +307,7 @@ void emitListener(YAML::Emitter& out, const Listener& listener) {
 
 void emitCluster(YAML::Emitter& out, const Cluster& cluster) {
   out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << cluster.name;
-  if (cluster.type != ClusterType::kStatic)
-    out << YAML::Key << "type" << YAML::Value << clusterTypeName(cluster.type);
-  if (cluster.type == ClusterType::kStatic) {
-    out << YAML::Key << "endpoints" << YAML::Value << YAML::Flow << YAML::BeginSeq;
-    for (const SocketAddress& endpoint : cluster.endpoints) out << endpoint.str();
-    out << YAML::EndSeq;
-  }
+  emitClusterEndpoints(out, cluster);
   out << YAML::Key << "lb_policy" << YAML::Value
       << (cluster.lb_policy == LbPolicy::kLeastRequest ? "least_request" : "round_robin");
   emitDuration(out, "connect_timeout", cluster.connect_timeout);
@@ -385,6 +384,7 @@ std::string toYaml(const Config& config) {
   out << YAML::Key << "dir" << YAML::Value << YAML::DoubleQuoted << config.plugins.dir;
   out << YAML::Key << "cache_dir" << YAML::Value << YAML::DoubleQuoted << config.plugins.cache_dir;
   out << YAML::EndMap;
+  emitSources(out, config);
   out << YAML::Key << "listeners" << YAML::Value << YAML::BeginSeq;
   for (const Listener& listener : config.listeners) emitListener(out, listener);
   out << YAML::EndSeq;

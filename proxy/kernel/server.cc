@@ -59,6 +59,10 @@ int Server::run() {
     workers_.push_back(std::make_unique<Worker>(i, *store_));
     workers_.back()->start();
   }
+  if (!initial_->registration.service.empty() && initial_->etcd.endpoints.empty()) {
+    spdlog::critical("cannot start: registration needs sources.etcd (the store to register in)");
+    return 1;
+  }
   Status applied = apply(initial_, "startup");
   if (!applied) {
     spdlog::critical("cannot start: {}", applied.error());
@@ -83,12 +87,17 @@ int Server::run() {
     }
     return out;
   };
+  ctx.discovered = [this](const std::string& cluster) -> discovery::EndpointSet {
+    auto it = discovered_.find(cluster);
+    return it == discovered_.end() ? nullptr : it->second;
+  };
   auto admin = admin::AdminServer::create(main_.base(), initial_->admin.address, std::move(ctx));
   if (!admin) {
     spdlog::critical("cannot start: {}", admin.error());
     return 1;
   }
   admin_ = std::move(admin.value());
+  startFleet();
 
   std::signal(SIGPIPE, SIG_IGN);
   for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
@@ -142,6 +151,7 @@ Status Server::apply(std::shared_ptr<const config::Config> cfg, const std::strin
   current_ = snap;
   if (health_) health_->update(*snap->config);
   spdlog::info("config version {} applied (source: {})", snap->version, source);
+  if (fleet_) fleet_->reconcile(*snap->config);
   return Status();
 }
 
@@ -183,6 +193,33 @@ void Server::reloadFromFile() {
   if (!s)
     spdlog::error("reload refused, config version {} stays in service: {}", current_->version,
                   s.error());
+}
+
+void Server::startFleet() {
+  fleet_ = std::make_unique<discovery::Fleet>(
+      main_.base(), *initial_,
+      [this](const std::string& yaml, const std::string& source) {
+        return submitConfig(yaml, source);
+      },
+      [this](const std::string& cluster, discovery::EndpointSet endpoints) {
+        discovered_[cluster] = endpoints;
+        for (auto& w : workers_) w->updateEndpoints(cluster, endpoints);
+      });
+  fleet_->reconcile(*current_->config);
+  fleet_->start();
+}
+
+discovery::Outcome Server::submitConfig(const std::string& yaml, const std::string& source) {
+  auto loaded = config::loadFromString(yaml, source);
+  if (!loaded) return {false, current_->version, loaded.error()};
+  config::Config& cfg = loaded.value();
+  cfg.workers = initial_->workers;
+  cfg.admin = initial_->admin;
+  cfg.etcd = initial_->etcd;
+  cfg.registration = initial_->registration;
+  Status s = apply(std::make_shared<const config::Config>(std::move(cfg)), source);
+  if (!s) return {false, current_->version, s.error()};
+  return {true, current_->version, ""};
 }
 
 void Server::onSignal(evutil_socket_t sig, short, void* arg) {

@@ -14,6 +14,7 @@
 #include "common/c_handles.h"
 #include "common/result.h"
 #include "config/config.h"
+#include "discovery/fleet.h"
 #include "kernel/dispatcher.h"
 #include "kernel/snapshot.h"
 #include "kernel/worker.h"
@@ -47,6 +48,11 @@ class Server {
   // Loads new plugin builds and compiles every listener's chain for `cfg`.
   Status compileChains(const config::Config& cfg, Snapshot& snap);
   void reloadFromFile();
+  // A config text from a source other than the file (etcd): the reload path, answered with the
+  // version in service. Process-level fields (workers, admin, sources, registration) stay those
+  // of the startup file.
+  discovery::Outcome submitConfig(const std::string& yaml, const std::string& source);
+  void startFleet();
   void beginDrain();
   void finishDrain();
 
@@ -67,6 +73,9 @@ class Server {
   EventPtr grace_timer_;
   EventPtr deadline_timer_;
   SnapshotPtr current_;
+  std::unique_ptr<discovery::Fleet> fleet_;
+  // Endpoint sets of discovered clusters, as last published to the workers (for /clusters).
+  std::map<std::string, discovery::EndpointSet> discovered_;
   uint64_t next_version_ = 1;
   bool draining_ = false;
   size_t workers_drained_ = 0;

@@ -40,6 +40,15 @@ void Worker::setEndpointHealth(const std::string& cluster, const std::string& ad
   });
 }
 
+void Worker::updateEndpoints(const std::string& cluster,
+                             std::shared_ptr<const std::vector<config::SocketAddress>> endpoints) {
+  dispatcher_.post([this, cluster, endpoints = std::move(endpoints)] {
+    discovered_[cluster] = endpoints;
+    auto it = clusters_.find(cluster);
+    if (it != clusters_.end()) it->second->setEndpoints(*endpoints);
+  });
+}
+
 void Worker::stop() {
   if (!thread_.joinable()) return;
   dispatcher_.post([this] { dispatcher_.exit(); });
@@ -64,8 +73,12 @@ void Worker::installOnThread(const SnapshotPtr& snapshot, std::map<std::string, 
     if (it != clusters_.end() && it->second->config() == c) {
       clusters.emplace(c.name, it->second);
     } else {
-      clusters.emplace(c.name,
-                       std::make_shared<upstream::WorkerCluster>(c, dispatcher_, store_, index_));
+      auto cluster = std::make_shared<upstream::WorkerCluster>(c, dispatcher_, store_, index_);
+      auto found = discovered_.find(c.name);
+      if ((c.type == config::ClusterType::kEtcd || c.type == config::ClusterType::kDns) &&
+          found != discovered_.end())
+        cluster->setEndpoints(*found->second);
+      clusters.emplace(c.name, std::move(cluster));
     }
   }
   for (auto& [name, old] : clusters_) {

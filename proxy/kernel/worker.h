@@ -46,6 +46,11 @@ class Worker : public http::ConnectionOwner {
 
   Dispatcher& dispatcher() { return dispatcher_; }
 
+  // Any thread: a discovered cluster's new endpoint set (etcd, dns). Kept by name, so a
+  // WorkerCluster created by a later snapshot starts with it.
+  void updateEndpoints(const std::string& cluster,
+                       std::shared_ptr<const std::vector<config::SocketAddress>> endpoints);
+
   // Any thread: outlier ejection of one endpoint on this worker.
   void ejectEndpoint(const std::string& cluster, const std::string& address, uint32_t ms);
   // Any thread: active health checking's verdict on one endpoint, for this worker's pools.
@@ -71,6 +76,7 @@ class Worker : public http::ConnectionOwner {
   SnapshotPtr snapshot_;
   std::map<std::string, std::shared_ptr<upstream::WorkerCluster>> clusters_;
   std::map<std::string, ActiveListener> listeners_;
+  std::map<std::string, std::shared_ptr<const std::vector<config::SocketAddress>>> discovered_;
   std::unordered_set<http::ServerConnection*> connections_;
   bool draining_ = false;
   bool stopping_ = false;

@@ -1,5 +1,7 @@
 #include "plugin/plugin_registry.h"
 
+#include <sys/stat.h>
+
 #include <prometheus/metric_family.h>
 #include <spdlog/spdlog.h>
 
@@ -31,9 +33,18 @@ void PluginRegistry::scan(const std::string& dir, const std::string& cache_dir) 
   std::sort(paths.begin(), paths.end());
   std::lock_guard<std::mutex> g(mu_);
   for (const std::string& path : paths) {
+    struct stat sb {};
+    if (::stat(path.c_str(), &sb) != 0) continue;
+    FileState& st = files_[path];
+    const int64_t mtime_ns = int64_t(sb.st_mtim.tv_sec) * 1000000000 + sb.st_mtim.tv_nsec;
+    if (!st.sha256.empty() && st.inode == uint64_t(sb.st_ino) && st.size == uint64_t(sb.st_size) &&
+        st.mtime_ns == mtime_ns)
+      continue;  // same file as last scan
     auto sha = sha256File(path);
     if (!sha) continue;
-    FileState& st = files_[path];
+    st.inode = uint64_t(sb.st_ino);
+    st.size = uint64_t(sb.st_size);
+    st.mtime_ns = mtime_ns;
     if (st.sha256 == *sha) continue;  // unchanged
     st.sha256 = *sha;
     auto gen = PluginGeneration::load(path, cache_dir, host_, workers_);

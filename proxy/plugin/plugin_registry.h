@@ -55,6 +55,10 @@ class PluginRegistry : public prometheus::Collectable {
  private:
   struct FileState {
     std::string sha256;
+    // stat() identity when sha256 was computed: an unchanged file is not hashed again, so a
+    // config push costs no re-read of every plugin (8 MB of .so took ~10 ms per push).
+    uint64_t inode = 0, size = 0;
+    int64_t mtime_ns = 0;
     PluginGenerationPtr generation;  // current generation loaded from this file
     std::string error;
   };

@@ -94,6 +94,7 @@ void EndpointPool::release(UpstreamConnection& conn, bool reusable) {
   }
   idle_.push_back(&conn);
   stats_.cx_idle.add();
+  if (retired_) closeIdle();
 }
 
 void EndpointPool::onClosed(UpstreamConnection& conn) {

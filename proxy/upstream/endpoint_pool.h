@@ -54,6 +54,14 @@ class EndpointPool {
   void ejectFor(uint32_t ms);
   bool ejectedAt(uint64_t now_ms) const { return ejected_until_ms_ > now_ms; }
   bool ejected() const;
+  // Removed from its cluster's endpoint set (discovery): connections close once their request
+  // is done, instead of going back to the idle list.
+  void retire() {
+    retired_ = true;
+    closeIdle();
+  }
+  // Connections open or requests waiting (a removed endpoint's pool lives on while busy).
+  bool busy() const { return !all_.empty() || !pending_.empty(); }
   // Closes idle connections (drain, cluster removal).
   void closeIdle();
   // No connection and no waiting request: an original_dst pool may be removed.
@@ -76,6 +84,7 @@ class EndpointPool {
   uint32_t active_ = 0;  // connections bound to a request (incl. connecting)
   uint64_t ejected_until_ms_ = 0;
   bool healthy_ = true;
+  bool retired_ = false;
 };
 
 }  // namespace remora::upstream

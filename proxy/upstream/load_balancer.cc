@@ -32,6 +32,7 @@ class LeastRequest : public LoadBalancer {
       : n_(n), active_(std::move(active)), random_(std::move(random)) {}
 
   int pick(uint64_t tried) override {
+    if (n_ == 0) return -1;  // a discovered cluster may have no endpoint yet
     if (n_ <= 4) return scan(tried);
     int a = randomUntried(tried);
     int b = randomUntried(tried);

@@ -15,15 +15,12 @@ constexpr const char* kOriginalDstEndpoint = "original_dst";
 
 WorkerCluster::WorkerCluster(const config::Cluster& config, Dispatcher& dispatcher,
                              stats::Store& store, size_t worker_index)
-    : config_(config), dispatcher_(dispatcher), stats_(store.cluster(worker_index, config.name)) {
-  for (const config::SocketAddress& addr : config.endpoints) {
-    endpoints_.push_back(std::make_unique<EndpointPool>(
-        *this, dispatcher, addr, store.endpoint(worker_index, config.name, addr.str())));
-  }
-  lb_ = makeLoadBalancer(
-      config.lb_policy, endpoints_.size(),
-      [this](size_t i) { return endpoints_[i]->activeRequests(); },
-      [&dispatcher] { return dispatcher.random(); });
+    : config_(config),
+      dispatcher_(dispatcher),
+      stats_(store.cluster(worker_index, config.name)),
+      worker_index_(worker_index),
+      store_(store) {
+  setEndpoints(config.endpoints);
   if (originalDst()) {
     dst_stats_ = &store.endpoint(worker_index, config.name, kOriginalDstEndpoint);
     // Pools whose connections all closed (idle_timeout) are removed after two sweeps, so the
@@ -33,6 +30,33 @@ WorkerCluster::WorkerCluster(const config::Cluster& config, Dispatcher& dispatch
     timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>(ms % 1000 * 1000)};
     event_add(sweep_timer_.get(), &tv);
   }
+}
+
+void WorkerCluster::setEndpoints(const std::vector<config::SocketAddress>& addresses) {
+  std::vector<std::unique_ptr<EndpointPool>> next;
+  next.reserve(addresses.size());
+  for (const config::SocketAddress& addr : addresses) {
+    const std::string name = addr.str();
+    auto same = std::find_if(endpoints_.begin(), endpoints_.end(),
+                             [&](const auto& ep) { return ep && ep->name() == name; });
+    if (same != endpoints_.end()) {
+      next.push_back(std::move(*same));
+    } else {
+      next.push_back(std::make_unique<EndpointPool>(
+          *this, dispatcher_, addr, store_.endpoint(worker_index_, config_.name, name)));
+    }
+  }
+  for (auto& gone : endpoints_) {
+    if (!gone) continue;
+    gone->retire();
+    if (gone->busy()) retired_.push_back(std::move(gone));
+  }
+  std::erase_if(retired_, [](const auto& ep) { return !ep->busy(); });
+  endpoints_.swap(next);
+  lb_ = makeLoadBalancer(
+      config_.lb_policy, endpoints_.size(),
+      [this](size_t i) { return endpoints_[i]->activeRequests(); },
+      [this] { return dispatcher_.random(); });
 }
 
 WorkerCluster::~WorkerCluster() {

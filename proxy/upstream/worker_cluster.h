@@ -59,6 +59,11 @@ class WorkerCluster {
 
   size_t endpointCount() const { return endpoints_.size(); }
   EndpointPool& endpoint(size_t i) { return *endpoints_[i]; }
+  // Replaces the endpoint set (discovery: etcd, dns). Pools of endpoints that stay are kept with
+  // their connections; removed endpoints stop being chosen, their idle connections close and
+  // their pool lives on until its last connection ends. Owning worker only.
+  void setEndpoints(const std::vector<config::SocketAddress>& addresses);
+
   // Takes the endpoint at `address` out of load balancing for `ms` (outlier ejection).
   void eject(const std::string& address, uint32_t ms);
   // Active health checking's verdict for the endpoint at `address`.
@@ -70,6 +75,10 @@ class WorkerCluster {
   stats::ClusterStats& stats_;
   std::vector<std::unique_ptr<EndpointPool>> endpoints_;
   std::unique_ptr<LoadBalancer> lb_;
+  // Removed endpoints whose connections are still in use (setEndpoints).
+  std::vector<std::unique_ptr<EndpointPool>> retired_;
+  size_t worker_index_;
+  stats::Store& store_;
   uint32_t pending_ = 0;
 
   // original_dst: one pool per destination, looked up without allocating (transparent hash).
