@@ -3,7 +3,8 @@
 // touches a stream. Built on libevent's evhttp: admin traffic is low-rate and evhttp is a
 // well-kept HTTP/1.1 server, so the kernel's own codec is not needed here.
 //
-// Endpoints: /ready, /healthz, /metrics, /config (GET), /clusters.
+// Endpoints: /ready, /healthz, /metrics, /config (GET, PUT), /config/history,
+// /config/rollback, /clusters, /plugins, /drain, /logging.
 
 #include <event2/event.h>
 
@@ -20,6 +21,10 @@ namespace prometheus {
 class Registry;
 }
 
+namespace remora {
+class ConfigService;
+}
+
 namespace remora::stats {
 class Store;
 }
@@ -33,6 +38,8 @@ struct AdminContext {
   std::shared_ptr<prometheus::Registry> registry;                 // serialized at /metrics
   const stats::Store* stats = nullptr;                            // per-endpoint connection gauges
   std::function<nlohmann::json()> plugins;                        // /plugins: generations
+  ConfigService* config_service = nullptr;  // PUT /config, history, rollback; null: 503
+  std::function<void()> drain;              // POST /drain: begin the SIGTERM drain
 };
 
 class AdminServer {

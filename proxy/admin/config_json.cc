@@ -69,6 +69,7 @@ json toJson(const config::Config& config) {
   return {
       {"workers", config.workers},
       {"log_level", config.log_level},
+      {"config_watch", config.config_watch},
       {"admin", {{"address", addressString(config.admin.address)}}},
       {"drain",
        {{"grace_period", durationString(config.drain.grace_period)},

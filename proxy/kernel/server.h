@@ -1,7 +1,7 @@
 #pragma once
 // Server: the main thread. Loads the config, owns the workers, the admin listener and the
 // metrics registry, handles signals (SIGTERM/SIGINT drain, SIGHUP reload) and publishes config
-// snapshots to every worker. It never touches a stream.
+// snapshots to every worker through the ConfigService. It never touches a stream.
 
 #include <atomic>
 #include <map>
@@ -14,8 +14,11 @@
 #include "common/c_handles.h"
 #include "common/result.h"
 #include "config/config.h"
+#include "kernel/config_service.h"
+#include "kernel/config_watcher.h"
 #include "kernel/dispatcher.h"
 #include "kernel/snapshot.h"
+#include "kernel/snapshot_publisher.h"
 #include "kernel/worker.h"
 #include "plugin/event_bus.h"
 #include "plugin/plugin_metrics.h"
@@ -41,11 +44,12 @@ class Server {
   static void onGraceOver(evutil_socket_t, short, void* arg);
   static void onDeadline(evutil_socket_t, short, void* arg);
 
-  // Opens sockets for new/changed listeners, then publishes to every worker.
-  Status apply(std::shared_ptr<const config::Config> cfg, const std::string& source);
-  // Loads new plugin builds and compiles every listener's chain for `cfg`.
-  Status compileChains(const config::Config& cfg, Snapshot& snap);
+  // The ConfigService's applier: publishes `cfg` as snapshot `version` to every worker.
+  Status apply(std::shared_ptr<const config::Config> cfg, uint64_t version,
+               const std::string& source);
   void reloadFromFile();
+  // Starts or stops the file watch to match `config_watch` of the config in service.
+  void updateWatch();
   void beginDrain();
   void finishDrain();
 
@@ -63,8 +67,9 @@ class Server {
   std::vector<EventPtr> signals_;
   EventPtr grace_timer_;
   EventPtr deadline_timer_;
-  SnapshotPtr current_;
-  uint64_t next_version_ = 1;
+  std::unique_ptr<SnapshotPublisher> publisher_;
+  std::unique_ptr<ConfigService> config_service_;
+  std::unique_ptr<ConfigWatcher> watcher_;
   bool draining_ = false;
   size_t workers_drained_ = 0;
 };

@@ -27,6 +27,7 @@ TEST(ConfigJsonTest, RendersEveryField) {
   const nlohmann::json expected = nlohmann::json::parse(R"({
     "workers": 4,
     "log_level": "debug",
+    "config_watch": true,
     "admin": {"address": "127.0.0.1:9901"},
     "drain": {"grace_period": "5000ms", "deadline": "30000ms"},
     "listeners": [{
