@@ -16,6 +16,36 @@ namespace {
 // Syntax errors from the loader are prefixed with this origin: "config:3:7: ...".
 constexpr char kOrigin[] = "config";
 
+// A plugin words its own errors relative to its config block ("rules[0].rate: must be > 0")
+// and the chain compiler prefixes the block's path ("listeners[0].filters[1].config"); one
+// exact path reads better: "listeners[0].filters[1].config.rules[0].rate".
+bool isFieldPath(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.' || c == '[' || c == ']';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+ConfigError splitLine(std::string_view line) {
+  const size_t colon = line.find(": ");
+  if (colon == std::string_view::npos) return {"", std::string(line)};
+  ConfigError e{std::string(line.substr(0, colon)), std::string(line.substr(colon + 2))};
+  constexpr std::string_view kConfig = ".config";
+  if (e.path.size() >= kConfig.size() &&
+      e.path.compare(e.path.size() - kConfig.size(), kConfig.size(), kConfig) == 0) {
+    const size_t inner = e.message.find(": ");
+    if (inner != std::string::npos && isFieldPath(std::string_view(e.message).substr(0, inner))) {
+      const std::string field = e.message.substr(0, inner);
+      e.path += (field.front() == '[' ? "" : ".") + field;
+      e.message.erase(0, inner + 2);
+    }
+  }
+  return e;
+}
+
 std::string joinErrors(const std::vector<ConfigError>& errors) {
   std::string out;
   for (const ConfigError& e : errors) out += "\n  " + e.str();
@@ -57,14 +87,7 @@ std::vector<ConfigError> ConfigService::splitErrors(const std::string& joined) {
     size_t end = joined.find('\n', start);
     if (end == std::string::npos) end = joined.size();
     std::string_view line(joined.data() + start, end - start);
-    if (!line.empty()) {
-      const size_t colon = line.find(": ");
-      if (colon == std::string_view::npos) {
-        out.push_back({"", std::string(line)});
-      } else {
-        out.push_back({std::string(line.substr(0, colon)), std::string(line.substr(colon + 2))});
-      }
-    }
+    if (!line.empty()) out.push_back(splitLine(line));
     start = end + 1;
   }
   return out;
