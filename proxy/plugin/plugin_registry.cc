@@ -3,6 +3,8 @@
 #include <prometheus/metric_family.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <filesystem>
 
@@ -27,9 +29,20 @@ void PluginRegistry::scan(const std::string& dir, const std::string& cache_dir) 
   std::sort(paths.begin(), paths.end());
   std::lock_guard<std::mutex> g(mu_);
   for (const std::string& path : paths) {
+    struct stat sb {};
+    FileStamp stamp;
+    if (::stat(path.c_str(), &sb) == 0) {
+      stamp = {static_cast<uint64_t>(sb.st_dev), static_cast<uint64_t>(sb.st_ino),
+               static_cast<uint64_t>(sb.st_size),
+               static_cast<int64_t>(sb.st_mtim.tv_sec) * 1000000000 + sb.st_mtim.tv_nsec,
+               static_cast<int64_t>(sb.st_ctim.tv_sec) * 1000000000 + sb.st_ctim.tv_nsec};
+    }
+    auto known = files_.find(path);
+    if (known != files_.end() && stamp.ino != 0 && known->second.stamp == stamp) continue;
     auto sha = sha256File(path);
     if (!sha) continue;
     FileState& st = files_[path];
+    st.stamp = stamp;
     if (st.sha256 == *sha) continue;  // unchanged
     st.sha256 = *sha;
     auto gen = PluginGeneration::load(path, cache_dir, host_, workers_);

@@ -40,7 +40,15 @@ class PluginRegistry : public prometheus::Collectable {
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
+  // What stat() says about a file: when none of it changed, neither did the contents, and the
+  // scan skips hashing it (hashing every plugin on each config push costs milliseconds per MiB).
+  struct FileStamp {
+    uint64_t dev = 0, ino = 0, size = 0;
+    int64_t mtime_ns = 0, ctime_ns = 0;
+    bool operator==(const FileStamp&) const = default;
+  };
   struct FileState {
+    FileStamp stamp;
     std::string sha256;
     PluginGenerationPtr generation;  // current generation loaded from this file
     std::string error;
