@@ -87,18 +87,13 @@ for _ in $(seq 50); do curl -sf "http://127.0.0.1:$ADMIN/ready" >/dev/null && br
 # the client costs one process, not one per push. Each transfer prints its body, then
 # "CURL <code> <seconds>".
 push_config() {  # $1: output file, $2: pushes
-  : >"$1"
-  for i in $(seq "$2"); do
-    ((i > 1)) && echo "next" >>"$1"
-    if ((i % 2)); then f=b; else f=a; fi
-    cat >>"$1" <<CFG
-url = "http://127.0.0.1:$ADMIN/config"
-request = "PUT"
-data-binary = "@$WORK/$f.yaml"
-silent
-write-out = "\\nCURL %{http_code} %{time_total}\\n"
-CFG
-  done
+  awk -v n="$2" -v url="http://127.0.0.1:$ADMIN/config" -v dir="$WORK" 'BEGIN {
+    for (i = 1; i <= n; i++) {
+      if (i > 1) print "next"
+      printf "url = \"%s\"\nrequest = \"PUT\"\ndata-binary = \"@%s/%s.yaml\"\nsilent\n", url, dir, (i % 2 ? "b" : "a")
+      print "write-out = \"\\nCURL %{http_code} %{time_total}\\n\""
+    }
+  }' >"$1"
 }
 
 # curl output → "apply_us curl_us" per push; fails on any status but 200.
@@ -134,7 +129,7 @@ for round in $(seq "$ROUNDS"); do
   wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" "http://127.0.0.1:$PORT/" >"$WORK/steady.txt"
 
   echo "[push] during a push storm: $STORM_RATE pushes/s" >&2
-  push_config "$WORK/storm.curl" $((DURATION * 1000))
+  push_config "$WORK/storm.curl" $((${STORM_RATE%%/*} * (DURATION + 5)))
   curl --rate "$STORM_RATE" -K "$WORK/storm.curl" >"$WORK/storm.out" &
   CURL=$!
   PIDS+=($CURL)
@@ -144,7 +139,7 @@ for round in $(seq "$ROUNDS"); do
   # The push cut off by the kill printed no CURL line and is not counted.
   collect "$WORK/storm.out" "$WORK/storm_latency"
   cat "$WORK/storm_latency" >>"$WORK/storm_latency_all"
-  echo "$(rps "$WORK/steady.txt") $(rps "$WORK/storm.txt") $STORM_PUSHES $(errors "$WORK/steady.txt" "$WORK/storm.txt" | wc -l)" >>"$WORK/rounds"
+  echo "$(rps "$WORK/steady.txt") $(rps "$WORK/storm.txt") $(wc -l <"$WORK/storm_latency") $(errors "$WORK/steady.txt" "$WORK/storm.txt" | wc -l)" >>"$WORK/rounds"
 done
 read -r STORM_P50 STORM_P99 STORM_MAX STORM_PUSHES <<<"$(percentiles 1 "$WORK/storm_latency_all")"
 
