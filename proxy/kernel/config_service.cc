@@ -186,12 +186,12 @@ void ConfigService::record(const ApplyOutcome& outcome) {
   if (outcome.ok) {
     version_gauge_->Set(static_cast<double>(outcome.version));
     duration_->Observe(std::chrono::duration<double>(outcome.duration).count());
-    spdlog::info("config version {} applied (source: {}, {} us)", outcome.version, outcome.source,
+    spdlog::info("config version {} applied (source: {}) in {} us", outcome.version, outcome.source,
                  outcome.duration.count());
   } else {
     last_rejected_ =
         RejectedAttempt{std::chrono::system_clock::now(), outcome.source, outcome.errors};
-    spdlog::error("config change from {} rejected, version {} stays in service:{}", outcome.source,
+    spdlog::error("config change from {} refused, version {} stays in service:{}", outcome.source,
                   outcome.version, joinErrors(outcome.errors));
   }
   for (const Observer& observer : observers_) observer(outcome);

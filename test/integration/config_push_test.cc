@@ -130,7 +130,7 @@ TEST_F(ConfigPushTest, EveryInvalidKindIsRefusedWithItsExactPath) {
   EXPECT_EQ(findMetric(proxy_->metrics(), "remora_config_applies_total",
                        {{"source", "admin"}, {"result", "rejected"}}),
             static_cast<double>(cases.size()));
-  EXPECT_THAT(proxy_->remora().output(), HasSubstr("config change from admin rejected"));
+  EXPECT_THAT(proxy_->remora().output(), HasSubstr("config change from admin refused"));
 }
 
 TEST_F(ConfigPushTest, EveryErrorOfOneChangeIsReported) {

@@ -71,7 +71,7 @@ TEST_F(ConfigWatchTest, InvalidWriteIsRefusedThenTheFixApplies) {
   EXPECT_FALSE(history["last_rejected"]["errors"].empty());
   EXPECT_EQ(servedBy(), "alpha");
   EXPECT_TRUE(
-      remora.process().waitForOutput("config change from file rejected", std::chrono::seconds(2)));
+      remora.process().waitForOutput("config change from file refused", std::chrono::seconds(2)));
 
   rewrite(remora.configPath(), good);
   ASSERT_TRUE(eventuallyServedBy("beta"));
