@@ -90,6 +90,19 @@ TEST_F(ConfigPushTest, JsonBodyIsAccepted) {
   EXPECT_THAT(bad.body, HasSubstr("invalid JSON"));
 }
 
+TEST_F(ConfigPushTest, WhatGetConfigShowsPushesBackUnchanged) {
+  for (const std::string format : {"json", "yaml"}) {
+    SCOPED_TRACE(format);
+    HttpResponse get = adminGet(admin(), "/config?format=" + format);
+    ASSERT_EQ(get.status, 200);
+    HttpResponse put = putConfig(admin(), get.body, {{"content-type", "application/" + format}});
+    ASSERT_EQ(put.status, 200) << put.body;
+    EXPECT_EQ(adminGet(admin(), "/config?format=" + format).body, get.body);
+  }
+  EXPECT_EQ(servedBy(), "alpha");
+  EXPECT_EQ(configVersion(admin()), 3u);
+}
+
 struct BadChange {
   const char* name;
   std::string yaml;

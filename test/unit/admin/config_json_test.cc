@@ -30,6 +30,7 @@ TEST(ConfigJsonTest, RendersEveryField) {
     "config_watch": true,
     "admin": {"address": "127.0.0.1:9901"},
     "drain": {"grace_period": "5000ms", "deadline": "30000ms"},
+    "plugins": {"dir": "", "cache_dir": "/tmp/remora-plugin-cache"},
     "listeners": [{
       "name": "ingress",
       "address": "0.0.0.0:15001",
