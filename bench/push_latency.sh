@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Config push latency and the cost of pushes to traffic.
 #
-#   bench/push_latency.sh                     # 200 pushes, 2 workers, 10 s wrk runs
+#   bench/push_latency.sh                     # 200 pushes, 2 workers, 4 rounds of 10 s wrk runs
 #   PUSHES=500 WORKERS=1 DURATION=5 bench/push_latency.sh
 #
 # 1. Push-to-applied latency: PUSHES consecutive PUT /config (alternating two configs that
@@ -21,7 +21,7 @@ FILTER_DIR=${FILTER_DIR:-$BUILD_DIR/filters}
 PUSHES=${PUSHES:-200}
 WORKERS=${WORKERS:-2}
 DURATION=${DURATION:-10}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-4}
 CONNECTIONS=${CONNECTIONS:-32}
 STORM_RATE=${STORM_RATE:-50/s}  # curl --rate: pushes during the storm run
 
@@ -46,7 +46,8 @@ free_port() {
 }
 
 mkdir -p "$WORK/plugins" "$WORK/cache"
-cp "$FILTER_DIR/router.so" "$FILTER_DIR/headers.so" "$WORK/plugins/"
+# -p keeps the build times: a plugin file modified in the last 2 s is hashed on every scan.
+cp -p "$FILTER_DIR/router.so" "$FILTER_DIR/headers.so" "$WORK/plugins/"
 
 "$UPSTREAM_BIN" --listen 127.0.0.1:0 --name app >"$WORK/upstream.log" 2>&1 &
 PIDS+=($!)
@@ -80,7 +81,8 @@ config /b >"$WORK/b.yaml"
 cp "$WORK/a.yaml" "$WORK/remora.yaml"
 
 "$REMORA_BIN" --config "$WORK/remora.yaml" >"$WORK/remora.log" 2>&1 &
-PIDS+=($!)
+REMORA_PID=$!
+PIDS+=($REMORA_PID)
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$ADMIN/ready" >/dev/null && break; sleep 0.1; done
 
 # A curl config running $2 PUTs alternating a.yaml and b.yaml over one keep-alive connection, so
@@ -118,28 +120,45 @@ read -r APPLY_P50 APPLY_P99 APPLY_MAX _ <<<"$(percentiles 1 "$WORK/latency")"
 read -r CURL_P50 CURL_P99 CURL_MAX _ <<<"$(percentiles 2 "$WORK/latency")"
 
 rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
+cpu() { sed -n 's/^cpu_us_per_request //p' "$1"; }
 errors() { cat "$@" | grep -E "Non-2xx|Socket errors" || true; }
 
 # Steady and storm runs alternate ROUNDS times so that load from elsewhere on a shared machine
 # hits both alike; the ratio reported is the median of the rounds' ratios.
 : >"$WORK/storm_latency_all"
 : >"$WORK/rounds"
-for round in $(seq "$ROUNDS"); do
+# Remora's CPU time (user + system clock ticks, all threads) from /proc/PID/stat.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$REMORA_PID/stat"; }
+# wrk against Remora, writing $1.txt and appending "CPU µs per request" to $1.txt too.
+measure() {  # $1: output prefix
+  local before after
+  before=$(cpu_ticks)
+  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" "http://127.0.0.1:$PORT/" >"$1.txt"
+  after=$(cpu_ticks)
+  awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" \
+    '/requests in/ { printf "cpu_us_per_request %.2f\n", t * 1e6 / hz / $1 }' "$1.txt" >>"$1.txt"
+}
+steady_run() {
   echo "[push] steady: wrk -t2 -c$CONNECTIONS -d${DURATION}s" >&2
-  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" "http://127.0.0.1:$PORT/" >"$WORK/steady.txt"
-
-  echo "[push] during a push storm: $STORM_RATE pushes/s" >&2
+  measure "$WORK/steady"
+}
+storm_run() {
+  echo "[push] during a push storm: $STORM_RATE pushes" >&2
   push_config "$WORK/storm.curl" $((${STORM_RATE%%/*} * (DURATION + 5)))
   curl --rate "$STORM_RATE" -K "$WORK/storm.curl" >"$WORK/storm.out" &
   CURL=$!
   PIDS+=($CURL)
-  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" "http://127.0.0.1:$PORT/" >"$WORK/storm.txt"
+  measure "$WORK/storm"
   kill "$CURL" 2>/dev/null || true
   wait "$CURL" 2>/dev/null || true
   # The push cut off by the kill printed no CURL line and is not counted.
   collect "$WORK/storm.out" "$WORK/storm_latency"
   cat "$WORK/storm_latency" >>"$WORK/storm_latency_all"
-  echo "$(rps "$WORK/steady.txt") $(rps "$WORK/storm.txt") $(wc -l <"$WORK/storm_latency") $(errors "$WORK/steady.txt" "$WORK/storm.txt" | wc -l)" >>"$WORK/rounds"
+}
+for round in $(seq "$ROUNDS"); do
+  # Odd rounds measure steady first, even rounds the storm first: neither always runs second.
+  if ((round % 2)); then steady_run; storm_run; else storm_run; steady_run; fi
+  echo "$(rps "$WORK/steady.txt") $(rps "$WORK/storm.txt") $(wc -l <"$WORK/storm_latency") $(errors "$WORK/steady.txt" "$WORK/storm.txt" | wc -l) $(cpu "$WORK/steady.txt") $(cpu "$WORK/storm.txt")" >>"$WORK/rounds"
 done
 read -r STORM_P50 STORM_P99 STORM_MAX STORM_PUSHES <<<"$(percentiles 1 "$WORK/storm_latency_all")"
 
@@ -147,6 +166,8 @@ echo
 echo "push-to-applied (server, apply_us) over $PUSHES pushes: p50 ${APPLY_P50} ms, p99 ${APPLY_P99} ms, max ${APPLY_MAX} ms"
 echo "push round trip (curl time_total):                     p50 ${CURL_P50} ms, p99 ${CURL_P99} ms, max ${CURL_MAX} ms"
 echo "push-to-applied during the storms ($STORM_PUSHES pushes):   p50 ${STORM_P50} ms, p99 ${STORM_P99} ms, max ${STORM_MAX} ms"
-echo "round  steady rps  storm rps  pushes  ratio  error lines"
-awk '{ printf "%5d  %10.0f  %9.0f  %6d  %5.2f  %d\n", NR, $1, $2, $3, $2 / $1, $4 }' "$WORK/rounds"
-awk '{ print $2 / $1 }' "$WORK/rounds" | sort -n | awk '{ v[NR] = $1 } END { printf "median ratio storm/steady: %.2f\n", v[int((NR + 1) / 2)] }'
+echo "round  steady rps  storm rps  pushes  ratio  errors  steady CPU us/req  storm CPU us/req"
+awk '{ printf "%5d  %10.0f  %9.0f  %6d  %5.2f  %6d  %17.2f  %16.2f\n", NR, $1, $2, $3, $2 / $1, $4, $5, $6 }' "$WORK/rounds"
+median() { sort -n | awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f", m }'; }
+echo "median throughput ratio storm/steady: $(awk '{ print $2 / $1 }' "$WORK/rounds" | median)"
+echo "median CPU per request ratio storm/steady: $(awk '{ print $6 / $5 }' "$WORK/rounds" | median) (1.00 = pushes cost requests nothing)"

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 
 namespace remora::plugin {
@@ -38,11 +39,17 @@ void PluginRegistry::scan(const std::string& dir, const std::string& cache_dir) 
                static_cast<int64_t>(sb.st_ctim.tv_sec) * 1000000000 + sb.st_ctim.tv_nsec};
     }
     auto known = files_.find(path);
-    if (known != files_.end() && stamp.ino != 0 && known->second.stamp == stamp) continue;
+    if (known != files_.end() && stamp.ino != 0 && known->second.stamp == stamp &&
+        stamp.mtime_ns + kRacyWindowNs < known->second.hashed_at_ns)
+      continue;
+    const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
     auto sha = sha256File(path);
     if (!sha) continue;
     FileState& st = files_[path];
     st.stamp = stamp;
+    st.hashed_at_ns = now_ns;
     if (st.sha256 == *sha) continue;  // unchanged
     st.sha256 = *sha;
     auto gen = PluginGeneration::load(path, cache_dir, host_, workers_);
