@@ -18,8 +18,11 @@
 #include <string_view>
 #include <utility>
 
+#include "admin/admin_http.h"
+#include "admin/config_endpoints.h"
 #include "admin/config_json.h"
 #include "config/loader.h"
+#include "kernel/config_service.h"
 #include "stats/collector.h"
 #include "stats/stats.h"
 
@@ -31,38 +34,18 @@ struct EvhttpDeleter {
 };
 
 constexpr std::string_view kEndpointList =
-    "endpoints:\n  /ready\n  /healthz\n  /metrics\n  /config[?format=yaml]\n  /clusters\n"
-    "  /plugins\n";
+    "endpoints:\n  /ready\n  /healthz\n  /metrics\n  /config[?format=yaml] (GET, PUT)\n"
+    "  /config/history\n  /config/rollback[?version=N] (POST)\n  /clusters\n  /plugins\n"
+    "  /drain (POST)\n  /logging[?level=L] (GET, POST)\n";
 
-// Sends `body` with `code`. evhttp 2.1 would send a body even in reply to HEAD, so the body is
-// left out here; Content-Length still says what a GET would carry.
-void reply(evhttp_request* req, int code, const char* reason, std::string_view content_type,
-           std::string_view body) {
-  evkeyvalq* headers = evhttp_request_get_output_headers(req);
-  evhttp_add_header(headers, "Content-Type", std::string(content_type).c_str());
-  evhttp_add_header(headers, "Content-Length", std::to_string(body.size()).c_str());
-  evhttp_add_header(headers, "Cache-Control", "no-cache");
-  evbuffer* buf = evbuffer_new();
-  if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
-    evbuffer_add(buf, body.data(), body.size());
-  evhttp_send_reply(req, code, reason, buf);
-  evbuffer_free(buf);
-}
+constexpr size_t kMaxBodyBytes = 16 * 1024 * 1024;
 
-void replyText(evhttp_request* req, int code, const char* reason, std::string_view body) {
-  reply(req, code, reason, "text/plain; charset=utf-8", body);
-}
-
-std::string queryParam(const evhttp_uri* uri, const char* name) {
-  const char* query = uri ? evhttp_uri_get_query(uri) : nullptr;
-  if (!query) return {};
-  evkeyvalq params;
-  if (evhttp_parse_query_str(query, &params) != 0) return {};
-  const char* v = evhttp_find_header(&params, name);
-  std::string out = v ? v : "";
-  evhttp_clear_headers(&params);
-  return out;
-}
+// Which methods each path takes; HEAD goes with GET.
+struct Route {
+  enum Methods { kGet = 1, kPost = 2, kPut = 4 };
+  int methods;
+  const char* allow;
+};
 
 // UTC wall-clock time `ms` from now, ISO 8601 ("2026-11-25T13:40:05Z"), for "ejected until".
 std::string wallClockIn(uint64_t ms) {
@@ -90,23 +73,54 @@ struct AdminServer::Impl {
     const std::string path = raw_path && *raw_path ? raw_path : "/";
 
     using Handler = void (Impl::*)(evhttp_request*, const evhttp_uri*);
-    static const std::map<std::string, Handler, std::less<>> kRoutes = {
-        {"/ready", &Impl::ready},   {"/healthz", &Impl::healthz},   {"/metrics", &Impl::metrics},
-        {"/config", &Impl::config}, {"/clusters", &Impl::clusters}, {"/plugins", &Impl::plugins},
+    static const std::map<std::string, std::pair<Handler, Route>, std::less<>> kRoutes = {
+        {"/ready", {&Impl::ready, {Route::kGet, "GET, HEAD"}}},
+        {"/healthz", {&Impl::healthz, {Route::kGet, "GET, HEAD"}}},
+        {"/metrics", {&Impl::metrics, {Route::kGet, "GET, HEAD"}}},
+        {"/config", {&Impl::config, {Route::kGet | Route::kPut, "GET, HEAD, PUT"}}},
+        {"/config/history", {&Impl::history, {Route::kGet, "GET, HEAD"}}},
+        {"/config/rollback", {&Impl::rollback, {Route::kPost, "POST"}}},
+        {"/clusters", {&Impl::clusters, {Route::kGet, "GET, HEAD"}}},
+        {"/plugins", {&Impl::plugins, {Route::kGet, "GET, HEAD"}}},
+        {"/drain", {&Impl::drain, {Route::kPost, "POST"}}},
+        {"/logging", {&Impl::logging, {Route::kGet | Route::kPost, "GET, HEAD, POST"}}},
     };
     auto it = kRoutes.find(path);
     if (it == kRoutes.end()) {
       replyText(req, HTTP_NOTFOUND, "Not Found", "not found\n" + std::string(kEndpointList));
       return;
     }
+    const auto& [handler, route] = it->second;
     const evhttp_cmd_type method = evhttp_request_get_command(req);
-    if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
-      evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+    const int bit = method == EVHTTP_REQ_GET || method == EVHTTP_REQ_HEAD ? Route::kGet
+                    : method == EVHTTP_REQ_POST                           ? Route::kPost
+                    : method == EVHTTP_REQ_PUT                            ? Route::kPut
+                                                                          : 0;
+    if ((route.methods & bit) == 0) {
+      evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", route.allow);
       replyText(req, HTTP_BADMETHOD, "Method Not Allowed", "method not allowed\n");
       return;
     }
-    (this->*(it->second))(req, uri);
+    (this->*handler)(req, uri);
   }
+
+  bool needService(evhttp_request* req) {
+    if (context.config_service) return true;
+    replyText(req, HTTP_SERVUNAVAIL, "Service Unavailable", "no config service\n");
+    return false;
+  }
+
+  void history(evhttp_request* req, const evhttp_uri*) {
+    if (needService(req)) configHistory(req, *context.config_service);
+  }
+
+  void rollback(evhttp_request* req, const evhttp_uri* uri) {
+    if (needService(req)) configRollback(req, uri, *context.config_service);
+  }
+
+  void drain(evhttp_request* req, const evhttp_uri*) { admin::drain(req, context.drain); }
+
+  void logging(evhttp_request* req, const evhttp_uri* uri) { admin::logging(req, uri); }
 
   void ready(evhttp_request* req, const evhttp_uri*) {
     if (!context.ready || context.ready()) {
@@ -127,6 +141,12 @@ struct AdminServer::Impl {
   }
 
   void config(evhttp_request* req, const evhttp_uri* uri) {
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_PUT) {
+      if (needService(req)) putConfig(req, *context.config_service);
+      return;
+    }
+    if (context.config_service)
+      addHeader(req, "ETag", "\"" + std::to_string(context.config_service->version()) + "\"");
     std::shared_ptr<const config::Config> cfg = context.config ? context.config() : nullptr;
     if (!cfg) {
       replyText(req, HTTP_SERVUNAVAIL, "Service Unavailable", "no config in service\n");
@@ -233,6 +253,8 @@ Result<std::unique_ptr<AdminServer>> AdminServer::create(event_base* base,
                                                   EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
                                                   EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
   evhttp_set_gencb(impl.http.get(), &Impl::onRequest, &impl);
+  // A pushed config is a few KiB; far above that is a mistake, not a config.
+  evhttp_set_max_body_size(impl.http.get(), kMaxBodyBytes);
 
   errno = 0;
   evhttp_bound_socket* bound =

@@ -3,7 +3,8 @@
 // touches a stream. Built on libevent's evhttp: admin traffic is low-rate and evhttp is a
 // well-kept HTTP/1.1 server, so the kernel's own codec is not needed here.
 //
-// Endpoints: /ready, /healthz, /metrics, /config (GET), /clusters.
+// Endpoints: /ready, /healthz, /metrics, /config (GET, PUT), /config/history,
+// /config/rollback, /clusters, /plugins, /drain, /logging.
 
 #include <event2/event.h>
 
@@ -19,6 +20,10 @@
 
 namespace prometheus {
 class Registry;
+}
+
+namespace remora {
+class ConfigService;
 }
 
 namespace remora::stats {
@@ -41,6 +46,8 @@ struct AdminContext {
   // /clusters: the endpoint set last discovered for an etcd or dns cluster (null: none yet).
   std::function<std::shared_ptr<const std::vector<config::SocketAddress>>(const std::string&)>
       discovered;
+  ConfigService* config_service = nullptr;  // PUT /config, history, rollback; null: 503
+  std::function<void()> drain;              // POST /drain: begin the SIGTERM drain
 };
 
 class AdminServer {

@@ -14,7 +14,7 @@ std::string durationString(config::Duration d) {
 json listenerJson(const config::Listener& l) {
   json routes = json::array();
   for (const auto& r : l.routes) routes.push_back({{"prefix", r.prefix}, {"cluster", r.cluster}});
-  return {
+  json out = {
       {"name", l.name},
       {"address", addressString(l.address)},
       {"limits",
@@ -25,9 +25,26 @@ json listenerJson(const config::Listener& l) {
        {{"request_headers", durationString(l.timeouts.request_headers)},
         {"idle", durationString(l.timeouts.idle)},
         {"request", durationString(l.timeouts.request)}}},
-      {"routes", std::move(routes)},
       {"original_dst", l.original_dst},
   };
+  // Routes are optional with a chain, and an empty list would not load back.
+  if (!routes.empty()) out["routes"] = std::move(routes);
+  // The chain, as toYaml() writes it, so the JSON view can be edited and pushed back
+  // (PUT /config) without losing the filters.
+  if (!l.filters.empty()) {
+    json filters = json::array();
+    for (const auto& f : l.filters)
+      filters.push_back({{"name", f.name}, {"config", json::parse(f.config_json)}});
+    out["filters"] = std::move(filters);
+    out["filter_order"] = l.order_by_priority ? "priority" : "config";
+    if (!l.filter_overrides.empty()) {
+      json overrides = json::array();
+      for (const auto& o : l.filter_overrides)
+        overrides.push_back({{"prefix", o.prefix}, {"disable", o.disable}});
+      out["filter_overrides"] = std::move(overrides);
+    }
+  }
+  return out;
 }
 
 json clusterJson(const config::Cluster& c) {
@@ -92,10 +109,12 @@ json toJson(const config::Config& config) {
   json out = {
       {"workers", config.workers},
       {"log_level", config.log_level},
+      {"config_watch", config.config_watch},
       {"admin", {{"address", addressString(config.admin.address)}}},
       {"drain",
        {{"grace_period", durationString(config.drain.grace_period)},
         {"deadline", durationString(config.drain.deadline)}}},
+      {"plugins", {{"dir", config.plugins.dir}, {"cache_dir", config.plugins.cache_dir}}},
       {"listeners", std::move(listeners)},
       {"clusters", std::move(clusters)},
   };

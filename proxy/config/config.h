@@ -195,6 +195,8 @@ struct Registration {
 struct Config {
   uint32_t workers = 0;  // 0 = one per core
   std::string log_level = "info";
+  // Watch the --config file and apply it when it changes (see docs/configuration.md).
+  bool config_watch = true;
   Admin admin;
   Drain drain;
   Plugins plugins;

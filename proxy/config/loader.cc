@@ -217,8 +217,8 @@ void checkRoutes(const Config& config, Errors& errors) {
 
 void readConfig(const YAML::Node& root, Errors& errors, Config& config) {
   const MapReader reader(root, "",
-                         {"workers", "log_level", "admin", "drain", "plugins", "sources",
-                          "registration", "listeners", "clusters"},
+                         {"workers", "log_level", "config_watch", "admin", "drain", "plugins",
+                          "sources", "registration", "listeners", "clusters"},
                          errors);
   reader.readUint("workers", 0, kMaxWorkers, config.workers);
   reader.readChoice<std::string>("log_level",
@@ -230,6 +230,7 @@ void readConfig(const YAML::Node& root, Errors& errors, Config& config) {
                                   {"critical", "critical"},
                                   {"off", "off"}},
                                  config.log_level);
+  reader.readChoice<bool>("config_watch", {{"true", true}, {"false", false}}, config.config_watch);
   readAdmin(reader, config.admin);
   readDrain(reader, config.drain);
   readPlugins(reader, config.plugins);
@@ -373,6 +374,7 @@ std::string toYaml(const Config& config) {
   out << YAML::BeginMap;
   out << YAML::Key << "workers" << YAML::Value << config.workers;
   out << YAML::Key << "log_level" << YAML::Value << config.log_level;
+  out << YAML::Key << "config_watch" << YAML::Value << config.config_watch;
   out << YAML::Key << "admin" << YAML::Value << YAML::BeginMap;
   emitAddress(out, "address", config.admin.address);
   out << YAML::EndMap;

@@ -21,7 +21,9 @@ constexpr char kUsage[] =
     "  --log-level LEVEL  trace|debug|info|warn|error|critical|off (overrides log_level)\n"
     "  --version          print the version and exit\n"
     "\n"
-    "Signals: SIGTERM/SIGINT drain and exit, SIGHUP reloads the config file.\n";
+    "Signals: SIGTERM/SIGINT drain and exit, SIGHUP reloads the config file.\n"
+    "The file is also watched (config_watch) and PUT /config on the admin listener\n"
+    "pushes a new config (see docs/configuration.md).\n";
 
 }  // namespace
 

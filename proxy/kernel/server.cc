@@ -3,13 +3,14 @@
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
-#include <condition_variable>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "config/loader.h"
-#include "kernel/listen_socket.h"
-#include "plugin/filter_chain.h"
 #include "plugin/host_api.h"
 #include "stats/collector.h"
 
@@ -30,7 +31,11 @@ Server::~Server() {
   admin_.reset();
   for (auto& w : workers_) w->stop();
   workers_.clear();
-  current_.reset();  // chains, then plugin generations (stop, dlclose), before their services
+  watcher_.reset();
+  config_service_.reset();
+  if (publisher_)
+    publisher_->reset();  // chains, then plugin generations (stop, dlclose),
+                          // before their services
   plugins_.reset();
   plugin::PluginGeneration::setMainDispatcher(nullptr);
 }
@@ -63,18 +68,32 @@ int Server::run() {
     spdlog::critical("cannot start: registration needs sources.etcd (the store to register in)");
     return 1;
   }
-  Status applied = apply(initial_, "startup");
-  if (!applied) {
-    spdlog::critical("cannot start: {}", applied.error());
+  publisher_ = std::make_unique<SnapshotPublisher>(workers_, *plugins_, *plugin_metrics_);
+  config_service_ = std::make_unique<ConfigService>(
+      [this](std::shared_ptr<const config::Config> cfg, uint64_t version,
+             const std::string& source) { return apply(std::move(cfg), version, source); },
+      *registry_);
+  ApplyOutcome applied = config_service_->submit(initial_, "startup");
+  if (!applied.ok) {
+    spdlog::critical("cannot start: the config was refused");
     return 1;
   }
+  updateWatch();
+  config_service_->observe([this](const ApplyOutcome& outcome) {
+    if (outcome.ok) updateWatch();
+  });
   admin::AdminContext ctx;
   ctx.ready = [this] { return !draining_; };
-  ctx.config = [this] { return current_ ? current_->config : nullptr; };
+  ctx.config = [this] { return config_service_->current(); };
+  ctx.config_service = config_service_.get();
+  ctx.drain = [this] {
+    if (!draining_) beginDrain();
+  };
   ctx.registry = registry_;
   ctx.stats = store_.get();
   ctx.plugins = [this] {
-    return plugins_->describe(current_ ? current_->chains : plugin::PluginRegistry::Chains{});
+    const SnapshotPtr& now = publisher_->current();
+    return plugins_->describe(now ? now->chains : plugin::PluginRegistry::Chains{});
   };
   ctx.endpoint_health = [this](const std::string& cluster, const std::string& address) {
     nlohmann::json out;  // null: not health checked
@@ -113,86 +132,53 @@ int Server::run() {
   return 0;
 }
 
-Status Server::apply(std::shared_ptr<const config::Config> cfg, const std::string& source) {
-  // Sockets first: a listener that cannot bind refuses the whole change before any worker sees it.
-  std::vector<std::map<std::string, Fd>> per_worker(workers_.size());
-  for (const config::Listener& l : cfg->listeners) {
-    bool unchanged = false;
-    if (current_) {
-      for (const config::Listener& old : current_->config->listeners)
-        unchanged |= old.name == l.name && old.address == l.address;
-    }
-    if (unchanged) continue;
-    auto fds = openListenSockets(l.address, workers_.size());
-    if (!fds) return Error{"listeners." + l.name + ".address " + fds.error()};
-    for (size_t i = 0; i < workers_.size(); ++i)
-      per_worker[i].emplace(l.name, std::move(fds.value()[i]));
+Status Server::apply(std::shared_ptr<const config::Config> cfg, uint64_t version,
+                     const std::string& source) {
+  if (const SnapshotPtr& now = publisher_->current()) {
+    if (cfg->workers != now->config->workers || cfg->admin != now->config->admin)
+      spdlog::warn("config from {}: workers and admin.address take effect only at restart", source);
   }
-  auto snap = std::make_shared<Snapshot>();
-  Status chains = compileChains(*cfg, *snap);
-  if (!chains) return chains;
-  snap->version = next_version_++;
-  snap->config = std::move(cfg);
-  snap->source = source;
-  snap->applied_at = std::chrono::system_clock::now();
-
-  // Publish to every worker and wait until all have installed it.
-  std::mutex mu;
-  std::condition_variable cv;
-  size_t pending = workers_.size();
-  for (size_t i = 0; i < workers_.size(); ++i) {
-    workers_[i]->install(snap, std::move(per_worker[i]), [&] {
-      std::lock_guard<std::mutex> g(mu);
-      if (--pending == 0) cv.notify_one();
-    });
-  }
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return pending == 0; });
-  current_ = snap;
-  if (health_) health_->update(*snap->config);
-  spdlog::info("config version {} applied (source: {})", snap->version, source);
-  if (fleet_) fleet_->reconcile(*snap->config);
-  return Status();
-}
-
-Status Server::compileChains(const config::Config& cfg, Snapshot& snap) {
-  plugins_->scan(cfg.plugins.dir, cfg.plugins.cache_dir);
-  std::string errors;
-  for (size_t i = 0; i < cfg.listeners.size(); ++i) {
-    const config::Listener& l = cfg.listeners[i];
-    if (l.filters.empty()) continue;
-    // The chain in service for this listener hands its plugins' state to the new one.
-    const plugin::FilterChain* previous = nullptr;
-    if (current_) {
-      auto it = current_->chains.find(l.name);
-      if (it != current_->chains.end()) previous = it->second.get();
-    }
-    auto chain = plugin::compileChain(l, "listeners[" + std::to_string(i) + "]", *plugins_,
-                                      *plugin_metrics_, previous);
-    if (!chain) {
-      errors += (errors.empty() ? "" : "\n") + chain.error();
-      continue;
-    }
-    snap.chains.emplace(l.name, chain.value());
-  }
-  if (!errors.empty()) return Error{errors};
+  Status published = publisher_->publish(std::move(cfg), version, source);
+  if (!published) return published;
+  const config::Config& now = *publisher_->current()->config;
+  if (health_) health_->update(now);
+  if (fleet_) fleet_->reconcile(now);
   return Status();
 }
 
 void Server::reloadFromFile() {
-  auto loaded = config::loadFromFile(config_path_);
-  if (!loaded) {
-    spdlog::error("reload of {} refused, config version {} stays in service:\n{}", config_path_,
-                  current_->version, loaded.error());
+  std::ifstream file(config_path_, std::ios::binary);
+  if (!file) {
+    spdlog::error("reload of {} refused, config version {} stays in service: cannot open: {}",
+                  config_path_, config_service_->version(), std::strerror(errno));
     return;
   }
-  const config::Config& now = *current_->config;
-  if (loaded->workers != now.workers || loaded->admin != now.admin)
-    spdlog::warn("reload: workers and admin.address take effect only at restart");
-  Status s = apply(std::make_shared<const config::Config>(std::move(loaded.value())), "sighup");
-  if (!s)
-    spdlog::error("reload refused, config version {} stays in service: {}", current_->version,
-                  s.error());
+  std::ostringstream text;
+  text << file.rdbuf();
+  if (watcher_) watcher_->markSeen(text.str());
+  (void)config_service_->submit(text.str(), ConfigFormat::kYaml, "sighup");
+}
+
+void Server::updateWatch() {
+  const bool want = !config_path_.empty() && config_service_->current()->config_watch;
+  if (!want) {
+    if (watcher_) spdlog::info("config_watch: off, no longer watching {}", config_path_);
+    watcher_.reset();
+    return;
+  }
+  if (watcher_) return;
+  std::ifstream file(config_path_, std::ios::binary);
+  std::ostringstream text;
+  text << file.rdbuf();
+  auto watcher = ConfigWatcher::create(
+      main_.base(), config_path_, text.str(), [this](const std::string& changed) {
+        (void)config_service_->submit(changed, ConfigFormat::kYaml, "file");
+      });
+  if (!watcher) {
+    spdlog::error("{}; the file is applied on SIGHUP only", watcher.error());
+    return;
+  }
+  watcher_ = std::move(watcher.value());
 }
 
 void Server::startFleet() {
@@ -205,21 +191,23 @@ void Server::startFleet() {
         discovered_[cluster] = endpoints;
         for (auto& w : workers_) w->updateEndpoints(cluster, endpoints);
       });
-  fleet_->reconcile(*current_->config);
+  fleet_->reconcile(*config_service_->current());
   fleet_->start();
 }
 
 discovery::Outcome Server::submitConfig(const std::string& yaml, const std::string& source) {
   auto loaded = config::loadFromString(yaml, source);
-  if (!loaded) return {false, current_->version, loaded.error()};
+  if (!loaded) return {false, config_service_->version(), loaded.error()};
   config::Config& cfg = loaded.value();
   cfg.workers = initial_->workers;
   cfg.admin = initial_->admin;
   cfg.etcd = initial_->etcd;
   cfg.registration = initial_->registration;
-  Status s = apply(std::make_shared<const config::Config>(std::move(cfg)), source);
-  if (!s) return {false, current_->version, s.error()};
-  return {true, current_->version, ""};
+  ApplyOutcome outcome =
+      config_service_->submit(std::make_shared<const config::Config>(std::move(cfg)), source);
+  std::string errors;
+  for (const ConfigError& e : outcome.errors) errors += (errors.empty() ? "" : "\n") + e.str();
+  return {outcome.ok, outcome.version, errors};
 }
 
 void Server::onSignal(evutil_socket_t sig, short, void* arg) {
@@ -242,7 +230,7 @@ void Server::onSignal(evutil_socket_t sig, short, void* arg) {
 
 void Server::beginDrain() {
   draining_ = true;
-  const config::Drain& d = current_->config->drain;
+  const config::Drain& d = config_service_->current()->drain;
   spdlog::info(
       "draining: /ready now fails; accepting for {} ms more, then up to {} ms for "
       "in-flight requests",
@@ -254,7 +242,7 @@ void Server::beginDrain() {
 
 void Server::onGraceOver(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<Server*>(arg);
-  timeval deadline = toTimeval(self->current_->config->drain.deadline);
+  timeval deadline = toTimeval(self->config_service_->current()->drain.deadline);
   self->deadline_timer_.reset(evtimer_new(self->main_.base(), onDeadline, self));
   event_add(self->deadline_timer_.get(), &deadline);
   for (auto& w : self->workers_) {

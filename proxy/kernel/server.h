@@ -1,7 +1,7 @@
 #pragma once
 // Server: the main thread. Loads the config, owns the workers, the admin listener and the
 // metrics registry, handles signals (SIGTERM/SIGINT drain, SIGHUP reload) and publishes config
-// snapshots to every worker. It never touches a stream.
+// snapshots to every worker through the ConfigService. It never touches a stream.
 
 #include <atomic>
 #include <map>
@@ -15,8 +15,11 @@
 #include "common/result.h"
 #include "config/config.h"
 #include "discovery/fleet.h"
+#include "kernel/config_service.h"
+#include "kernel/config_watcher.h"
 #include "kernel/dispatcher.h"
 #include "kernel/snapshot.h"
+#include "kernel/snapshot_publisher.h"
 #include "kernel/worker.h"
 #include "plugin/event_bus.h"
 #include "plugin/plugin_metrics.h"
@@ -43,16 +46,17 @@ class Server {
   static void onGraceOver(evutil_socket_t, short, void* arg);
   static void onDeadline(evutil_socket_t, short, void* arg);
 
-  // Opens sockets for new/changed listeners, then publishes to every worker.
-  Status apply(std::shared_ptr<const config::Config> cfg, const std::string& source);
-  // Loads new plugin builds and compiles every listener's chain for `cfg`.
-  Status compileChains(const config::Config& cfg, Snapshot& snap);
+  // The ConfigService's applier: publishes `cfg` as snapshot `version` to every worker.
+  Status apply(std::shared_ptr<const config::Config> cfg, uint64_t version,
+               const std::string& source);
   void reloadFromFile();
   // A config text from a source other than the file (etcd): the reload path, answered with the
   // version in service. Process-level fields (workers, admin, sources, registration) stay those
   // of the startup file.
   discovery::Outcome submitConfig(const std::string& yaml, const std::string& source);
   void startFleet();
+  // Starts or stops the file watch to match `config_watch` of the config in service.
+  void updateWatch();
   void beginDrain();
   void finishDrain();
 
@@ -72,11 +76,12 @@ class Server {
   std::vector<EventPtr> signals_;
   EventPtr grace_timer_;
   EventPtr deadline_timer_;
-  SnapshotPtr current_;
+  std::unique_ptr<SnapshotPublisher> publisher_;
+  std::unique_ptr<ConfigService> config_service_;
+  std::unique_ptr<ConfigWatcher> watcher_;
   std::unique_ptr<discovery::Fleet> fleet_;
   // Endpoint sets of discovered clusters, as last published to the workers (for /clusters).
   std::map<std::string, discovery::EndpointSet> discovered_;
-  uint64_t next_version_ = 1;
   bool draining_ = false;
   size_t workers_drained_ = 0;
 };

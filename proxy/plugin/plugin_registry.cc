@@ -5,7 +5,10 @@
 #include <prometheus/metric_family.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 
 #include "plugin/filter_chain.h"
@@ -34,17 +37,25 @@ void PluginRegistry::scan(const std::string& dir, const std::string& cache_dir) 
   std::lock_guard<std::mutex> g(mu_);
   for (const std::string& path : paths) {
     struct stat sb {};
-    if (::stat(path.c_str(), &sb) != 0) continue;
-    FileState& st = files_[path];
-    const int64_t mtime_ns = int64_t(sb.st_mtim.tv_sec) * 1000000000 + sb.st_mtim.tv_nsec;
-    if (!st.sha256.empty() && st.inode == uint64_t(sb.st_ino) && st.size == uint64_t(sb.st_size) &&
-        st.mtime_ns == mtime_ns)
-      continue;  // same file as last scan
+    FileStamp stamp;
+    if (::stat(path.c_str(), &sb) == 0) {
+      stamp = {static_cast<uint64_t>(sb.st_dev), static_cast<uint64_t>(sb.st_ino),
+               static_cast<uint64_t>(sb.st_size),
+               static_cast<int64_t>(sb.st_mtim.tv_sec) * 1000000000 + sb.st_mtim.tv_nsec,
+               static_cast<int64_t>(sb.st_ctim.tv_sec) * 1000000000 + sb.st_ctim.tv_nsec};
+    }
+    auto known = files_.find(path);
+    if (known != files_.end() && stamp.ino != 0 && known->second.stamp == stamp &&
+        stamp.mtime_ns + kRacyWindowNs < known->second.hashed_at_ns)
+      continue;
+    const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
     auto sha = sha256File(path);
     if (!sha) continue;
-    st.inode = uint64_t(sb.st_ino);
-    st.size = uint64_t(sb.st_size);
-    st.mtime_ns = mtime_ns;
+    FileState& st = files_[path];
+    st.stamp = stamp;
+    st.hashed_at_ns = now_ns;
     if (st.sha256 == *sha) continue;  // unchanged
     st.sha256 = *sha;
     auto gen = PluginGeneration::load(path, cache_dir, host_, workers_);

@@ -53,12 +53,21 @@ class PluginRegistry : public prometheus::Collectable {
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
+  // What stat() says about a file: when none of it changed, neither did the contents, and the
+  // scan skips hashing it (hashing every plugin on each config push costs milliseconds per MiB).
+  // File times tick with the kernel's coarse clock, so a file modified shortly before it was
+  // hashed could change again with the same stamp; like git's "racily clean" entries, such a
+  // file is hashed again until its mtime is kRacyWindowNs older than the last hash.
+  static constexpr int64_t kRacyWindowNs = 2'000'000'000;
+  struct FileStamp {
+    uint64_t dev = 0, ino = 0, size = 0;
+    int64_t mtime_ns = 0, ctime_ns = 0;
+    bool operator==(const FileStamp&) const = default;
+  };
   struct FileState {
+    FileStamp stamp;
+    int64_t hashed_at_ns = 0;  // wall clock when `sha256` was computed
     std::string sha256;
-    // stat() identity when sha256 was computed: an unchanged file is not hashed again, so a
-    // config push costs no re-read of every plugin (8 MB of .so took ~10 ms per push).
-    uint64_t inode = 0, size = 0;
-    int64_t mtime_ns = 0;
     PluginGenerationPtr generation;  // current generation loaded from this file
     std::string error;
   };

@@ -27,8 +27,10 @@ TEST(ConfigJsonTest, RendersEveryField) {
   const nlohmann::json expected = nlohmann::json::parse(R"({
     "workers": 4,
     "log_level": "debug",
+    "config_watch": true,
     "admin": {"address": "127.0.0.1:9901"},
     "drain": {"grace_period": "5000ms", "deadline": "30000ms"},
+    "plugins": {"dir": "", "cache_dir": "/tmp/remora-plugin-cache"},
     "listeners": [{
       "name": "ingress",
       "address": "0.0.0.0:15001",
