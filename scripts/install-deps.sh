@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-14-dev
   libevent-dev libnghttp2-dev libre2-dev prometheus-cpp-dev libgtest-dev libgmock-dev
   libyaml-cpp-dev libspdlog-dev libhttp-parser-dev libssl-dev nlohmann-json3-dev
-  libbenchmark-dev curl ca-certificates python3
+  libbenchmark-dev curl ca-certificates python3 nghttp2-server python3-h2
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(nginx haproxy wrk nghttp2-client valgrind strace)

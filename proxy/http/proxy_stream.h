@@ -119,7 +119,7 @@ class ProxyStream : public upstream::UpstreamCallbacks {
 
  private:
   // UpstreamCallbacks.
-  void onUpstreamReady(upstream::UpstreamConnection& conn) override;
+  void onUpstreamReady(upstream::UpstreamRequest& req) override;
   void onUpstreamFailure(upstream::UpstreamFailure failure, bool reused) override;
   int onResponseHeaders(MessageHead& head) override;
   void onResponseBody(const char* data, size_t len) override;
@@ -158,8 +158,8 @@ class ProxyStream : public upstream::UpstreamCallbacks {
   HeaderMap* request_trailers_ = nullptr;
   HeaderMap* response_trailers_ = nullptr;
   upstream::EndpointPool* pending_pool_ = nullptr;  // waiting in this pool's queue
-  upstream::UpstreamConnection* upstream_ = nullptr;
-  EvbufferPtr request_buffer_;  // encoded request bytes held until an upstream is ready
+  upstream::UpstreamRequest* upstream_ = nullptr;   // HTTP/1 connection or HTTP/2 stream
+  EvbufferPtr request_buffer_;  // raw request body held until an upstream is ready
   EvbufferPtr held_body_;       // raw body bytes that arrived before the route was decided
   MessageHead local_head_;      // head of a local reply
   RouteDecision route_;

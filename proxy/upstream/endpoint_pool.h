@@ -2,6 +2,10 @@
 // EndpointPool: one worker's connections to one endpoint — idle keep-alive connections (reused
 // most-recent first, while they are warm), connections in use, and requests waiting for a
 // connection when the per-endpoint maximum is reached.
+//
+// For an HTTP/2 cluster the same pool holds multiplexed connections instead: a request gets a
+// stream on a connection with room, a new connection when all are full, or waits in the same
+// pending queue (endpoint_pool_http2.cc).
 
 #include <sys/socket.h>
 
@@ -14,6 +18,7 @@
 #include "config/config.h"
 #include "kernel/dispatcher.h"
 #include "stats/stats.h"
+#include "upstream/http2_connection.h"
 #include "upstream/upstream_connection.h"
 
 namespace remora::upstream {
@@ -41,6 +46,28 @@ class EndpointPool {
     stats_.cx_active.add();
   }
 
+  // From Http2Connection.
+  // Requests the connection could not take after the peer's SETTINGS: placed again, ahead of
+  // the queue (they were admitted already).
+  void requeue(UpstreamCallbacks& cb);
+  // The connection may have room (a stream ended, SETTINGS, GOAWAY): serve the pending queue.
+  void onCapacity(Http2Connection& conn);
+  void onClosed(Http2Connection& conn);
+  void onConnectionBusy(bool busy) {
+    if (busy) {
+      stats_.cx_idle.sub();
+      stats_.cx_active.add();
+    } else {
+      stats_.cx_active.sub();
+      stats_.cx_idle.add();
+    }
+  }
+  void onStreamCountChanged(int delta) {
+    active_ = uint32_t(int64_t(active_) + delta);
+    stats_.streams_active.add(delta);
+  }
+  size_t http2Connections() const { return h2_.size(); }
+
   const sockaddr_storage& sockaddr() const { return sockaddr_; }
   socklen_t sockaddrLen() const { return sockaddr_len_; }
   const std::string& name() const { return name_; }
@@ -64,7 +91,13 @@ class EndpointPool {
   std::unordered_set<UpstreamConnection*> all_;
   std::vector<UpstreamConnection*> idle_;
   std::deque<UpstreamCallbacks*> pending_;
-  uint32_t active_ = 0;  // connections bound to a request (incl. connecting)
+  uint32_t active_ = 0;  // connections bound to a request (incl. connecting); HTTP/2: streams
+  const bool http2_;
+  std::vector<Http2Connection*> h2_;  // owned; deleted (deferred) when closed
+
+  bool acquireHttp2(UpstreamCallbacks& cb, bool requeued);
+  void cancelHttp2(UpstreamCallbacks& cb);
+  Http2Connection* openHttp2();
   uint64_t ejected_until_ms_ = 0;
 };
 

@@ -46,7 +46,9 @@ TEST(ConfigJsonTest, RendersEveryField) {
       "max_connections_per_endpoint": 1024,
       "max_pending_requests": 1024,
       "max_connect_attempts": 3,
-      "idle_timeout": "60000ms"
+      "idle_timeout": "60000ms",
+      "protocol": "http1",
+      "http2": {"max_concurrent_streams": 100, "initial_window_size": 1048576}
     }]
   })");
   EXPECT_EQ(toJson(c), expected) << toJson(c).dump(2);

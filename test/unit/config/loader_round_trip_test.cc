@@ -34,6 +34,8 @@ Config everyFieldSet() {
   a.max_pending_requests = 0;
   a.max_connect_attempts = 100;
   a.idle_timeout = Duration{7000};
+  a.protocol = UpstreamProtocol::kHttp2;
+  a.http2 = {7, 65536};
   Cluster b;
   b.name = "123";
   b.endpoints = {{"127.0.0.1", 1}};
@@ -52,13 +54,28 @@ TEST(LoaderRoundTripTest, EveryFieldSurvives) {
 
 TEST(LoaderRoundTripTest, EmitsEveryField) {
   const std::string yaml = toYaml(everyFieldSet());
-  for (const char* field :
-       {"workers: 7", "log_level: debug", "address: \"[::1]:9000\"", "grace_period: 1500ms",
-        "deadline: 120s", "max_request_headers_bytes: 2048", "max_request_headers: 20",
-        "buffer_high_watermark: 65536", "request_headers: 250ms", "idle: 3s", "request: 86400s",
-        "prefix: /api/", "lb_policy: least_request", "connect_timeout: 1ms",
-        "response_timeout: 2500ms", "max_connections_per_endpoint: 1", "max_pending_requests: 0",
-        "max_connect_attempts: 100", "idle_timeout: 7s"}) {
+  for (const char* field : {"workers: 7",
+                            "log_level: debug",
+                            "address: \"[::1]:9000\"",
+                            "grace_period: 1500ms",
+                            "deadline: 120s",
+                            "max_request_headers_bytes: 2048",
+                            "max_request_headers: 20",
+                            "buffer_high_watermark: 65536",
+                            "request_headers: 250ms",
+                            "idle: 3s",
+                            "request: 86400s",
+                            "prefix: /api/",
+                            "lb_policy: least_request",
+                            "connect_timeout: 1ms",
+                            "response_timeout: 2500ms",
+                            "max_connections_per_endpoint: 1",
+                            "max_pending_requests: 0",
+                            "max_connect_attempts: 100",
+                            "idle_timeout: 7s",
+                            "protocol: http2",
+                            "max_concurrent_streams: 7",
+                            "initial_window_size: 65536"}) {
     EXPECT_NE(yaml.find(field), std::string::npos) << field << " missing from\n" << yaml;
   }
 }

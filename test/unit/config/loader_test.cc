@@ -402,5 +402,28 @@ TEST(LoaderTest, TextMustBeUtf8) {
   EXPECT_EQ(ok->listeners[0].routes[0].prefix, "/caf\xc3\xa9/\xf0\x9f\x9a\x80");
 }
 
+TEST(LoaderTest, UpstreamProtocol) {
+  Result<Config> result = loadFromString(withCluster(
+      "    protocol: http2\n    http2: {max_concurrent_streams: 8, initial_window_size: 65535}\n"));
+  ASSERT_TRUE(result.ok()) << result.error();
+  EXPECT_EQ(result->clusters[0].protocol, UpstreamProtocol::kHttp2);
+  EXPECT_EQ(result->clusters[0].http2.max_concurrent_streams, 8u);
+  EXPECT_EQ(result->clusters[0].http2.initial_window_size, 65535u);
+  Result<Config> defaults = loadFromString(withCluster(""));
+  ASSERT_TRUE(defaults.ok()) << defaults.error();
+  EXPECT_EQ(defaults->clusters[0].protocol, UpstreamProtocol::kHttp1);
+  EXPECT_EQ(defaults->clusters[0].http2.max_concurrent_streams, 100u);
+  EXPECT_EQ(defaults->clusters[0].http2.initial_window_size, 1024u * 1024u);
+  EXPECT_EQ(errorOf(withCluster("    protocol: h2\n")),
+            "clusters[0].protocol: expected one of http1, http2, got \"h2\"");
+  EXPECT_EQ(errorOf(withCluster("    http2: {max_concurrent_streams: 0}\n")),
+            "clusters[0].http2.max_concurrent_streams: expected an integer 1..2147483647, got 0");
+  EXPECT_EQ(errorOf(withCluster("    http2: {initial_window_size: 1024}\n")),
+            "clusters[0].http2.initial_window_size: expected an integer 65535..2147483647, "
+            "got 1024");
+  EXPECT_EQ(errorOf(withCluster("    http2: {window: 1}\n")),
+            "clusters[0].http2.window: unknown field");
+}
+
 }  // namespace
 }  // namespace remora::config
