@@ -1,9 +1,9 @@
 #pragma once
 // ProxyStream: one request/response exchange from routing to the last response byte. Runs the
 // listener's filter chain (request hooks, the router's route decision, response hooks, on_log),
-// acquires a pooled upstream connection, forwards the request (head rewritten by
-// request_writer.h), streams bodies both ways with backpressure, retries what is safe to retry,
-// and answers failures with local replies.
+// acquires an upstream request from the cluster's pool (an HTTP/1.1 connection or an HTTP/2
+// stream, behind upstream::UpstreamRequest), forwards the request, streams bodies both ways with
+// backpressure, retries what is safe to retry, and answers failures with local replies.
 //
 // The downstream side is abstract (StreamEncoder) so an HTTP/2 codec can carry the same stream.
 // The plugin host API reaches a stream through `remora_stream` (plugin/host_api.cc).

@@ -157,6 +157,11 @@ void Http2Connection::onReadable() {
   touched_.clear();
   if (state_ == State::kClosed) return;
   flush();
+  // nghttp2 gave up on the session (a protocol error it answered with GOAWAY, or both sides
+  // said goodbye): nothing more can travel on it.
+  if (state_ != State::kClosed && !nghttp2_session_want_read(session()) &&
+      !nghttp2_session_want_write(session()))
+    close(UpstreamFailure::kReset);
 }
 
 void Http2Connection::touch(Http2UpstreamStream& s) {

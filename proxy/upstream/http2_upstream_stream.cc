@@ -350,9 +350,12 @@ void Http2UpstreamStream::onTimer(void* arg) {
   }
   if (self->response_done_ || self->closed_) return;
   self->conn_.pool().cluster().stats().response_timeouts.inc();
+  // The RST first, while the connection is certainly alive; the failure is reported before the
+  // RST is written, since writing it closes the stream (onClosed must find no user).
   nghttp2_submit_rst_stream(self->conn_.session(), NGHTTP2_FLAG_NONE, self->id_, NGHTTP2_CANCEL);
-  self->conn_.flush();
+  Http2Connection& conn = self->conn_;
   self->fail(UpstreamFailure::kResponseTimeout);
+  conn.flush();
 }
 
 void Http2UpstreamStream::maybeDestroy() {

@@ -159,8 +159,13 @@ TEST(UpstreamHttp2, FiftyConcurrentRequestsShareOneConnection) {
   EXPECT_EQ(stats["connections"], 1) << stats.dump();
   EXPECT_GE(stats["max_open_streams"].get<int>(), 25) << stats.dump();
   EXPECT_GE(peak_streams.load(), 25);
-  EXPECT_EQ(
-      scrapeMetric(proxy->adminPort(), "remora_upstream_connections_idle", {"cluster=\"app\""}), 1);
+  // The gauge moves when the last stream closes, just after its response went out.
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        return scrapeMetric(proxy->adminPort(), "remora_upstream_connections_idle",
+                            {"cluster=\"app\""}) == 1;
+      },
+      seconds(2)));
 }
 
 TEST(UpstreamHttp2, PeerStreamLimitOpensASecondConnection) {
@@ -255,6 +260,55 @@ TEST(UpstreamHttp2, UpstreamDyingMidStreamGives502OrACutResponse) {
   HttpClient client3(proxy->port());
   EXPECT_EQ(client3.request("GET", "/ok").status, 200);
   EXPECT_EQ(scrapeMetric(proxy->adminPort(), "remora_requests_total", {"code_class=\"5xx\""}), 1);
+}
+
+}  // namespace
+}  // namespace remora::test
+
+namespace remora::test {
+namespace {
+
+TEST(UpstreamHttp2, SlowStreamTimesOutAloneAndTheConnectionStays) {
+  H2TestServer server;
+  auto proxy = proxyTo(server.address(), "response_timeout: 300ms\n");
+  HttpClient client(proxy->port());
+  HttpResponse slow = client.request("GET", "/slow/2000");
+  ASSERT_TRUE(slow.ok()) << slow.error;
+  EXPECT_EQ(slow.status, 504);
+  EXPECT_EQ(client.request("GET", "/ok").status, 200);
+  nlohmann::json stats = serverStats(*proxy);
+  EXPECT_EQ(stats["connections"], 1) << stats.dump();  // the stream was reset, not the connection
+  EXPECT_EQ(scrapeMetric(proxy->adminPort(), "remora_upstream_response_timeouts_total",
+                         {"cluster=\"app\""}),
+            1);
+}
+
+TEST(UpstreamHttp2, ClientLeavingResetsOnlyItsStream) {
+  H2TestServer server;
+  auto proxy = proxyTo(server.address());
+  {
+    HttpClient leaving(proxy->port());
+    ASSERT_TRUE(leaving.send(requestText("GET", "/slow/3000")));
+    ASSERT_TRUE(waitUntil(
+        [&] {
+          auto j =
+              nlohmann::json::parse(adminGet(proxy->adminPort(), "/clusters").body, nullptr, false);
+          return !j.is_discarded() &&
+                 j["clusters"][0]["endpoints"][0].value("streams_active", 0) == 1;
+        },
+        seconds(5)));
+  }  // the client closes here
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        auto j =
+            nlohmann::json::parse(adminGet(proxy->adminPort(), "/clusters").body, nullptr, false);
+        return !j.is_discarded() &&
+               j["clusters"][0]["endpoints"][0].value("streams_active", 1) == 0;
+      },
+      seconds(5)));
+  HttpClient next(proxy->port());
+  EXPECT_EQ(next.request("GET", "/ok").status, 200);
+  EXPECT_EQ(serverStats(*proxy)["connections"], 1);
 }
 
 }  // namespace
