@@ -37,7 +37,12 @@ Http2Connection::Http2Connection(EndpointPool& pool, Dispatcher& dispatcher)
   setUpSession();
 }
 
-Http2Connection::~Http2Connection() = default;
+Http2Connection::~Http2Connection() {
+  // Only when the pool goes (cluster removed): its streams' users are gone, but a stream whose
+  // RST was still in flight has not heard its close and would never be freed.
+  for (Http2UpstreamStream* s : streams_)
+    if (s->cb_ == nullptr) delete s;
+}
 
 void Http2Connection::setUpSession() {
   nghttp2_session_callbacks* raw_cbs = nullptr;
