@@ -283,6 +283,30 @@ TEST(UpstreamHttp2, SlowStreamTimesOutAloneAndTheConnectionStays) {
             1);
 }
 
+TEST(UpstreamHttp2, RefusedStreamWithABodyIsNotSentTwice) {
+  H2TestServer server;
+  auto proxy = proxyTo(server.address());
+  HttpClient client(proxy->port());
+  HttpResponse r = client.request("POST", "/echo", {{"x-refuse", "body"}}, "payload");
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.status, 503);  // the body is not kept once sent, so no retry
+  EXPECT_NE(r.body.find("refused"), std::string::npos) << r.body;
+}
+
+TEST(UpstreamHttp2, IdleConnectionsCloseAfterTheIdleTimeout) {
+  H2TestServer server;
+  auto proxy = proxyTo(server.address(), "idle_timeout: 200ms\n");
+  HttpClient client(proxy->port());
+  EXPECT_EQ(client.request("GET", "/ok").status, 200);
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return scrapeMetric(proxy->adminPort(), "remora_upstream_connections_idle",
+                            {"cluster=\"app\""}) == 0;
+      },
+      seconds(3)));
+  EXPECT_EQ(serverStats(*proxy)["connections"], 2);  // a new one for /stats
+}
+
 TEST(UpstreamHttp2, ClientLeavingResetsOnlyItsStream) {
   H2TestServer server;
   auto proxy = proxyTo(server.address());
