@@ -28,7 +28,11 @@ struct FieldRef {
 void addName(std::string& buf, FieldRef& f, std::string_view name) {
   f.name_off = uint32_t(buf.size());
   f.name_len = uint32_t(name.size());
-  for (char c : name) buf.push_back(char(std::tolower(static_cast<unsigned char>(c))));
+  buf.append(name);
+  // HTTP/2 field names are lower-case (RFC 9113 §8.2.1); the parser admitted tokens only.
+  char* p = buf.data() + f.name_off;
+  for (size_t i = 0; i < name.size(); ++i)
+    if (p[i] >= 'A' && p[i] <= 'Z') p[i] = char(p[i] + ('a' - 'A'));
 }
 
 nghttp2_nv makeNv(const std::string& buf, const FieldRef& f) {
@@ -56,8 +60,11 @@ void Http2UpstreamStream::sendHeaders(const http::MessageHead& req, const http::
   const http::HeaderMap& h = req.headers;
   std::string& buf = dispatcher_.headerScratch();
   buf.clear();
-  std::vector<FieldRef> fields;
-  fields.reserve(h.size() + 8);
+  // Per worker thread and reused, so a request head allocates nothing here after warm-up.
+  static thread_local std::vector<FieldRef> fields;
+  static thread_local std::vector<nghttp2_nv> nva;
+  fields.clear();
+  nva.clear();
   auto literal = [&](std::string_view name, std::string_view value) {
     FieldRef f{};
     addName(buf, f, name);
@@ -114,8 +121,6 @@ void Http2UpstreamStream::sendHeaders(const http::MessageHead& req, const http::
     fields.push_back(f);
   }
   if (!has_proto) literal("x-forwarded-proto", "http");
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(fields.size());
   for (const FieldRef& f : fields) nva.push_back(makeNv(buf, f));
 
   nghttp2_data_provider provider{};
