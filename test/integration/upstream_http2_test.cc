@@ -130,11 +130,12 @@ TEST(UpstreamHttp2, EchoesFixedAndChunkedBodies) {
   EXPECT_EQ(fixed.body, "hello, upstream");
   ASSERT_TRUE(
       client.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                  "5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n"));
+                  "5\r\nhello\r\n7\r\n, world\r\n0\r\nX-Checksum: abc\r\n\r\n"));
   HttpResponse chunked = client.readResponse();
   ASSERT_TRUE(chunked.ok()) << chunked.error;
   EXPECT_EQ(chunked.body, "hello, world");
   EXPECT_FALSE(chunked.has("x-seen-transfer-encoding"));
+  EXPECT_EQ(chunked.header("x-seen-trailer-x-checksum"), "abc");  // request trailers: HEADERS
 }
 
 TEST(UpstreamHttp2, FiftyConcurrentRequestsShareOneConnection) {

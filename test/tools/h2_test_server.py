@@ -5,6 +5,7 @@ Runs with /usr/bin/python3 (Debian's python3-h2). Prints "listening PORT" once r
 
 Paths:
   /echo            answers 200 with the request body; x-seen-* headers echo what arrived
+                   (x-seen-trailer-NAME for request trailers)
   /trailers        answers a body then trailers (x-checksum, x-status)
   /bytes/N         answers N bytes of 'x', honouring flow control
   /slow/MS         answers after MS milliseconds (holds a stream open)
@@ -82,6 +83,10 @@ class Conn(asyncio.Protocol):
                 if s is not None:
                     s["body"] += ev.data
                 self.h2.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+            elif isinstance(ev, h2.events.TrailersReceived):
+                s = self.streams.get(ev.stream_id)
+                if s is not None:
+                    s["trailers"] = dict(ev.headers)
             elif isinstance(ev, h2.events.StreamEnded):
                 s = self.streams.get(ev.stream_id)
                 if s is not None:
@@ -159,6 +164,7 @@ class Conn(asyncio.Protocol):
                 if k in (":authority", ":method", ":path", ":scheme", "te", "connection",
                          "keep-alive", "transfer-encoding", "host", "x-forwarded-for")]
         seen.append(("x-seen-body-bytes", str(len(s["body"]))))
+        seen += [("x-seen-trailer-" + k, v) for k, v in s.get("trailers", {}).items()]
         if path == "/echo":
             body = bytes(s["body"])
             self.h2.send_headers(sid, [(":status", "200"), ("content-length", str(len(body)))]
