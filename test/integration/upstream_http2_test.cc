@@ -5,7 +5,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <sys/socket.h>
+
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -36,7 +40,8 @@ class H2TestServer {
     port_ = uint16_t(std::stoi(out.substr(out.find("listening ") + 10)));
   }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  const Process& process() const { return *process_; }
+  // Kills the server now (its connections reset), rather than when the test ends.
+  void stop() { process_.reset(); }
 
  private:
   std::unique_ptr<Process> process_;
@@ -222,6 +227,34 @@ TEST(UpstreamHttp2, LargeBodiesStreamWithBoundedMemory) {
   // Watermarks and stream windows bound what the proxy holds, far below the bodies' size.
   const uint64_t rss = residentBytes(proxy->remora().process().pid());
   EXPECT_LT(rss, 32ull << 20) << rss;  // about 8 MiB when measured
+}
+
+TEST(UpstreamHttp2, AShutWindowStopsReadingTheClient) {
+  H2TestServer server;
+  auto proxy = proxyTo(server.address());
+  HttpClient client(proxy->port());
+  ASSERT_TRUE(client.send("POST /hold HTTP/1.1\r\nHost: x\r\nContent-Length: 1073741824\r\n\r\n"));
+  ASSERT_EQ(fcntl(client.fd(), F_SETFL, fcntl(client.fd(), F_GETFL) | O_NONBLOCK), 0);
+  const std::string chunk(64 * 1024, 'z');
+  uint64_t sent = 0;
+  const auto deadline = std::chrono::steady_clock::now() + milliseconds(1500);
+  while (std::chrono::steady_clock::now() < deadline) {
+    ssize_t n = ::send(client.fd(), chunk.data(), chunk.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += uint64_t(n);
+    } else if (n < 0 && errno == EAGAIN) {
+      std::this_thread::sleep_for(milliseconds(10));
+    } else {
+      break;
+    }
+  }
+  // The upstream took one window (64 KiB); Remora holds up to its 1 MiB watermark, and the rest
+  // sits in the two sockets' kernel buffers. Without backpressure this would be hundreds of MiB.
+  EXPECT_GT(sent, 1u << 20);
+  EXPECT_LT(sent, 32u << 20) << sent;
+  EXPECT_LT(residentBytes(proxy->remora().process().pid()), 32ull << 20);
+  // The client is not being read, so only the upstream going away ends its request (502).
+  server.stop();
 }
 
 TEST(UpstreamHttp2, GoawayStreamsAreRetriedWithoutClientFailures) {

@@ -9,6 +9,7 @@ Paths:
   /trailers        answers a body then trailers (x-checksum, x-status)
   /bytes/N         answers N bytes of 'x', honouring flow control
   /slow/MS         answers after MS milliseconds (holds a stream open)
+  /hold            reads the request body but never opens the window again (flow control)
   /stats           JSON: connections accepted, most streams seen open at once
   /die             closes the TCP connection without answering
   /die-mid-body    sends the head and part of a body, then closes the connection
@@ -80,6 +81,8 @@ class Conn(asyncio.Protocol):
                 self.on_request(ev)
             elif isinstance(ev, h2.events.DataReceived):
                 s = self.streams.get(ev.stream_id)
+                if s is not None and s["headers"].get(":path") == "/hold":
+                    continue  # never acknowledged: the stream's window stays shut
                 if s is not None:
                     s["body"] += ev.data
                 self.h2.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
