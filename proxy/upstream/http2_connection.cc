@@ -259,6 +259,15 @@ void Http2Connection::onSettings() {
       waiting.pop_front();
       startStream(*cb);
     }
+    if (capacity_ == 0) {
+      // A peer that takes no streams at all: handing its waiters to a new connection would
+      // only meet the same answer, so they fail as refused (retried within their attempt
+      // bound, then 503) and the connection takes nothing more.
+      draining_ = true;
+      for (UpstreamCallbacks* cb : waiting) cb->onUpstreamFailure(UpstreamFailure::kRefused, false);
+      afterActivity();
+      return;
+    }
     for (UpstreamCallbacks* cb : waiting) pool_.requeue(*cb);
   }
   pool_.onCapacity(*this);

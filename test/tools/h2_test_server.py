@@ -53,7 +53,7 @@ class Conn(asyncio.Protocol):
         STATS["connections"] += 1
         self.transport = transport
         settings = {}
-        if self.args.max_streams:
+        if self.args.max_streams >= 0:
             settings[h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS] = self.args.max_streams
         self.h2.local_settings = h2.settings.Settings(client=False, initial_values=settings)
         self.h2.initiate_connection()
@@ -213,7 +213,7 @@ class Conn(asyncio.Protocol):
 async def main():
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, default=0)
-    p.add_argument("--max-streams", type=int, default=0)
+    p.add_argument("--max-streams", type=int, default=-1)
     p.add_argument("--goaway-after", type=int, default=0)
     args = p.parse_args()
     loop = asyncio.get_running_loop()
