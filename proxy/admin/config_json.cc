@@ -43,7 +43,9 @@ json clusterJson(const config::Cluster& c) {
       {"protocol", c.protocol == config::UpstreamProtocol::kHttp2 ? "http2" : "http1"},
       {"http2",
        {{"max_concurrent_streams", c.http2.max_concurrent_streams},
-        {"initial_window_size", c.http2.initial_window_size}}},
+        {"initial_window_size", c.http2.initial_window_size},
+        {"keepalive_interval", durationString(c.http2.keepalive_interval)},
+        {"keepalive_timeout", durationString(c.http2.keepalive_timeout)}}},
   };
 }
 

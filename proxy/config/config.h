@@ -80,6 +80,10 @@ struct Http2Settings {
   uint32_t max_concurrent_streams = 100;
   // SETTINGS_INITIAL_WINDOW_SIZE we announce: response bytes a stream may have unread.
   uint32_t initial_window_size = 1024 * 1024;
+  // PING every interval (0: never); no ACK within the timeout closes the connection, so a peer
+  // that vanished without a FIN or RST is found before a request waits on it.
+  Duration keepalive_interval{0};
+  Duration keepalive_timeout{5000};
   bool operator==(const Http2Settings&) const = default;
 };
 

@@ -52,11 +52,15 @@ void readLimits(const MapReader& listener, ListenerLimits& limits) {
 }
 
 void readHttp2Settings(const MapReader& cluster, Http2Settings& h2) {
-  const MapReader reader(cluster.get("http2"), cluster.path("http2"),
-                         {"max_concurrent_streams", "initial_window_size"}, cluster.errors());
+  const MapReader reader(
+      cluster.get("http2"), cluster.path("http2"),
+      {"max_concurrent_streams", "initial_window_size", "keepalive_interval", "keepalive_timeout"},
+      cluster.errors());
   // RFC 9113 §6.5.2: windows are 31-bit; below the default 65535 only slows transfers down.
   reader.readUint("max_concurrent_streams", 1, (1u << 31) - 1, h2.max_concurrent_streams);
   reader.readUint("initial_window_size", 65535, (1u << 31) - 1, h2.initial_window_size);
+  reader.readDuration("keepalive_interval", kZero, h2.keepalive_interval);  // 0 = off
+  reader.readDuration("keepalive_timeout", kOneMs, h2.keepalive_timeout);
 }
 
 void readTimeouts(const MapReader& listener, ListenerTimeouts& timeouts) {
@@ -337,6 +341,8 @@ void emitCluster(YAML::Emitter& out, const Cluster& cluster) {
   out << YAML::Key << "max_concurrent_streams" << YAML::Value
       << cluster.http2.max_concurrent_streams;
   out << YAML::Key << "initial_window_size" << YAML::Value << cluster.http2.initial_window_size;
+  emitDuration(out, "keepalive_interval", cluster.http2.keepalive_interval);
+  emitDuration(out, "keepalive_timeout", cluster.http2.keepalive_timeout);
   out << YAML::EndMap;
   out << YAML::EndMap;
 }

@@ -32,6 +32,7 @@ Http2Connection::Http2Connection(EndpointPool& pool, Dispatcher& dispatcher)
     : pool_(pool),
       dispatcher_(dispatcher),
       timer_(dispatcher.base(), onTimer, this),
+      keepalive_timer_(dispatcher.base(), onKeepaliveTimer, this),
       out_(evbuffer_new()),
       capacity_(pool.cluster().config().http2.max_concurrent_streams) {
   setUpSession();
@@ -136,6 +137,20 @@ void Http2Connection::onTimer(void* arg) {
     self->flush();
     self->close(UpstreamFailure::kReset);
   }
+}
+
+void Http2Connection::onKeepaliveTimer(void* arg) {
+  auto* self = static_cast<Http2Connection*>(arg);
+  if (self->state_ != State::kOpen) return;
+  const config::Http2Settings& h2 = self->pool_.cluster().config().http2;
+  if (self->ping_outstanding_) {
+    // No ACK in time: the peer or the path is gone. Its streams fail as on any reset.
+    return self->fail(UpstreamFailure::kReset);
+  }
+  self->ping_outstanding_ = true;
+  nghttp2_submit_ping(self->session(), NGHTTP2_FLAG_NONE, nullptr);
+  self->keepalive_timer_.set(uint64_t(h2.keepalive_timeout.count()));
+  self->flush();
 }
 
 void Http2Connection::onReadable() {
@@ -250,6 +265,7 @@ void Http2Connection::onSettings() {
   if (!settings_received_) {
     settings_received_ = true;
     timer_.cancel();  // the connect timeout
+    keepalive_timer_.set(uint64_t(pool_.cluster().config().http2.keepalive_interval.count()));
     // Requests that waited here start now, up to the peer's limit; the rest go back to the pool,
     // which finds them room on another connection or queues them.
     std::deque<UpstreamCallbacks*> waiting;
@@ -318,6 +334,7 @@ void Http2Connection::close(UpstreamFailure f) {
   if (read_ev_) event_del(read_ev_.get());
   if (write_ev_) event_del(write_ev_.get());
   timer_.cancel();
+  keepalive_timer_.cancel();
   fd_.reset();
   if (busy_) {
     busy_ = false;
@@ -363,6 +380,13 @@ int Http2Connection::onFrameRecvCb(nghttp2_session* session, const nghttp2_frame
   switch (frame->hd.type) {
     case NGHTTP2_SETTINGS:
       if ((frame->hd.flags & NGHTTP2_FLAG_ACK) == 0) self->onSettings();
+      return 0;
+    case NGHTTP2_PING:
+      if ((frame->hd.flags & NGHTTP2_FLAG_ACK) != 0 && self->ping_outstanding_) {
+        self->ping_outstanding_ = false;
+        self->keepalive_timer_.set(
+            uint64_t(self->pool_.cluster().config().http2.keepalive_interval.count()));
+      }
       return 0;
     case NGHTTP2_GOAWAY:
       // Streams above last_stream_id were never processed: nghttp2 closes them with

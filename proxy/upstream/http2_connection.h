@@ -132,6 +132,7 @@ class Http2Connection : public Deferrable {
   void setUpSession();
   static void onEvent(evutil_socket_t fd, short what, void* arg);
   static void onTimer(void* arg);
+  static void onKeepaliveTimer(void* arg);
   void onConnected();
   void onReadable();
   void onSettings();
@@ -159,6 +160,7 @@ class Http2Connection : public Deferrable {
   EventPtr read_ev_;
   EventPtr write_ev_;
   LazyTimer timer_;
+  LazyTimer keepalive_timer_;  // next PING, or the wait for its ACK
   EvbufferPtr out_;
   std::vector<Http2UpstreamStream*> streams_;  // open on the session (or about to be)
   std::deque<UpstreamCallbacks*> waiting_;     // bound here before the peer's SETTINGS
@@ -171,7 +173,8 @@ class Http2Connection : public Deferrable {
   bool send_wanted_ = false;
   bool write_pending_ = false;
   bool connect_error_ = false;
-  bool busy_ = false;  // counted as active (carrying streams) in the endpoint's gauges
+  bool busy_ = false;
+  bool ping_outstanding_ = false;  // counted as active (carrying streams) in the endpoint's gauges
 };
 
 }  // namespace remora::upstream

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -40,6 +41,7 @@ class H2TestServer {
     port_ = uint16_t(std::stoi(out.substr(out.find("listening ") + 10)));
   }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  void signal(int sig) { process_->kill(sig); }
   // Kills the server now (its connections reset), rather than when the test ends.
   void stop() { process_.reset(); }
 
@@ -339,6 +341,27 @@ TEST(UpstreamHttp2, IdleConnectionsCloseAfterTheIdleTimeout) {
       },
       seconds(3)));
   EXPECT_EQ(serverStats(*proxy)["connections"], 2);  // a new one for /stats
+}
+
+TEST(UpstreamHttp2, PingKeepaliveFindsAPeerThatStoppedAnswering) {
+  H2TestServer server;
+  auto proxy =
+      proxyTo(server.address(), "http2: {keepalive_interval: 100ms, keepalive_timeout: 300ms}\n");
+  HttpClient client(proxy->port());
+  EXPECT_EQ(client.request("GET", "/ok").status, 200);
+  std::this_thread::sleep_for(milliseconds(500));  // several PINGs, each answered
+  EXPECT_EQ(
+      scrapeMetric(proxy->adminPort(), "remora_upstream_connections_idle", {"cluster=\"app\""}), 1);
+  server.signal(SIGSTOP);  // the TCP connection stays up; nothing answers on it
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        return scrapeMetric(proxy->adminPort(), "remora_upstream_connections_idle",
+                            {"cluster=\"app\""}) == 0;
+      },
+      seconds(3)));
+  server.signal(SIGCONT);
+  EXPECT_EQ(client.request("GET", "/ok").status, 200);  // on a new connection
+  EXPECT_EQ(serverStats(*proxy)["connections"], 2);
 }
 
 TEST(UpstreamHttp2, ClientLeavingResetsOnlyItsStream) {

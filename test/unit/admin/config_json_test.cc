@@ -48,7 +48,8 @@ TEST(ConfigJsonTest, RendersEveryField) {
       "max_connect_attempts": 3,
       "idle_timeout": "60000ms",
       "protocol": "http1",
-      "http2": {"max_concurrent_streams": 100, "initial_window_size": 1048576}
+      "http2": {"max_concurrent_streams": 100, "initial_window_size": 1048576,
+                "keepalive_interval": "0ms", "keepalive_timeout": "5000ms"}
     }]
   })");
   EXPECT_EQ(toJson(c), expected) << toJson(c).dump(2);

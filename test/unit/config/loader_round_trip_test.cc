@@ -35,7 +35,7 @@ Config everyFieldSet() {
   a.max_connect_attempts = 100;
   a.idle_timeout = Duration{7000};
   a.protocol = UpstreamProtocol::kHttp2;
-  a.http2 = {7, 65536};
+  a.http2 = {7, 65536, Duration{30000}, Duration{2500}};
   Cluster b;
   b.name = "123";
   b.endpoints = {{"127.0.0.1", 1}};
@@ -75,7 +75,9 @@ TEST(LoaderRoundTripTest, EmitsEveryField) {
                             "idle_timeout: 7s",
                             "protocol: http2",
                             "max_concurrent_streams: 7",
-                            "initial_window_size: 65536"}) {
+                            "initial_window_size: 65536",
+                            "keepalive_interval: 30s",
+                            "keepalive_timeout: 2500ms"}) {
     EXPECT_NE(yaml.find(field), std::string::npos) << field << " missing from\n" << yaml;
   }
 }

@@ -421,6 +421,8 @@ TEST(LoaderTest, UpstreamProtocol) {
   EXPECT_EQ(errorOf(withCluster("    http2: {initial_window_size: 1024}\n")),
             "clusters[0].http2.initial_window_size: expected an integer 65535..2147483647, "
             "got 1024");
+  EXPECT_EQ(errorOf(withCluster("    http2: {keepalive_timeout: 0s}\n")),
+            "clusters[0].http2.keepalive_timeout: expected a duration from 1ms to 24h, got \"0s\"");
   EXPECT_EQ(errorOf(withCluster("    http2: {window: 1}\n")),
             "clusters[0].http2.window: unknown field");
 }
