@@ -16,6 +16,8 @@ packages=(
   podman runc catatonit containernetworking-plugins debootstrap python3-yaml prometheus
   # Fleet tests: a real etcd.
   etcd-server etcd-client
+  # HTTP/2 and gRPC tests: nghttpd as an h2c upstream, a raw HTTP/2 frame client.
+  nghttp2-server python3-h2
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(nginx haproxy wrk nghttp2-client valgrind strace)

@@ -173,8 +173,9 @@ struct AdminServer::Impl {
       replyText(req, HTTP_SERVUNAVAIL, "Service Unavailable", "no config in service\n");
       return;
     }
-    // (cluster, endpoint) → {active, idle}, summed over workers.
+    // (cluster, endpoint) → {active, idle}, summed over workers; HTTP/2 streams alike.
     std::map<std::pair<std::string, std::string>, std::pair<int64_t, int64_t>> gauges;
+    std::map<std::pair<std::string, std::string>, int64_t> streams;
     std::map<std::pair<std::string, std::string>, uint64_t> ejected_until;
     if (context.stats) {
       context.stats->forEachCluster(
@@ -183,6 +184,7 @@ struct AdminServer::Impl {
               auto& g = gauges[{name, address}];
               g.first += e->cx_active.value();
               g.second += e->cx_idle.value();
+              streams[{name, address}] += e->streams_active.value();
               uint64_t until = e->ejected_until_ms.load(std::memory_order_relaxed);
               auto& u = ejected_until[{name, address}];
               u = std::max(u, until);
@@ -216,6 +218,10 @@ struct AdminServer::Impl {
                                                  : "healthy"},
                              {"cx_active", active},
                              {"cx_idle", idle}};
+        if (c.protocol == config::UpstreamProtocol::kHttp2) {
+          auto st = streams.find({c.name, address});
+          ep["streams_active"] = st == streams.end() ? 0 : st->second;
+        }
         std::string reason;
         if (unhealthy) reason = health.value("reason", "health check failed");
         if (ejected) {
@@ -227,10 +233,12 @@ struct AdminServer::Impl {
         if (health.is_object()) ep["health_check"] = std::move(health);
         endpoints.push_back(std::move(ep));
       }
-      list.push_back({{"name", c.name},
-                      {"type", config::clusterTypeName(c.type)},
-                      {"lb_policy", lbPolicyName(c.lb_policy)},
-                      {"endpoints", std::move(endpoints)}});
+      list.push_back(
+          {{"name", c.name},
+           {"type", config::clusterTypeName(c.type)},
+           {"lb_policy", lbPolicyName(c.lb_policy)},
+           {"protocol", c.protocol == config::UpstreamProtocol::kHttp2 ? "http2" : "http1"},
+           {"endpoints", std::move(endpoints)}});
     }
     nlohmann::json body = {{"clusters", std::move(list)}};
     reply(req, HTTP_OK, "OK", "application/json", body.dump(2) + "\n");

@@ -61,6 +61,12 @@ json clusterJson(const config::Cluster& c) {
       {"max_pending_requests", c.max_pending_requests},
       {"max_connect_attempts", c.max_connect_attempts},
       {"idle_timeout", durationString(c.idle_timeout)},
+      {"protocol", c.protocol == config::UpstreamProtocol::kHttp2 ? "http2" : "http1"},
+      {"http2",
+       {{"max_concurrent_streams", c.http2.max_concurrent_streams},
+        {"initial_window_size", c.http2.initial_window_size},
+        {"keepalive_interval", durationString(c.http2.keepalive_interval)},
+        {"keepalive_timeout", durationString(c.http2.keepalive_timeout)}}},
   };
   if (c.health_check.enabled()) {
     const config::HealthCheck& h = c.health_check;

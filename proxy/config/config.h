@@ -140,6 +140,22 @@ struct Discovery {
   bool operator==(const Discovery&) const = default;
 };
 
+// The protocol Remora speaks to a cluster's endpoints. http2 is cleartext with prior knowledge
+// (h2c, RFC 9113 §3.3): the upstream must accept the connection preface without an upgrade.
+enum class UpstreamProtocol { kHttp1, kHttp2 };
+
+struct Http2Settings {
+  // Our cap on streams per connection; the peer's SETTINGS_MAX_CONCURRENT_STREAMS may lower it.
+  uint32_t max_concurrent_streams = 100;
+  // SETTINGS_INITIAL_WINDOW_SIZE we announce: response bytes a stream may have unread.
+  uint32_t initial_window_size = 1024 * 1024;
+  // PING every interval (0: never); no ACK within the timeout closes the connection, so a peer
+  // that vanished without a FIN or RST is found before a request waits on it.
+  Duration keepalive_interval{0};
+  Duration keepalive_timeout{5000};
+  bool operator==(const Http2Settings&) const = default;
+};
+
 struct Cluster {
   std::string name;
   ClusterType type = ClusterType::kStatic;
@@ -153,6 +169,8 @@ struct Cluster {
   uint32_t max_connect_attempts = 3;             // endpoints tried before 503
   Duration idle_timeout{60000};                  // pooled idle connection lifetime
   HealthCheck health_check;
+  UpstreamProtocol protocol = UpstreamProtocol::kHttp1;
+  Http2Settings http2;  // used when protocol is http2
   bool operator==(const Cluster&) const = default;
 };
 

@@ -53,6 +53,18 @@ void readLimits(const MapReader& listener, ListenerLimits& limits) {
   reader.readUint("buffer_high_watermark", 4096, 1024 * 1024 * 1024, limits.buffer_high_watermark);
 }
 
+void readHttp2Settings(const MapReader& cluster, Http2Settings& h2) {
+  const MapReader reader(
+      cluster.get("http2"), cluster.path("http2"),
+      {"max_concurrent_streams", "initial_window_size", "keepalive_interval", "keepalive_timeout"},
+      cluster.errors());
+  // RFC 9113 §6.5.2: windows are 31-bit; below the default 65535 only slows transfers down.
+  reader.readUint("max_concurrent_streams", 1, (1u << 31) - 1, h2.max_concurrent_streams);
+  reader.readUint("initial_window_size", 65535, (1u << 31) - 1, h2.initial_window_size);
+  reader.readDuration("keepalive_interval", kZero, h2.keepalive_interval);  // 0 = off
+  reader.readDuration("keepalive_timeout", kOneMs, h2.keepalive_timeout);
+}
+
 void readTimeouts(const MapReader& listener, ListenerTimeouts& timeouts) {
   const MapReader reader(listener.get("timeouts"), listener.path("timeouts"),
                          {"request_headers", "idle", "request"}, listener.errors());
@@ -116,7 +128,7 @@ void readCluster(const YAML::Node& node, const std::string& path, Errors& errors
       node, path,
       {"name", "type", "endpoints", "discovery", "lb_policy", "connect_timeout", "response_timeout",
        "max_connections_per_endpoint", "max_pending_requests", "max_connect_attempts",
-       "idle_timeout", "health_check"},
+       "idle_timeout", "health_check", "protocol", "http2"},
       errors);
   reader.readName("name", cluster.name);
   readClusterEndpoints(reader, cluster);
@@ -133,6 +145,10 @@ void readCluster(const YAML::Node& node, const std::string& path, Errors& errors
   reader.readUint("max_connect_attempts", 1, 100, cluster.max_connect_attempts);
   reader.readDuration("idle_timeout", kOneMs, cluster.idle_timeout);
   readHealthCheck(reader, cluster);
+  reader.readChoice<UpstreamProtocol>(
+      "protocol", {{"http1", UpstreamProtocol::kHttp1}, {"http2", UpstreamProtocol::kHttp2}},
+      cluster.protocol);
+  readHttp2Settings(reader, cluster.http2);
 }
 
 // Reads a list section; entries keep their YAML index even when invalid, so cross-reference
@@ -322,6 +338,15 @@ void emitCluster(YAML::Emitter& out, const Cluster& cluster) {
     out << YAML::Key << "health_check" << YAML::Value;
     emitHealthCheck(out, cluster.health_check);
   }
+  out << YAML::Key << "protocol" << YAML::Value
+      << (cluster.protocol == UpstreamProtocol::kHttp2 ? "http2" : "http1");
+  out << YAML::Key << "http2" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "max_concurrent_streams" << YAML::Value
+      << cluster.http2.max_concurrent_streams;
+  out << YAML::Key << "initial_window_size" << YAML::Value << cluster.http2.initial_window_size;
+  emitDuration(out, "keepalive_interval", cluster.http2.keepalive_interval);
+  emitDuration(out, "keepalive_timeout", cluster.http2.keepalive_timeout);
+  out << YAML::EndMap;
   out << YAML::EndMap;
 }
 

@@ -198,23 +198,22 @@ void ProxyStream::tryUpstream() {
   }
 }
 
-void ProxyStream::onUpstreamReady(upstream::UpstreamConnection& conn) {
+void ProxyStream::onUpstreamReady(upstream::UpstreamRequest& req) {
   pending_pool_ = nullptr;
-  upstream_ = &conn;
-  upstream_address_ = &conn.endpointName();
-  conn.setResponseExpectsNoBody(request_->method == HTTP_HEAD);
+  upstream_ = &req;
+  upstream_address_ = &req.endpointName();
+  req.setResponseExpectsNoBody(request_->method == HTTP_HEAD);
   uint32_t per_try = route_.per_try_timeout_ms ? route_.per_try_timeout_ms : route_.timeout_ms;
-  conn.setResponseTimeoutOverride(per_try);
-  evbuffer* out = conn.output();
+  req.setResponseTimeoutOverride(per_try);
   RequestRewrite rw{encoder_.peerAddress(), cluster_->config().name, upgrade_, request_chunked_};
-  writeRequestHead(out, *request_, rw, encoder_.dispatcher());
+  req.sendHeaders(*request_, rw, !request_->hasBody() && !upgrade_);
   if (request_buffer_ && evbuffer_get_length(request_buffer_.get()) > 0) {
-    evbuffer_add_buffer(out, request_buffer_.get());
+    req.sendHeldBody(request_buffer_.get());
     encoder_.readDisable(false);
   }
-  if (request_complete_) conn.requestComplete();
-  if (conn.aboveHighWatermark()) encoder_.readDisable(true);
-  conn.flush();  // last: a write error re-enters through onUpstreamFailure
+  if (request_complete_) req.sendEnd(request_trailers_);
+  if (req.aboveHighWatermark()) encoder_.readDisable(true);
+  req.flush();  // last: a write error re-enters through onUpstreamFailure
 }
 
 void ProxyStream::onRequestBody(const char* data, size_t len) {
@@ -241,12 +240,13 @@ void ProxyStream::forwardRequestBody(const char* data, size_t len) {
     if (r == plugin::ChainResult::kReplied || !active_) return;
   }
   if (upstream_) {
-    writeBodyChunk(upstream_->output(), request_chunked_, data, len);
+    upstream_->sendBody(data, len);
     if (upstream_->aboveHighWatermark()) encoder_.readDisable(true);
     return;
   }
+  // Held raw: framing is the upstream's business once one is ready (sendHeldBody).
   if (!request_buffer_) request_buffer_.reset(evbuffer_new());
-  writeBodyChunk(request_buffer_.get(), request_chunked_, data, len);
+  evbuffer_add(request_buffer_.get(), data, len);
   if (evbuffer_get_length(request_buffer_.get()) > runtime_->config.limits.buffer_high_watermark)
     encoder_.readDisable(true);
 }
@@ -273,21 +273,13 @@ void ProxyStream::forwardRequestEnd(HeaderMap* trailers) {
   }
   request_complete_ = true;
   armRouteTimeout();
-  std::string& scratch = encoder_.dispatcher().headerScratch();
-  if (upstream_) {
-    writeBodyEnd(upstream_->output(), request_chunked_, trailers, scratch);
-    upstream_->requestComplete();
-    return;
-  }
-  if (request_chunked_) {
-    if (!request_buffer_) request_buffer_.reset(evbuffer_new());
-    writeBodyEnd(request_buffer_.get(), true, trailers, scratch);
-  }
+  // Without an upstream yet, onUpstreamReady sends the end (request_complete_).
+  if (upstream_) upstream_->sendEnd(trailers);
 }
 
 void ProxyStream::onDownstreamTunnelData(const char* data, size_t len) {
   if (!upstream_) return;
-  evbuffer_add(upstream_->output(), data, len);
+  upstream_->sendRaw(data, len);
   if (upstream_->aboveHighWatermark()) encoder_.readDisable(true);
 }
 
@@ -405,15 +397,21 @@ void ProxyStream::onUpstreamFailure(upstream::UpstreamFailure failure, bool reus
   // a request without a body is safe to send again.
   bool stale_reuse = failure == UpstreamFailure::kReset && reused && !request_->hasBody() &&
                      !upgrade_ && attempts_ < cluster_->config().max_connect_attempts;
-  if (connect_failed || stale_reuse) {
+  // HTTP/2 GOAWAY above the stream or REFUSED_STREAM: the upstream never processed it, so it
+  // is sent again whatever its method (as Envoy does) — if its body is still ours to send.
+  bool refused = failure == UpstreamFailure::kRefused && !request_->hasBody() &&
+                 attempts_ < cluster_->config().max_connect_attempts + retries_;
+  if (connect_failed || stale_reuse || refused) {
     last_failure_ = upstream::failureName(failure);
-    if (stale_reuse) tried_ = 0;
+    if (stale_reuse || refused) tried_ = 0;
     if (connect_failed) addFlag("UF");
     return tryUpstream();
   }
   if (failure == UpstreamFailure::kReset && retryable(REMORA_RETRY_RESET)) return retry();
   if (failure == UpstreamFailure::kBadResponse)
     runtime_->stats->protocol_errors[size_t(stats::ProtocolError::kUpstreamBadResponse)].inc();
+  if (failure == UpstreamFailure::kRefused)
+    return sendLocalReply(503, "upstream refused the stream\n", false, "UF");
   int status = failure == UpstreamFailure::kResponseTimeout ? 504 : 502;
   std::string body = upstream::failureName(failure);
   body.push_back('\n');
@@ -530,9 +528,9 @@ void ProxyStream::releaseUpstream() {
     pending_pool_ = nullptr;
   }
   if (upstream_) {
-    upstream::UpstreamConnection* u = upstream_;
+    upstream::UpstreamRequest* u = upstream_;
     upstream_ = nullptr;
-    u->detach();
+    u->release();
   }
 }
 

@@ -1,9 +1,9 @@
 #pragma once
 // ProxyStream: one request/response exchange from routing to the last response byte. Runs the
 // listener's filter chain (request hooks, the router's route decision, response hooks, on_log),
-// acquires a pooled upstream connection, forwards the request (head rewritten by
-// request_writer.h), streams bodies both ways with backpressure, retries what is safe to retry,
-// and answers failures with local replies.
+// acquires an upstream request from the cluster's pool (an HTTP/1.1 connection or an HTTP/2
+// stream, behind upstream::UpstreamRequest), forwards the request, streams bodies both ways with
+// backpressure, retries what is safe to retry, and answers failures with local replies.
 //
 // The downstream side is abstract (StreamEncoder) so an HTTP/2 codec can carry the same stream.
 // The plugin host API reaches a stream through `remora_stream` (plugin/host_api.cc).
@@ -123,7 +123,7 @@ class ProxyStream : public upstream::UpstreamCallbacks {
 
  private:
   // UpstreamCallbacks.
-  void onUpstreamReady(upstream::UpstreamConnection& conn) override;
+  void onUpstreamReady(upstream::UpstreamRequest& req) override;
   void onUpstreamFailure(upstream::UpstreamFailure failure, bool reused) override;
   int onResponseHeaders(MessageHead& head) override;
   void onResponseBody(const char* data, size_t len) override;
@@ -165,8 +165,8 @@ class ProxyStream : public upstream::UpstreamCallbacks {
   HeaderMap* request_trailers_ = nullptr;
   HeaderMap* response_trailers_ = nullptr;
   upstream::EndpointPool* pending_pool_ = nullptr;  // waiting in this pool's queue
-  upstream::UpstreamConnection* upstream_ = nullptr;
-  EvbufferPtr request_buffer_;  // encoded request bytes held until an upstream is ready
+  upstream::UpstreamRequest* upstream_ = nullptr;   // HTTP/1 connection or HTTP/2 stream
+  EvbufferPtr request_buffer_;  // raw request body held until an upstream is ready
   EvbufferPtr held_body_;       // raw body bytes that arrived before the route was decided
   MessageHead local_head_;      // head of a local reply
   RouteDecision route_;

@@ -7,8 +7,6 @@
 #include "http/codec/http1_format.h"
 
 namespace remora::http {
-namespace {
-
 bool isHopByHop(HeaderToken t) {
   switch (t) {
     case HeaderToken::kConnection:
@@ -23,8 +21,6 @@ bool isHopByHop(HeaderToken t) {
   }
 }
 
-// Collects the header names a Connection header lists (other than close/keep-alive/upgrade):
-// those are hop-by-hop too. Rare, so this is only walked when such a header is present.
 void connectionListed(const HeaderMap& h, std::vector<std::string_view>& out) {
   for (const HeaderMap::Entry& e : h.entries()) {
     if (e.removed || e.token != HeaderToken::kConnection) continue;
@@ -49,8 +45,6 @@ bool isListed(const std::vector<std::string_view>& listed, std::string_view name
     if (equalsIgnoreCase(l, name)) return true;
   return false;
 }
-
-}  // namespace
 
 namespace {
 

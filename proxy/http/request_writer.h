@@ -7,6 +7,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "http/codec/http1_parser.h"
 #include "kernel/dispatcher.h"
@@ -19,6 +20,13 @@ struct RequestRewrite {
   bool upgrade = false;           // keep Upgrade and send Connection: upgrade
   bool chunked = false;           // body goes out chunked
 };
+
+// Hop-by-hop request headers, never forwarded as they are (HTTP/1.1 or HTTP/2).
+bool isHopByHop(HeaderToken t);
+// Collects the header names a Connection header lists (other than close/keep-alive/upgrade):
+// those are hop-by-hop too. Rare, so only walked when the request has a Connection header.
+void connectionListed(const HeaderMap& h, std::vector<std::string_view>& out);
+bool isListed(const std::vector<std::string_view>& listed, std::string_view name);
 
 // Appends a random (version 4) UUID, the x-request-id Remora gives requests that have none.
 void appendRequestId(std::string& out, Dispatcher& dispatcher);

@@ -175,6 +175,11 @@ int ServerConnection::onHeaders(MessageHead& head) {
   response_status_ = 0;
   request_is_head_ = head.method == HTTP_HEAD;
   request_http10_ = head.http_minor == 0;
+  request_te_trailers_ = false;
+  if (head.headers.count(HeaderToken::kTe) > 0) {  // O(1): most requests have none
+    auto te = head.headers.get(HeaderToken::kTe);
+    request_te_trailers_ = te && headerListContains(*te, "trailers");
+  }
   stream_start_us_ = nowMicros();
   if (!head.keep_alive || owner_.draining()) close_after_ = true;
   arm(TimerMode::kRequest);
@@ -301,7 +306,9 @@ void ServerConnection::encodeEnd(const HeaderMap* trailers) {
   if (response_chunked_) {
     std::string& s = dispatcher_.headerScratch();
     s.assign("0\r\n");
-    if (trailers) trailers->serialize(s);
+    // RFC 9110 §6.5.1: trailers only to a client that said it accepts them; the others may
+    // not expect fields after the body at all.
+    if (trailers && request_te_trailers_) trailers->serialize(s);
     s.append("\r\n");
     evbuffer_add(out_.get(), s.data(), s.size());
   }

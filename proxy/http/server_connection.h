@@ -102,6 +102,7 @@ class ServerConnection : public Http1Parser::Sink, public StreamEncoder, public 
   bool response_close_delimited_ = false;
   bool request_is_head_ = false;
   bool request_http10_ = false;
+  bool request_te_trailers_ = false;  // the client said "TE: trailers": it takes trailers
   bool response_no_body_ = false;
   bool closing_ = false;    // flushing the last bytes before a close
   bool lingering_ = false;  // write side shut, draining the client's leftovers

@@ -39,9 +39,9 @@ void Callout::release() {
     pending_pool_ = nullptr;
   }
   if (conn_) {
-    upstream::UpstreamConnection* c = conn_;
+    upstream::UpstreamRequest* c = conn_;
     conn_ = nullptr;
-    c->detach();
+    c->release();
   }
 }
 
@@ -50,11 +50,12 @@ void Callout::cancel() {
   release();
 }
 
-void Callout::onUpstreamReady(upstream::UpstreamConnection& conn) {
+void Callout::onUpstreamReady(upstream::UpstreamRequest& conn) {
   pending_pool_ = nullptr;
   conn_ = &conn;
-  evbuffer_add(conn.output(), request_.data(), request_.size());
-  conn.requestComplete();
+  // The request is serialized already (HTTP/1.1; startCallout refuses HTTP/2 clusters).
+  conn.sendRaw(request_.data(), request_.size());
+  conn.sendEnd(nullptr);
   conn.flush();
 }
 
@@ -101,6 +102,8 @@ bool startCallout(http::ProxyStream& stream, upstream::WorkerCluster& cluster,
                   size_t header_count, std::string_view body, uint32_t timeout_ms,
                   remora_callout_cb cb, void* user) {
   if (method.empty() || path.empty() || path[0] != '/') return false;
+  // Callouts serialize HTTP/1.1 themselves; an HTTP/2 cluster cannot carry them yet.
+  if (cluster.config().protocol != config::UpstreamProtocol::kHttp1) return false;
   std::string req;
   req.append(method).append(" ").append(path).append(" HTTP/1.1\r\n");
   bool has_host = false;

@@ -35,7 +35,7 @@ class Callout : public upstream::UpstreamCallbacks, public Deferrable {
   void cancel();
 
  private:
-  void onUpstreamReady(upstream::UpstreamConnection& conn) override;
+  void onUpstreamReady(upstream::UpstreamRequest& conn) override;
   void onUpstreamFailure(upstream::UpstreamFailure failure, bool reused) override;
   int onResponseHeaders(http::MessageHead& head) override;
   void onResponseBody(const char* data, size_t len) override;
@@ -52,7 +52,7 @@ class Callout : public upstream::UpstreamCallbacks, public Deferrable {
   void* user_;
   LazyTimer timer_;
   upstream::EndpointPool* pending_pool_ = nullptr;
-  upstream::UpstreamConnection* conn_ = nullptr;
+  upstream::UpstreamRequest* conn_ = nullptr;
   std::vector<std::pair<std::string, std::string>> headers_;
   std::string body_;
   int status_ = 0;

@@ -33,6 +33,7 @@ struct ListenerTotals {
 struct EndpointTotals {
   int64_t cx_active = 0;
   int64_t cx_idle = 0;
+  int64_t streams_active = 0;
 };
 
 struct ClusterTotals {
@@ -76,6 +77,7 @@ std::map<std::string, ClusterTotals> foldClusters(const Store& store) {
       EndpointTotals& et = t.endpoints[address];
       et.cx_active += e->cx_active.value();
       et.cx_idle += e->cx_idle.value();
+      et.streams_active += e->streams_active.value();
     }
   });
   return out;
@@ -174,6 +176,8 @@ void appendClusterFamilies(const std::map<std::string, ClusterTotals>& clusters,
                               "Upstream connections carrying a request.", MetricType::Gauge);
   auto cx_idle = makeFamily("remora_upstream_connections_idle",
                             "Pooled idle keep-alive upstream connections.", MetricType::Gauge);
+  auto streams = makeFamily("remora_upstream_streams_active",
+                            "HTTP/2 streams open on upstream connections.", MetricType::Gauge);
   for (const auto& [name, t] : clusters) {
     const Labels l = {{"cluster", name}};
     for (size_t i = 0; i < t.requests.size(); ++i)
@@ -188,10 +192,11 @@ void appendClusterFamilies(const std::map<std::string, ClusterTotals>& clusters,
       const Labels el = {{"cluster", name}, {"endpoint", address}};
       addSample(cx_active, el, static_cast<double>(e.cx_active));
       addSample(cx_idle, el, static_cast<double>(e.cx_idle));
+      addSample(streams, el, static_cast<double>(e.streams_active));
     }
   }
   for (auto* f : {&requests, &connect_failures, &connect_timeouts, &response_timeouts, &overflow,
-                  &pending, &cx_active, &cx_idle})
+                  &pending, &cx_active, &cx_idle, &streams})
     out.push_back(std::move(*f));
 }
 

@@ -91,8 +91,9 @@ struct ListenerStats {
 };
 
 struct EndpointStats {
-  Gauge cx_active;  // connections carrying a request
-  Gauge cx_idle;    // pooled keep-alive connections
+  Gauge cx_active;       // connections carrying a request
+  Gauge cx_idle;         // pooled keep-alive connections (HTTP/2: connections with no stream)
+  Gauge streams_active;  // HTTP/2 streams open on the endpoint's connections
   // Monotonic (CLOCK_MONOTONIC_COARSE) ms until which the endpoint is ejected; 0 = never.
   std::atomic<uint64_t> ejected_until_ms{0};
 };

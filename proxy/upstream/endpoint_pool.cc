@@ -13,7 +13,11 @@ namespace remora::upstream {
 
 EndpointPool::EndpointPool(WorkerCluster& cluster, Dispatcher& dispatcher,
                            const config::SocketAddress& addr, stats::EndpointStats& stats)
-    : cluster_(cluster), dispatcher_(dispatcher), name_(addr.str()), stats_(stats) {
+    : cluster_(cluster),
+      dispatcher_(dispatcher),
+      name_(addr.str()),
+      stats_(stats),
+      http2_(cluster.config().protocol == config::UpstreamProtocol::kHttp2) {
   auto* v4 = reinterpret_cast<sockaddr_in*>(&sockaddr_);
   auto* v6 = reinterpret_cast<sockaddr_in6*>(&sockaddr_);
   if (inet_pton(AF_INET, addr.host.c_str(), &v4->sin_addr) == 1) {
@@ -35,14 +39,17 @@ EndpointPool::EndpointPool(WorkerCluster& cluster, Dispatcher& dispatcher,
       name_(std::move(name)),
       sockaddr_(addr),
       sockaddr_len_(len),
-      stats_(stats) {}
+      stats_(stats),
+      http2_(cluster.config().protocol == config::UpstreamProtocol::kHttp2) {}
 
 EndpointPool::~EndpointPool() {
   // Streams pin the cluster, so only idle or closing connections can remain here.
   for (UpstreamConnection* c : all_) delete c;
+  for (Http2Connection* c : h2_) delete c;
 }
 
 bool EndpointPool::acquire(UpstreamCallbacks& cb) {
+  if (http2_) return acquireHttp2(cb, false);
   if (!idle_.empty()) {
     UpstreamConnection* conn = idle_.back();
     idle_.pop_back();
@@ -74,6 +81,7 @@ void EndpointPool::cancel(UpstreamCallbacks& cb) {
     cluster_.removePending();
     return;
   }
+  if (http2_) return cancelHttp2(cb);
   auto connecting = std::find_if(all_.begin(), all_.end(),
                                  [&](UpstreamConnection* c) { return c->connectingFor(cb); });
   if (connecting != all_.end()) (*connecting)->detach();  // not reusable yet: closes it
@@ -128,6 +136,8 @@ bool EndpointPool::ejected() const {
 }
 
 void EndpointPool::closeIdle() {
+  std::vector<Http2Connection*> h2 = h2_;  // closing edits h2_
+  for (Http2Connection* c : h2) c->closeIfIdle();
   std::vector<UpstreamConnection*> idle;
   idle.swap(idle_);
   for (UpstreamConnection* c : idle) {

@@ -2,6 +2,10 @@
 // EndpointPool: one worker's connections to one endpoint — idle keep-alive connections (reused
 // most-recent first, while they are warm), connections in use, and requests waiting for a
 // connection when the per-endpoint maximum is reached.
+//
+// For an HTTP/2 cluster the same pool holds multiplexed connections instead: a request gets a
+// stream on a connection with room, a new connection when all are full, or waits in the same
+// pending queue (endpoint_pool_http2.cc).
 
 #include <sys/socket.h>
 
@@ -14,6 +18,7 @@
 #include "config/config.h"
 #include "kernel/dispatcher.h"
 #include "stats/stats.h"
+#include "upstream/http2_connection.h"
 #include "upstream/upstream_connection.h"
 
 namespace remora::upstream {
@@ -44,6 +49,28 @@ class EndpointPool {
     stats_.cx_active.add();
   }
 
+  // From Http2Connection.
+  // Requests the connection could not take after the peer's SETTINGS: placed again, ahead of
+  // the queue (they were admitted already).
+  void requeue(UpstreamCallbacks& cb);
+  // The connection may have room (a stream ended, SETTINGS, GOAWAY): serve the pending queue.
+  void onCapacity(Http2Connection& conn);
+  void onClosed(Http2Connection& conn);
+  void onConnectionBusy(bool busy) {
+    if (busy) {
+      stats_.cx_idle.sub();
+      stats_.cx_active.add();
+    } else {
+      stats_.cx_active.sub();
+      stats_.cx_idle.add();
+    }
+  }
+  void onStreamCountChanged(int delta) {
+    active_ = uint32_t(int64_t(active_) + delta);
+    stats_.streams_active.add(delta);
+  }
+  size_t http2Connections() const { return h2_.size(); }
+
   const sockaddr_storage& sockaddr() const { return sockaddr_; }
   socklen_t sockaddrLen() const { return sockaddr_len_; }
   const std::string& name() const { return name_; }
@@ -61,11 +88,11 @@ class EndpointPool {
     closeIdle();
   }
   // Connections open or requests waiting (a removed endpoint's pool lives on while busy).
-  bool busy() const { return !all_.empty() || !pending_.empty(); }
+  bool busy() const { return !all_.empty() || !h2_.empty() || !pending_.empty(); }
   // Closes idle connections (drain, cluster removal).
   void closeIdle();
   // No connection and no waiting request: an original_dst pool may be removed.
-  bool unused() const { return all_.empty() && pending_.empty(); }
+  bool unused() const { return !busy(); }
   // Active health checking's verdict (posted by the main thread); unhealthy endpoints are
   // skipped by the load balancer like ejected ones.
   void setHealthy(bool healthy) { healthy_ = healthy; }
@@ -81,7 +108,13 @@ class EndpointPool {
   std::unordered_set<UpstreamConnection*> all_;
   std::vector<UpstreamConnection*> idle_;
   std::deque<UpstreamCallbacks*> pending_;
-  uint32_t active_ = 0;  // connections bound to a request (incl. connecting)
+  uint32_t active_ = 0;  // connections bound to a request (incl. connecting); HTTP/2: streams
+  const bool http2_;
+  std::vector<Http2Connection*> h2_;  // owned; deleted (deferred) when closed
+
+  bool acquireHttp2(UpstreamCallbacks& cb, bool requeued);
+  void cancelHttp2(UpstreamCallbacks& cb);
+  Http2Connection* openHttp2();
   uint64_t ejected_until_ms_ = 0;
   bool healthy_ = true;
   bool retired_ = false;

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 
+#include "http/codec/http1_format.h"
 #include "upstream/endpoint_pool.h"
 #include "upstream/worker_cluster.h"
 
@@ -25,6 +26,8 @@ const char* failureName(UpstreamFailure f) {
       return "upstream sent an invalid response";
     case UpstreamFailure::kOverflow:
       return "upstream overloaded: too many pending requests";
+    case UpstreamFailure::kRefused:
+      return "upstream refused the stream";
   }
   return "upstream error";
 }
@@ -69,7 +72,7 @@ void UpstreamConnection::connect(UpstreamCallbacks& cb) {
 
 void UpstreamConnection::attach(UpstreamCallbacks& cb) {
   cb_ = &cb;
-  head_request_ = response_done_ = request_done_ = response_started_ = false;
+  head_request_ = response_done_ = request_done_ = response_started_ = request_chunked_ = false;
   response_timeout_ms_ = 0;
   keep_alive_ = true;
   timer_.cancel();
@@ -225,8 +228,36 @@ void UpstreamConnection::requestComplete() {
   if (!response_done_ && !tunnel_) armResponseTimer();
 }
 
-void UpstreamConnection::enterTunnel() {
-  tunnel_ = true;
+void UpstreamConnection::sendHeaders(const http::MessageHead& request,
+                                     const http::RequestRewrite& rw, bool) {
+  request_chunked_ = rw.chunked;
+  http::writeRequestHead(out_.get(), request, rw, dispatcher_);
+}
+
+void UpstreamConnection::sendBody(const char* data, size_t len) {
+  http::writeBodyChunk(out_.get(), request_chunked_, data, len);
+}
+
+void UpstreamConnection::sendHeldBody(evbuffer* held) {
+  size_t len = evbuffer_get_length(held);
+  if (len == 0) return;
+  if (!request_chunked_) {
+    evbuffer_add_buffer(out_.get(), held);
+    return;
+  }
+  char size[24];
+  evbuffer_add(out_.get(), size, http::formatChunkSize(size, len));
+  evbuffer_add_buffer(out_.get(), held);
+  evbuffer_add(out_.get(), "\r\n", 2);
+}
+
+void UpstreamConnection::sendEnd(const http::HeaderMap* trailers) {
+  http::writeBodyEnd(out_.get(), request_chunked_, trailers, dispatcher_.headerScratch());
+  requestComplete();
+}
+
+void UpstreamConnection::sendRaw(const char* data, size_t len) {
+  evbuffer_add(out_.get(), data, len);
 }
 
 const std::string& UpstreamConnection::endpointName() const {

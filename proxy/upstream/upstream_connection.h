@@ -11,6 +11,7 @@
 #include "http/codec/http1_parser.h"
 #include "kernel/dispatcher.h"
 #include "kernel/lazy_timer.h"
+#include "upstream/upstream_request.h"
 
 namespace remora::upstream {
 
@@ -23,6 +24,9 @@ enum class UpstreamFailure : uint8_t {
   kResponseTimeout,  // no response byte for response_timeout
   kBadResponse,      // unparsable response
   kOverflow,         // pool full and pending queue full
+  // HTTP/2: the upstream never processed the stream (GOAWAY above its last_stream_id, or
+  // RST_STREAM REFUSED_STREAM), so it is safe to send again.
+  kRefused,
 };
 const char* failureName(UpstreamFailure f);
 
@@ -31,7 +35,7 @@ const char* failureName(UpstreamFailure f);
 class UpstreamCallbacks {
  public:
   virtual ~UpstreamCallbacks() = default;
-  virtual void onUpstreamReady(class UpstreamConnection& conn) = 0;
+  virtual void onUpstreamReady(UpstreamRequest& request) = 0;
   // `reused`: the connection had served a request before (a safe-retry hint).
   virtual void onUpstreamFailure(UpstreamFailure failure, bool reused) = 0;
   virtual int onResponseHeaders(http::MessageHead& head) = 0;
@@ -46,7 +50,9 @@ class UpstreamCallbacks {
   virtual void onUpstreamWritable() = 0;
 };
 
-class UpstreamConnection : public http::Http1Parser::Sink, public Deferrable {
+class UpstreamConnection final : public UpstreamRequest,
+                                 public http::Http1Parser::Sink,
+                                 public Deferrable {
  public:
   // Request bytes queued towards the upstream before the downstream stops being read.
   static constexpr size_t kHighWatermark = 1024 * 1024;
@@ -61,19 +67,26 @@ class UpstreamConnection : public http::Http1Parser::Sink, public Deferrable {
   // The stream is done with this connection (response complete or stream gone).
   void detach();
 
-  // Request side.
-  evbuffer* output() { return out_.get(); }
-  void flush();
-  bool aboveHighWatermark() const;
-  void setResponseExpectsNoBody(bool v) { head_request_ = v; }
+  // UpstreamRequest: the request written as HTTP/1.1 into the output buffer.
+  void sendHeaders(const http::MessageHead& request, const http::RequestRewrite& rw,
+                   bool end_stream) override;
+  void sendBody(const char* data, size_t len) override;
+  void sendHeldBody(evbuffer* held) override;
+  void sendEnd(const http::HeaderMap* trailers) override;
+  void sendRaw(const char* data, size_t len) override;
+  void flush() override;
+  bool aboveHighWatermark() const override;
   // Pauses reading the response (downstream backpressure).
-  void readDisable(bool disable);
+  void readDisable(bool disable) override;
+  void release() override { detach(); }
+  const std::string& endpointName() const override;
+  void setResponseTimeoutOverride(uint32_t ms) override { response_timeout_ms_ = ms; }
+  void setResponseExpectsNoBody(bool v) override { head_request_ = v; }
+
+  // Raw request side, for callers that serialize their own request (callouts).
+  evbuffer* output() { return out_.get(); }
   // The request has been written fully; arms the response timeout.
   void requestComplete();
-  void enterTunnel();
-  const std::string& endpointName() const;
-  // A route's per-try timeout for the current request (0: the cluster's response_timeout).
-  void setResponseTimeoutOverride(uint32_t ms) { response_timeout_ms_ = ms; }
   bool reused() const { return requests_served_ > 0; }
   bool idle() const { return cb_ == nullptr; }
   // True while the connection is being opened for `cb`'s request.
@@ -119,6 +132,7 @@ class UpstreamConnection : public http::Http1Parser::Sink, public Deferrable {
   bool tunnel_ = false;
   bool response_started_ = false;
   bool connect_error_ = false;
+  bool request_chunked_ = false;  // the current request's body goes out chunked
   uint32_t response_timeout_ms_ = 0;
 };
 

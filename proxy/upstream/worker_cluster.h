@@ -50,6 +50,11 @@ class WorkerCluster {
     stats_.pending_requests.add();
     return true;
   }
+  // A request admitted before and put back (an HTTP/2 connection's overflow): not refused.
+  void addPendingUnbounded() {
+    ++pending_;
+    stats_.pending_requests.add();
+  }
   void removePending() {
     --pending_;
     stats_.pending_requests.sub();

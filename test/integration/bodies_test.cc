@@ -89,9 +89,10 @@ TEST(Bodies, TrailersPassThroughBothWays) {
   spec.extra_endpoints = {raw.address()};
   ProxyUnderTest proxy(spec);
   HttpClient client(proxy.port());
-  ASSERT_TRUE(client.send(
-      "POST /t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n"
-      "5\r\nhello\r\n0\r\nX-Checksum: abc\r\n\r\n"));
+  ASSERT_TRUE(
+      client.send("POST /t HTTP/1.1\r\nHost: x\r\nTE: trailers\r\nTransfer-Encoding: chunked\r\n"
+                  "Trailer: X-Checksum\r\n\r\n"
+                  "5\r\nhello\r\n0\r\nX-Checksum: abc\r\n\r\n"));
   HttpResponse r = client.readResponse();
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.body, "world");

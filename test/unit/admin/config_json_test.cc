@@ -50,7 +50,10 @@ TEST(ConfigJsonTest, RendersEveryField) {
       "max_connections_per_endpoint": 1024,
       "max_pending_requests": 1024,
       "max_connect_attempts": 3,
-      "idle_timeout": "60000ms"
+      "idle_timeout": "60000ms",
+      "protocol": "http1",
+      "http2": {"max_concurrent_streams": 100, "initial_window_size": 1048576,
+                "keepalive_interval": "0ms", "keepalive_timeout": "5000ms"}
     }]
   })");
   EXPECT_EQ(toJson(c), expected) << toJson(c).dump(2);

@@ -84,7 +84,7 @@ TEST(DiscoveryFieldsTest, Rejections) {
   EXPECT_EQ(errorOf(withCluster("    type: dns\n    discovery: { prefix: /a/, hosts: [a:1] }\n")),
             "clusters[0].discovery.prefix: only for type: etcd");
   EXPECT_EQ(errorOf(withCluster("    type: consul\n" + kStatic)),
-            "clusters[0].type: expected one of static, etcd, dns, got \"consul\"");
+            "clusters[0].type: expected one of static, original_dst, etcd, dns, got \"consul\"");
 }
 
 }  // namespace

@@ -36,6 +36,8 @@ Config everyFieldSet() {
   a.max_connect_attempts = 100;
   a.idle_timeout = Duration{7000};
   a.health_check = {"/healthz?deep=1", Duration{2500}, Duration{500}, 4, 5, {200, 204}};
+  a.protocol = UpstreamProtocol::kHttp2;
+  a.http2 = {7, 65536, Duration{30000}, Duration{2500}};
   Cluster b;
   b.name = "123";
   b.endpoints = {{"127.0.0.1", 1}};
@@ -83,7 +85,12 @@ TEST(LoaderRoundTripTest, EmitsEveryField) {
                             "timeout: 500ms",
                             "healthy_threshold: 4",
                             "unhealthy_threshold: 5",
-                            "expected_statuses: [200, 204]"}) {
+                            "expected_statuses: [200, 204]",
+                            "protocol: http2",
+                            "max_concurrent_streams: 7",
+                            "initial_window_size: 65536",
+                            "keepalive_interval: 30s",
+                            "keepalive_timeout: 2500ms"}) {
     EXPECT_NE(yaml.find(field), std::string::npos) << field << " missing from\n" << yaml;
   }
 }

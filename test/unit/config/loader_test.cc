@@ -419,7 +419,7 @@ TEST(LoaderTest, OriginalDstErrors) {
   EXPECT_EQ(errorOf(withListener("    original_dst: yes please\n")),
             "listeners[0].original_dst: expected true or false, got \"yes please\"");
   EXPECT_EQ(errorOf(withCluster("    type: dynamic\n")),
-            "clusters[0].type: expected one of static, original_dst, got \"dynamic\"");
+            "clusters[0].type: expected one of static, original_dst, etcd, dns, got \"dynamic\"");
   EXPECT_EQ(errorOf(withCluster("    type: original_dst\n")),
             "clusters[0].endpoints: must be absent for type original_dst (each request goes to "
             "its connection's original destination)");
@@ -459,6 +459,31 @@ TEST(LoaderTest, HealthCheckErrors) {
             "got an empty list");
   EXPECT_EQ(errorOf(withCluster("    health_check: {path: /h, intervall: 1s}\n")),
             "clusters[0].health_check.intervall: unknown field");
+}
+
+TEST(LoaderTest, UpstreamProtocol) {
+  Result<Config> result = loadFromString(withCluster(
+      "    protocol: http2\n    http2: {max_concurrent_streams: 8, initial_window_size: 65535}\n"));
+  ASSERT_TRUE(result.ok()) << result.error();
+  EXPECT_EQ(result->clusters[0].protocol, UpstreamProtocol::kHttp2);
+  EXPECT_EQ(result->clusters[0].http2.max_concurrent_streams, 8u);
+  EXPECT_EQ(result->clusters[0].http2.initial_window_size, 65535u);
+  Result<Config> defaults = loadFromString(withCluster(""));
+  ASSERT_TRUE(defaults.ok()) << defaults.error();
+  EXPECT_EQ(defaults->clusters[0].protocol, UpstreamProtocol::kHttp1);
+  EXPECT_EQ(defaults->clusters[0].http2.max_concurrent_streams, 100u);
+  EXPECT_EQ(defaults->clusters[0].http2.initial_window_size, 1024u * 1024u);
+  EXPECT_EQ(errorOf(withCluster("    protocol: h2\n")),
+            "clusters[0].protocol: expected one of http1, http2, got \"h2\"");
+  EXPECT_EQ(errorOf(withCluster("    http2: {max_concurrent_streams: 0}\n")),
+            "clusters[0].http2.max_concurrent_streams: expected an integer 1..2147483647, got 0");
+  EXPECT_EQ(errorOf(withCluster("    http2: {initial_window_size: 1024}\n")),
+            "clusters[0].http2.initial_window_size: expected an integer 65535..2147483647, "
+            "got 1024");
+  EXPECT_EQ(errorOf(withCluster("    http2: {keepalive_timeout: 0s}\n")),
+            "clusters[0].http2.keepalive_timeout: expected a duration from 1ms to 24h, got \"0s\"");
+  EXPECT_EQ(errorOf(withCluster("    http2: {window: 1}\n")),
+            "clusters[0].http2.window: unknown field");
 }
 
 }  // namespace

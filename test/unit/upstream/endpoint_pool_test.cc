@@ -44,11 +44,11 @@ class Listener {
 
 // Records what the pool tells a request; stands in for the stream in this unit test.
 struct Recorder : UpstreamCallbacks {
-  UpstreamConnection* conn = nullptr;
+  UpstreamRequest* conn = nullptr;
   int ready = 0;
   int failures = 0;
   UpstreamFailure last = UpstreamFailure::kReset;
-  void onUpstreamReady(UpstreamConnection& c) override {
+  void onUpstreamReady(UpstreamRequest& c) override {
     conn = &c;
     ++ready;
   }
@@ -99,7 +99,7 @@ TEST_F(EndpointPoolTest, ConnectsAndCountsActive) {
   ASSERT_TRUE(runUntil([&] { return a.ready == 1; }));
   EXPECT_EQ(pool->activeRequests(), 1u);
   EXPECT_EQ(store_.endpoint(0, "app", pool->name()).cx_active.value(), 1);
-  a.conn->detach();  // no response: not reusable, so it closes
+  a.conn->release();  // no response: not reusable, so it closes
   EXPECT_EQ(pool->activeRequests(), 0u);
   EXPECT_EQ(pool->idleCount(), 0u);
 }
@@ -118,10 +118,10 @@ TEST_F(EndpointPoolTest, QueuesAtTheConnectionLimitAndRefusesPastThePendingBound
   ASSERT_TRUE(runUntil([&] { return a.ready == 1; }));
   EXPECT_EQ(b.ready, 0);
   // The first connection closes: the waiting request gets a fresh one.
-  a.conn->detach();
+  a.conn->release();
   EXPECT_EQ(cluster->stats().pending_requests.value(), 0);
   ASSERT_TRUE(runUntil([&] { return b.ready == 1; }));
-  b.conn->detach();
+  b.conn->release();
 }
 
 TEST_F(EndpointPoolTest, CancelLeavesTheQueue) {
@@ -136,7 +136,7 @@ TEST_F(EndpointPoolTest, CancelLeavesTheQueue) {
   pool->cancel(b);
   EXPECT_EQ(cluster->stats().pending_requests.value(), 0);
   ASSERT_TRUE(runUntil([&] { return a.ready == 1; }));
-  a.conn->detach();
+  a.conn->release();
   runUntil([] { return false; }, std::chrono::milliseconds(100));  // b must not be called back
   EXPECT_EQ(b.ready, 0);
   EXPECT_EQ(b.failures, 0);
@@ -160,7 +160,7 @@ TEST_F(EndpointPoolTest, CancelWhileConnectingClosesThatConnection) {
   runUntil([] { return false; }, std::chrono::milliseconds(100));
   EXPECT_EQ(a.ready, 0);
   EXPECT_EQ(a.failures, 0);
-  b.conn->detach();
+  b.conn->release();
 }
 
 TEST_F(EndpointPoolTest, RefusedConnectIsReportedFromTheLoop) {
