@@ -8,9 +8,11 @@ packages=(
   libevent-dev libnghttp2-dev libre2-dev prometheus-cpp-dev libgtest-dev libgmock-dev
   libyaml-cpp-dev libspdlog-dev libhttp-parser-dev libssl-dev nlohmann-json3-dev
   libbenchmark-dev curl ca-certificates python3
+  # Downstream HTTP/2 tests: nghttp and h2load as clients, python3-h2 for the raw frame client.
+  nghttp2-client python3-h2
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(nginx haproxy wrk nghttp2-client valgrind strace)
+  packages+=(nginx haproxy wrk valgrind strace)
 fi
 
 missing=()

@@ -265,8 +265,7 @@ int Http2ServerConnection::onDataChunk(nghttp2_session* session, uint8_t, int32_
   return 0;
 }
 
-int Http2ServerConnection::onFrameSend(nghttp2_session* session, const nghttp2_frame* frame,
-                                       void* arg) {
+int Http2ServerConnection::onFrameSend(nghttp2_session*, const nghttp2_frame* frame, void* arg) {
   auto* self = static_cast<Http2ServerConnection*>(arg);
   switch (frame->hd.type) {
     case NGHTTP2_GOAWAY:
@@ -280,14 +279,6 @@ int Http2ServerConnection::onFrameSend(nghttp2_session* session, const nghttp2_f
                                          ? ProtocolError::kH2FlowControl
                                          : ProtocolError::kH2Protocol)]
             .inc();
-      }
-      break;
-    case NGHTTP2_HEADERS:
-    case NGHTTP2_DATA:
-      if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) {
-        auto* stream = static_cast<Http2Stream*>(
-            nghttp2_session_get_stream_user_data(session, frame->hd.stream_id));
-        if (stream) stream->onResponseSent();
       }
       break;
     default:

@@ -100,7 +100,7 @@ class Http2ServerConnection : public DownstreamConnection {
   LazyTimer idle_timer_;
   EvbufferPtr out_;
   std::vector<Http2Stream*> read_streams_;  // got body bytes in the current receive()
-  Http2Stream* streams_ = nullptr;  // live streams, linked through Http2Stream::prev/next
+  Http2Stream* streams_ = nullptr;          // live streams, linked through Http2Stream::prev/next
   size_t stream_count_ = 0;
   size_t high_watermark_;
   FloodBudget budget_;

@@ -162,7 +162,13 @@ void Http2Stream::onHeadersComplete(bool end_stream) {
     request_.has_content_length = true;
     request_.content_length = n;
   }
-  // A body of unknown length goes to the HTTP/1.1 upstream chunked (trailers included).
+  // A body of unknown length goes to the HTTP/1.1 upstream chunked, and so does one whose
+  // request announces trailers (Trailer field): HTTP/1.1 carries trailers only after chunks.
+  if (!end_stream && request_.headers.count(HeaderToken::kTrailer) > 0 &&
+      request_.has_content_length) {
+    request_.headers.removeToken(HeaderToken::kContentLength);
+    request_.has_content_length = false;
+  }
   if (!end_stream && !request_.has_content_length) request_.chunked = true;
   started_ = true;
   proxy_.begin(runtime_, request_);
@@ -212,13 +218,6 @@ void Http2Stream::detach() {
   if (!proxy_done_ && started_) countRequest(status_ ? status_ : 499);
   proxy_done_ = true;
   proxy_.reset();
-}
-
-void Http2Stream::onResponseSent() {
-  // Answered before the request's end (a local reply, an early upstream response): the rest of
-  // the body is not wanted, so tell the client to stop sending it (RFC 9113 §8.1).
-  if (!request_ended_)
-    nghttp2_submit_rst_stream(conn_.session(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_NO_ERROR);
 }
 
 void Http2Stream::replyDirect(int status, std::string_view body) {

@@ -49,8 +49,6 @@ class Http2Stream : public StreamEncoder, public Deferrable {
   void onClosed();
   // The connection is closing: release the ProxyStream now.
   void detach();
-  // The response's last frame (END_STREAM) went out.
-  void onResponseSent();
 
   // Data provider: bytes ready for one DATA frame of at most `length`, or
   // NGHTTP2_ERR_DEFERRED when none is ready yet.
