@@ -48,6 +48,11 @@ class Http2ServerConnection : public DownstreamConnection {
   nghttp2_session* session() { return session_; }
   const std::shared_ptr<const ListenerRuntime>& runtime() const { return slot_->current; }
   stats::ListenerStats& stats() { return *stats_; }
+  // Reused name/value array for submitting header blocks (no allocation per response).
+  std::vector<nghttp2_nv>& fieldScratch() {
+    fields_.clear();
+    return fields_;
+  }
   // Sends what nghttp2 has queued; inside an nghttp2 call it runs once that call returns.
   void flush();
   // The stream is done on both sides: unlink it and delete it after the current callback.
@@ -99,6 +104,7 @@ class Http2ServerConnection : public DownstreamConnection {
   EventPtr write_ev_;
   LazyTimer idle_timer_;
   EvbufferPtr out_;
+  std::vector<nghttp2_nv> fields_;
   std::vector<Http2Stream*> read_streams_;  // got body bytes in the current receive()
   Http2Stream* streams_ = nullptr;          // live streams, linked through Http2Stream::prev/next
   size_t stream_count_ = 0;

@@ -248,8 +248,7 @@ void Http2Stream::encodeHeaders(const MessageHead& response, bool end_stream) {
   char status[4];
   std::to_chars(status, status + 3, response.status);
   status[3] = 0;
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(response.headers.size() + 1);
+  std::vector<nghttp2_nv>& nva = conn_.fieldScratch();
   nva.push_back({const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":status")),
                  reinterpret_cast<uint8_t*>(status), 7, 3, NGHTTP2_NV_FLAG_NONE});
   buildFields(response.headers, true, buf, nva);
@@ -293,7 +292,7 @@ ssize_t Http2Stream::readResponse(size_t length, uint32_t* flags) {
     if (response_trailers_.size() > 0) {
       std::string& buf = conn_.dispatcher().headerScratch();
       buf.clear();
-      std::vector<nghttp2_nv> nva;
+      std::vector<nghttp2_nv>& nva = conn_.fieldScratch();
       buildFields(response_trailers_, false, buf, nva);
       if (!nva.empty()) {
         *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
