@@ -91,6 +91,8 @@ void Http2ServerConnection::start(std::string_view initial) {
   event_add(read_ev_.get(), nullptr);
   updateIdle();
   receive(initial.data(), initial.size());
+  // Handed over from HTTP/1 while the worker drains: serve what came, then go away.
+  if (!closed_ && owner_.draining()) closeWhenIdle();
 }
 
 void Http2ServerConnection::onEvent(evutil_socket_t, short what, void* arg) {
@@ -204,7 +206,6 @@ int Http2ServerConnection::onBeginHeaders(nghttp2_session* session, const nghttp
   if (self->streams_) self->streams_->prev = stream;
   self->streams_ = stream;
   ++self->stream_count_;
-  self->updateIdle();
   nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, stream);
   return 0;
 }
@@ -377,12 +378,18 @@ void Http2ServerConnection::writeSocket() {
   }
 }
 
+void Http2ServerConnection::onStreamStarted() {
+  ++started_count_;
+  updateIdle();
+}
+
 void Http2ServerConnection::releaseStream(Http2Stream& stream) {
   if (stream.prev) stream.prev->next = stream.next;
   if (stream.next) stream.next->prev = stream.prev;
   if (streams_ == &stream) streams_ = stream.next;
   stream.prev = stream.next = nullptr;
   --stream_count_;
+  if (stream.started()) --started_count_;
   if (!closed_) nghttp2_session_set_stream_user_data(session_, stream.id(), nullptr);
   dispatcher_.deferDelete(std::unique_ptr<Deferrable>(&stream));
   updateIdle();
@@ -390,15 +397,17 @@ void Http2ServerConnection::releaseStream(Http2Stream& stream) {
 
 void Http2ServerConnection::updateIdle() {
   if (closed_ || lingering_) return;
-  if (stream_count_ > 0) return idle_timer_.cancel();
+  if (started_count_ > 0) return idle_timer_.cancel();
   idle_timer_.set(uint64_t(slot_->current->config.timeouts.idle.count()));
 }
 
 void Http2ServerConnection::onIdle(void* arg) {
   auto* self = static_cast<Http2ServerConnection*>(arg);
   if (self->lingering_) return self->close();
-  if (self->stream_count_ > 0) return;
+  if (self->started_count_ > 0) return;
   self->closeWhenIdle();
+  // Header blocks never finished do not hold the connection open past its idle time.
+  if (!self->closed_) self->close();
 }
 
 void Http2ServerConnection::closeWhenIdle() {

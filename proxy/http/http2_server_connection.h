@@ -55,6 +55,8 @@ class Http2ServerConnection : public DownstreamConnection {
   }
   // Sends what nghttp2 has queued; inside an nghttp2 call it runs once that call returns.
   void flush();
+  // The stream's request head is complete: the connection is no longer idle.
+  void onStreamStarted();
   // The stream is done on both sides: unlink it and delete it after the current callback.
   void releaseStream(Http2Stream& stream);
 
@@ -108,6 +110,9 @@ class Http2ServerConnection : public DownstreamConnection {
   std::vector<Http2Stream*> read_streams_;  // got body bytes in the current receive()
   Http2Stream* streams_ = nullptr;          // live streams, linked through Http2Stream::prev/next
   size_t stream_count_ = 0;
+  // Streams past their request head. A stream still inside its header block does not count:
+  // a client that never finishes one cannot keep the connection from its idle timeout.
+  size_t started_count_ = 0;
   size_t high_watermark_;
   FloodBudget budget_;
   uint32_t continuations_ = 0;  // CONTINUATION frames in the current header block

@@ -145,6 +145,8 @@ bool Http2Stream::onTrailer(std::string_view name, std::string_view value) {
 }
 
 void Http2Stream::onHeadersComplete(bool end_stream) {
+  head_complete_ = true;
+  conn_.onStreamStarted();
   request_ended_ = end_stream;
   runtime_ = conn_.runtime();
   request_.http_major = 2;

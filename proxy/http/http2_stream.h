@@ -33,6 +33,7 @@ class Http2Stream : public StreamEncoder, public Deferrable {
   ~Http2Stream() override;
 
   int32_t id() const { return id_; }
+  bool started() const { return head_complete_; }
 
   // --- Codec events (from the connection's nghttp2 callbacks). ---
   void onHeader(std::string_view name, std::string_view value);
@@ -99,6 +100,7 @@ class Http2Stream : public StreamEncoder, public Deferrable {
   bool method_seen_ = false;
   bool bad_request_ = false;
   bool too_large_ = false;
+  bool head_complete_ = false;   // the request head (HEADERS + CONTINUATIONs) has arrived
   bool started_ = false;         // the ProxyStream has begun
   bool request_ended_ = false;   // END_STREAM received
   bool response_open_ = false;   // HEADERS submitted with a data provider

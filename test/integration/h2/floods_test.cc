@@ -64,6 +64,16 @@ TEST(H2FloodBudgets, TrafficUnderTheBudgetsIsServed) {
   EXPECT_EQ(scrapeMetric(proxy.adminPort(), "remora_protocol_errors_total"), 0);
 }
 
+// A header block never finished (slowloris on HTTP/2) does not hold the connection past the
+// idle timeout: GOAWAY, then close.
+TEST(H2FloodBudgets, AnUnfinishedHeaderBlockMeetsTheIdleTimeout) {
+  ProxySpec spec;
+  spec.listener_yaml = "timeouts:\n  idle: 300ms";
+  ProxyUnderTest proxy(spec);
+  std::string out = frames(proxy.port(), "continuation", 1, 3);
+  EXPECT_EQ(out.rfind("GOAWAY NO_ERROR", 0), 0u) << out;
+}
+
 // The header limits apply to HTTP/2 as to HTTP/1: over them, 431 on that stream.
 TEST(H2FloodBudgets, OversizedHeadersGet431) {
   ProxySpec spec;
