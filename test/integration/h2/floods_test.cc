@@ -64,6 +64,33 @@ TEST(H2FloodBudgets, TrafficUnderTheBudgetsIsServed) {
   EXPECT_EQ(scrapeMetric(proxy.adminPort(), "remora_protocol_errors_total"), 0);
 }
 
+// A client that sends PINGs without reading the ACKs: once the socket is full, the ACKs queue
+// in nghttp2 until its outbound limit (1000) ends the connection, with memory bounded.
+TEST(H2FloodBudgets, PingsWhoseAcksAreNeverReadEndTheConnection) {
+  ProxySpec spec;
+  spec.listener_yaml = "http2:\n  max_ping_frames: 1000000";  // only nghttp2's limit applies
+  ProxyUnderTest proxy(spec);
+  RssSampler rss(proxy.remora().process().pid());
+  std::string out = frames(proxy.port(), "ping", 400000);  // sent in full before reading
+  rss.stop();
+  EXPECT_EQ(out.rfind("GOAWAY ENHANCE_YOUR_CALM", 0), 0u) << out;
+  EXPECT_EQ(scrapeMetric(proxy.adminPort(), "remora_protocol_errors_total",
+                         {"kind=\"h2_outbound_flood\""}),
+            1);
+  EXPECT_LT(rss.peakBytes(), 64ull << 20);
+}
+
+// http2.mode: off — the preface is not looked for; HTTP/1 is served as before.
+TEST(H2FloodBudgets, ModeOffServesHttp1Only) {
+  ProxySpec spec;
+  spec.listener_yaml = "http2:\n  mode: off";
+  ProxyUnderTest proxy(spec);
+  int code = -1;
+  curlH2({"-o", "/dev/null"}, proxy.url("/"), &code);
+  EXPECT_NE(code, 0);
+  EXPECT_EQ(curl({"-s", "-o", "/dev/null", "-w", "%{http_code}", proxy.url("/")}), "200");
+}
+
 // A header block never finished (slowloris on HTTP/2) does not hold the connection past the
 // idle timeout: GOAWAY, then close.
 TEST(H2FloodBudgets, AnUnfinishedHeaderBlockMeetsTheIdleTimeout) {
