@@ -9,6 +9,8 @@
 // client that does not read leaves frames queued in nghttp2, whose own outbound-ACK limit then
 // catches a flood of PINGs or SETTINGS it never reads the answers to.
 //
+// The nghttp2 callbacks and the flood budgets are in http2_session_callbacks.cc.
+//
 // Lives on one worker thread; owned by the worker and destroyed through deferDelete.
 
 #include <event2/buffer.h>
@@ -53,7 +55,8 @@ class Http2ServerConnection : public DownstreamConnection {
     fields_.clear();
     return fields_;
   }
-  // Sends what nghttp2 has queued; inside an nghttp2 call it runs once that call returns.
+  // Sends what nghttp2 has queued, once the current event-loop pass is over (inside an nghttp2
+  // call: once that call returns).
   void flush();
   // The stream's request head is complete: the connection is no longer idle.
   void onStreamStarted();
@@ -84,6 +87,8 @@ class Http2ServerConnection : public DownstreamConnection {
   static int onStreamClose(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* arg);
   static void onEvent(evutil_socket_t fd, short what, void* arg);
   static void onIdle(void* arg);
+  static void onSendEvent(evutil_socket_t, short, void* arg);
+  void sendNow();
 
   void onReadable();
   void receive(const char* data, size_t len);
@@ -104,6 +109,7 @@ class Http2ServerConnection : public DownstreamConnection {
   nghttp2_session* session_ = nullptr;
   EventPtr read_ev_;
   EventPtr write_ev_;
+  EventPtr send_ev_;  // activated by flush(): runs sendNow() after the current pass
   LazyTimer idle_timer_;
   EvbufferPtr out_;
   std::vector<nghttp2_nv> fields_;
@@ -118,6 +124,7 @@ class Http2ServerConnection : public DownstreamConnection {
   uint32_t continuations_ = 0;  // CONTINUATION frames in the current header block
   bool in_session_ = false;     // inside nghttp2_session_mem_recv/send
   bool flush_pending_ = false;
+  bool send_scheduled_ = false;
   bool send_blocked_ = false;  // nghttp2 was told WOULDBLOCK: the socket buffer is full
   bool write_pending_ = false;
   bool terminated_ = false;  // GOAWAY with an error queued: read nothing more
