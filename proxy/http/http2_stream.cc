@@ -173,6 +173,10 @@ void Http2Stream::onHeadersComplete(bool end_stream) {
   }
   if (!end_stream && !request_.has_content_length) request_.chunked = true;
   started_ = true;
+  if (uint64_t ms = uint64_t(runtime_->config.timeouts.request.count())) {
+    request_timer_ = std::make_unique<LazyTimer>(conn_.dispatcher().base(), onRequestTimeout, this);
+    request_timer_->set(ms);
+  }
   proxy_.begin(runtime_, request_);
   if (end_stream && !proxy_done_) proxy_.onRequestComplete(request_trailers_);
 }
@@ -216,7 +220,22 @@ void Http2Stream::onClosed() {
   conn_.releaseStream(*this);
 }
 
+// timeouts.request, as for HTTP/1: 408 while the request is still arriving, 504 while waiting
+// for the response; a response already under way is cut (RST_STREAM CANCEL).
+void Http2Stream::onRequestTimeout(void* arg) {
+  auto* self = static_cast<Http2Stream*>(arg);
+  if (self->proxy_done_ || self->closed_) return;
+  if (!self->proxy_.responseStarted()) {
+    self->proxy_.sendLocalReply(self->request_ended_ ? 504 : 408, "request timeout\n");
+    return;
+  }
+  self->detach();
+  nghttp2_submit_rst_stream(self->conn_.session(), NGHTTP2_FLAG_NONE, self->id_, NGHTTP2_CANCEL);
+  self->conn_.flush();
+}
+
 void Http2Stream::detach() {
+  if (request_timer_) request_timer_->cancel();
   if (!proxy_done_ && started_) countRequest(status_ ? status_ : 499);
   proxy_done_ = true;
   proxy_.reset();
@@ -350,6 +369,7 @@ void Http2Stream::countRequest(int status) {
 }
 
 void Http2Stream::onStreamComplete() {
+  if (request_timer_) request_timer_->cancel();
   countRequest(status_);
   proxy_done_ = true;
   runtime_.reset();
@@ -357,6 +377,7 @@ void Http2Stream::onStreamComplete() {
 }
 
 void Http2Stream::abort() {
+  if (request_timer_) request_timer_->cancel();
   countRequest(status_);
   proxy_done_ = true;
   runtime_.reset();

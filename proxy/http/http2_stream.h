@@ -22,6 +22,7 @@
 #include "common/c_handles.h"
 #include "http/proxy_stream.h"
 #include "kernel/dispatcher.h"
+#include "kernel/lazy_timer.h"
 
 namespace remora::http {
 
@@ -79,6 +80,7 @@ class Http2Stream : public StreamEncoder, public Deferrable {
   // Answers without the filter chain (malformed or oversized request heads).
   void replyDirect(int status, std::string_view body);
   void resumeData();
+  static void onRequestTimeout(void* arg);
   void countRequest(int status);
 
   Http2ServerConnection& conn_;
@@ -92,6 +94,7 @@ class Http2Stream : public StreamEncoder, public Deferrable {
   ProxyStream proxy_;
   EvbufferPtr body_;  // response bytes the data provider has not taken yet
   std::shared_ptr<const ListenerRuntime> runtime_;
+  std::unique_ptr<LazyTimer> request_timer_;  // timeouts.request, made only when set
   uint64_t start_us_ = 0;
   uint32_t header_bytes_ = 0;
   uint32_t high_watermark_ = 0;

@@ -197,6 +197,19 @@ TEST(H2Downstream, LocalRepliesOnHttp2Streams) {
   EXPECT_EQ(scrapeMetric(admin, "remora_requests_total", {"code_class=\"4xx\""}), 2);
 }
 
+TEST(H2Downstream, RequestTimeoutAppliesPerStream) {
+  ProxySpec spec;
+  spec.listener_yaml = "timeouts:\n  request: 300ms";
+  ProxyUnderTest proxy(spec);
+  auto start = std::chrono::steady_clock::now();
+  bool ok = false;
+  // One slow and one quick stream on the same connection: only the slow one times out.
+  std::string out = run({"/usr/bin/nghttp", "-s", proxy.url("/slow/3000"), proxy.url("/")}, &ok);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(2));
+  EXPECT_NE(out.find("  504 "), std::string::npos) << out;
+  EXPECT_NE(out.find("  200 "), std::string::npos) << out;
+}
+
 TEST(H2Downstream, TheFilterChainSeesHttp2Requests) {
   PluginDir plugins;
   plugins.addFilter("headers");
