@@ -7,6 +7,7 @@
 #   DURATION=5 ONLY=nginx,haproxy bench/run.sh
 #   SKIP_CALLGRIND=1 REMORA_BIN=/path/to/remora bench/run.sh
 #   MODE=chain bench/run.sh                   # with access logs, auth, routing, circuit breaker
+#   MODE=h2 bench/run.sh                      # HTTP/2 clients (h2c, prior knowledge), h1 upstream
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -23,14 +24,16 @@ MODE=${MODE:-kernel}
 case $MODE in
 kernel) ONLY=${ONLY:-nginx,haproxy,remora} ;;
 chain) ONLY=${ONLY:-nginx_log,haproxy_log,remora_chain,remora} ;;
+h2) ONLY=${ONLY:-nginx,haproxy,remora} ;;
 *)
-  echo "[bench] error: MODE must be kernel or chain, got '$MODE'" >&2
+  echo "[bench] error: MODE must be kernel, chain or h2, got '$MODE'" >&2
   exit 1
   ;;
 esac
 SKIP_CALLGRIND=${SKIP_CALLGRIND:-0}
 SKIP_STRACE=${SKIP_STRACE:-0}
 H2LOAD_REQUESTS=${H2LOAD_REQUESTS:-$((DURATION * 10000))}
+H2_STREAMS=${H2_STREAMS:-10}  # MODE=h2: concurrent streams per client connection (h2load -m)
 WARMUP_SECONDS=${WARMUP_SECONDS:-2}
 STRACE_DURATION=${STRACE_DURATION:-3}
 CALLGRIND_CONNECTIONS=${CALLGRIND_CONNECTIONS:-10}
@@ -179,8 +182,8 @@ PY
 
 # check_body PORT: the proxy answers 200 with exactly the upstream's body. Sets CHECK_STATUS.
 check_body() {
-  CHECK_STATUS=$(curl -sS --max-time 10 -o "$WORK_DIR/check.body" -w '%{http_code}' \
-    "${CLIENT_HEADERS[@]}" "http://127.0.0.1:$1/" || true)
+  CHECK_STATUS=$(curl -sS --max-time 10 "${CURL_PROTO[@]}" -o "$WORK_DIR/check.body" \
+    -w '%{http_code}' "${CLIENT_HEADERS[@]}" "http://127.0.0.1:$1/" || true)
   [[ $CHECK_STATUS == 200 ]] && cmp -s "$WORK_DIR/check.body" "$WORK_DIR/expected.body"
 }
 
@@ -207,9 +210,11 @@ wrk_errors() {
   awk '/Non-2xx|Socket errors/ {sub(/^ +/, ""); printf "%s; ", $0}' "$1"
 }
 
-# run_h2load CONNECTIONS REQUESTS PORT OUT: fails unless every request got a 2xx.
+# run_h2load CONNECTIONS REQUESTS PORT OUT: fails unless every request got a 2xx. HTTP/1.1
+# (--h1), or with MODE=h2 prior-knowledge HTTP/2 with H2_STREAMS streams per connection.
 run_h2load() {
-  timeout 600 h2load --h1 -c"$1" -n"$2" "${CLIENT_HEADERS[@]}" "http://127.0.0.1:$3/" >"$4"
+  timeout 600 h2load "${H2LOAD_PROTO[@]}" -c"$1" -n"$2" "${CLIENT_HEADERS[@]}" \
+    "http://127.0.0.1:$3/" >"$4"
   local ok
   ok=$(awk '/^status codes:/ {print $3}' "$4")
   [[ ${ok:-0} == "$2" ]] || {
@@ -264,7 +269,8 @@ start_proxy() {
       access="access_log $ACCESS_LOG bench_json buffer=64k flush=1s;"
     fi
     render "$CONFIG_DIR/nginx_proxy.conf.in" "$conf" DIR="$WORK_DIR" PORT="$port" \
-      UPSTREAM_PORT="$UPSTREAM_PORT" WORKERS="$workers" ACCESS_LOG="$access"
+      UPSTREAM_PORT="$UPSTREAM_PORT" WORKERS="$workers" ACCESS_LOG="$access" \
+      LISTEN_OPTS="$NGINX_LISTEN_OPTS"
     local directives='daemon off;'
     if [[ $mode == callgrind ]]; then directives+=' master_process off;'; fi
     launch "$WORK_DIR/$name.$port.log" "${prefix[@]}" "$NGINX_BIN" -p "$WORK_DIR/" \
@@ -279,7 +285,7 @@ start_proxy() {
       log='log stdout format raw local0'
     fi
     render "$CONFIG_DIR/haproxy.cfg.in" "$conf" PORT="$port" UPSTREAM_PORT="$UPSTREAM_PORT" \
-      WORKERS="$workers" LOG="$log"
+      WORKERS="$workers" LOG="$log" BIND_OPTS="$HAPROXY_BIND_OPTS"
     launch "$WORK_DIR/$name.$port.log" "${prefix[@]}" "$HAPROXY_BIN" -db -f "$conf"
     ;;
   remora)
@@ -431,16 +437,25 @@ bench_proxy() {
   access_log=$ACCESS_LOG
 
   acc0=$(upstream_accepts)
-  log "$name: warm-up ${WARMUP_SECONDS}s"
-  run_wrk "$WARMUP_SECONDS" "$port" "$WORK_DIR/$name.wrk.warmup.txt"
+  if [[ $MODE == h2 ]]; then
+    # wrk speaks HTTP/1 only: HTTP/2 is measured with h2load alone.
+    log "$name: warm-up h2load ${H2LOAD_PROTO[*]} -c$CONNECTIONS -n$((H2LOAD_REQUESTS / 5))"
+    run_h2load "$CONNECTIONS" "$((H2LOAD_REQUESTS / 5))" "$port" "$WORK_DIR/$name.h2load.warmup.txt"
+    read -r u0 s0 <<<"$(cpu_ticks "${pids[@]}")"
+    up0=$(upstream_ticks)
+    u1=$u0 s1=$s0
+  else
+    log "$name: warm-up ${WARMUP_SECONDS}s"
+    run_wrk "$WARMUP_SECONDS" "$port" "$WORK_DIR/$name.wrk.warmup.txt"
 
-  log "$name: wrk -t1 -c$CONNECTIONS -d${DURATION}s"
-  read -r u0 s0 <<<"$(cpu_ticks "${pids[@]}")"
-  up0=$(upstream_ticks)
-  run_wrk "$DURATION" "$port" "$WORK_DIR/$name.wrk.txt"
-  read -r u1 s1 <<<"$(cpu_ticks "${pids[@]}")"
+    log "$name: wrk -t1 -c$CONNECTIONS -d${DURATION}s"
+    read -r u0 s0 <<<"$(cpu_ticks "${pids[@]}")"
+    up0=$(upstream_ticks)
+    run_wrk "$DURATION" "$port" "$WORK_DIR/$name.wrk.txt"
+    read -r u1 s1 <<<"$(cpu_ticks "${pids[@]}")"
+  fi
 
-  log "$name: h2load --h1 -c$CONNECTIONS -n$H2LOAD_REQUESTS"
+  log "$name: h2load ${H2LOAD_PROTO[*]} -c$CONNECTIONS -n$H2LOAD_REQUESTS"
   run_h2load "$CONNECTIONS" "$H2LOAD_REQUESTS" "$port" "$WORK_DIR/$name.h2load.txt"
   read -r u2 s2 <<<"$(cpu_ticks "${pids[@]}")"
   up1=$(upstream_ticks)
@@ -448,25 +463,28 @@ bench_proxy() {
   put "$name" rss_load_kib "$(rss_kib "${pids[@]}")"
 
   local wrk_out=$WORK_DIR/$name.wrk.txt us_per_tick=$((1000000 / CLK_TCK))
-  wrk_req=$(wrk_requests "$wrk_out")
+  wrk_req=0
+  if [[ $MODE != h2 ]]; then wrk_req=$(wrk_requests "$wrk_out"); fi
   h2_req=$H2LOAD_REQUESTS
   requests=$((wrk_req + h2_req))
-  put "$name" rps_wrk "$(calc "$(wrk_rps "$wrk_out")" %.0f)"
   put "$name" rps_h2load "$(calc "$(h2load_rps "$WORK_DIR/$name.h2load.txt")" %.0f)"
-  put "$name" p50 "$(wrk_ms "$wrk_out" 50)"
-  put "$name" p99 "$(wrk_ms "$wrk_out" 99)"
-  put "$name" wrk_errors "$(wrk_errors "$wrk_out")"
+  if [[ $MODE != h2 ]]; then
+    put "$name" rps_wrk "$(calc "$(wrk_rps "$wrk_out")" %.0f)"
+    put "$name" p50 "$(wrk_ms "$wrk_out" 50)"
+    put "$name" p99 "$(wrk_ms "$wrk_out" 99)"
+    put "$name" wrk_errors "$(wrk_errors "$wrk_out")"
+    put "$name" cpu_wrk_us "$(calc "($u1 + $s1 - $u0 - $s0) * $us_per_tick / $wrk_req" %.2f)"
+  fi
   put "$name" cpu_us "$(calc "($u2 + $s2 - $u0 - $s0) * $us_per_tick / $requests" %.2f)"
   put "$name" cpu_user_us "$(calc "($u2 - $u0) * $us_per_tick / $requests" %.2f)"
   put "$name" cpu_sys_us "$(calc "($s2 - $s0) * $us_per_tick / $requests" %.2f)"
-  put "$name" cpu_wrk_us "$(calc "($u1 + $s1 - $u0 - $s0) * $us_per_tick / $wrk_req" %.2f)"
   put "$name" cpu_h2load_us "$(calc "($u2 + $s2 - $u1 - $s1) * $us_per_tick / $h2_req" %.2f)"
   put "$name" upstream_cpu_us "$(calc "($up1 - $up0) * $us_per_tick / $requests" %.2f)"
   # -1: the second status request's own connection.
   put "$name" upstream_conns "$((acc1 - acc0 - 1))"
   put "$name" requests "$requests"
 
-  if [[ $SKIP_STRACE != 1 ]] && command -v strace >/dev/null; then
+  if [[ $SKIP_STRACE != 1 && $MODE != h2 ]] && command -v strace >/dev/null; then
     log "$name: strace -c over a ${STRACE_DURATION}s wrk run"
     strace_syscalls "$name" "$port" "${pids[@]}"
   fi
@@ -528,7 +546,10 @@ report() {
   echo "# Proxy benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
   echo "- host: $(uname -sr), $(nproc) CPUs; load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg); hypervisor steal during the run $(calc "100 * ($steal1 - $steal0) / ($total1 - $total0 + 1)")%"
-  echo "- load: wrk -t1 -c$CONNECTIONS -d${DURATION}s --latency, then h2load --h1 -c$CONNECTIONS -n$H2LOAD_REQUESTS; 100-byte body from one nginx upstream worker; proxies with $WORKERS worker(s), upstream keep-alive"
+  if [[ $MODE == h2 ]]; then
+    echo "- load (MODE=h2): h2load ${H2LOAD_PROTO[*]} -c$CONNECTIONS -n$H2LOAD_REQUESTS over cleartext HTTP/2 with prior knowledge (nginx \`listen ... http2\`, HAProxy \`bind ... proto h2\`, Remora's preface detection), HTTP/1.1 to the upstream; no wrk, no strace"
+  fi
+  echo "- load: wrk -t1 -c$CONNECTIONS -d${DURATION}s --latency, then h2load ${H2LOAD_PROTO[*]} -c$CONNECTIONS -n$H2LOAD_REQUESTS; 100-byte body from one nginx upstream worker; proxies with $WORKERS worker(s), upstream keep-alive"
   if ((${#CLIENT_HEADERS[@]})); then
     echo "- with remora_chain in the run, every client sends \`authorization: Bearer <HS256 JWT>\` to every proxy; nginx_log: JSON access log, \`buffer=64k flush=1s\`; haproxy_log: \`option httplog\`, \`log stdout\` to a file; remora_chain: access_log (JSON, file) + auth (JWT HS256) + router + circuit_breaker"
   fi
@@ -549,11 +570,11 @@ report() {
   echo
   echo "Relative to $REFERENCE (rps: higher is better; the rest: lower is better):"
   echo
-  echo "| proxy | rps (wrk) | CPU/req | instr/req | syscalls/req | idle RSS |"
-  echo "|---|---:|---:|---:|---:|---:|"
+  echo "| proxy | rps (wrk) | rps (h2load) | CPU/req | instr/req | syscalls/req | idle RSS |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
   for name in "${PROXIES[@]}"; do
     [[ -z ${SKIPPED[$name]:-} ]] || continue
-    echo "| $name${FAILED_ROWS[$name]:+ (failed)} | $(ratio "$name" rps_wrk) | $(ratio "$name" cpu_us) | $(ratio "$name" instr) | $(ratio "$name" syscalls) | $(ratio "$name" rss_idle_kib) |"
+    echo "| $name${FAILED_ROWS[$name]:+ (failed)} | $(ratio "$name" rps_wrk) | $(ratio "$name" rps_h2load) | $(ratio "$name" cpu_us) | $(ratio "$name" instr) | $(ratio "$name" syscalls) | $(ratio "$name" rss_idle_kib) |"
   done
   echo
   if [[ -f $WORK_DIR/results/remora_chain && -f $WORK_DIR/results/remora ]]; then
@@ -603,6 +624,14 @@ done
 if [[ ,$ONLY, == *,nginx_log,* ]]; then REFERENCE=${REFERENCE:-nginx_log}; fi
 REFERENCE=${REFERENCE:-nginx}
 
+CURL_PROTO=() H2LOAD_PROTO=(--h1) NGINX_LISTEN_OPTS= HAPROXY_BIND_OPTS=
+if [[ $MODE == h2 ]]; then
+  CURL_PROTO=(--http2-prior-knowledge)
+  H2LOAD_PROTO=(-m"$H2_STREAMS")
+  NGINX_LISTEN_OPTS=' http2'
+  HAPROXY_BIND_OPTS=' proto h2'
+fi
+
 for tool in python3 curl wrk h2load "$NGINX_BIN"; do
   command -v "$tool" >/dev/null || die "$tool not found (apt-get install -y nginx wrk nghttp2-client curl)"
 done
@@ -619,6 +648,9 @@ fi
 
 declare -A SKIPPED=() FAILED_ROWS=()
 NOTES=()
+if [[ $MODE == h2 ]]; then
+  NOTES+=("MODE=h2: rps (wrk), p50/p99 and syscalls/request are not measured (wrk and the strace run speak HTTP/1 only)")
+fi
 if [[ ,$ONLY, == *,haproxy* ]] && ! command -v "$HAPROXY_BIN" >/dev/null; then
   die "$HAPROXY_BIN not found (apt-get install -y haproxy)"
 fi

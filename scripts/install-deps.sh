@@ -16,11 +16,12 @@ packages=(
   podman runc catatonit containernetworking-plugins debootstrap python3-yaml prometheus
   # Fleet tests: a real etcd.
   etcd-server etcd-client
-  # HTTP/2 and gRPC tests: nghttpd as an h2c upstream, a raw HTTP/2 frame client.
-  nghttp2-server python3-h2
+  # HTTP/2 and gRPC tests: nghttpd (h2c upstream), nghttp and h2load (clients), python3-h2
+  # (raw frame client and test server).
+  nghttp2-server nghttp2-client python3-h2
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(nginx haproxy wrk nghttp2-client valgrind strace)
+  packages+=(nginx haproxy wrk valgrind strace)
 fi
 
 missing=()

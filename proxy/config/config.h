@@ -85,10 +85,27 @@ struct ListenerTimeouts {
   bool operator==(const ListenerTimeouts&) const = default;
 };
 
+// Downstream HTTP/2 (prior-knowledge h2c): the codec's limits and flood budgets. Every budget
+// counts one connection's frames within `flood_window`; over it the connection gets GOAWAY
+// ENHANCE_YOUR_CALM.
+struct ListenerHttp2 {
+  bool enabled = true;                          // mode: auto (sniff the preface) | off
+  uint32_t max_concurrent_streams = 100;        // SETTINGS_MAX_CONCURRENT_STREAMS
+  uint32_t initial_stream_window = 256 * 1024;  // per-stream receive window (request bodies)
+  uint32_t max_resets = 200;              // RST_STREAM frames from the client (CVE-2023-44487)
+  uint32_t max_settings_frames = 100;     // SETTINGS frames (not ACKs)
+  uint32_t max_ping_frames = 100;         // PING frames (not ACKs)
+  uint32_t max_empty_data_frames = 100;   // DATA frames with no payload and no END_STREAM
+  uint32_t max_continuation_frames = 16;  // CONTINUATION frames in one header block
+  Duration flood_window{10000};
+  bool operator==(const ListenerHttp2&) const = default;
+};
+
 struct Listener {
   std::string name;
   SocketAddress address;
   ListenerLimits limits;
+  ListenerHttp2 http2;
   ListenerTimeouts timeouts;
   std::vector<Route> routes;       // built-in prefix routes, used when `filters` is empty
   std::vector<FilterRef> filters;  // the chain, in order; must include the router filter

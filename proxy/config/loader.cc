@@ -65,6 +65,25 @@ void readHttp2Settings(const MapReader& cluster, Http2Settings& h2) {
   reader.readDuration("keepalive_timeout", kOneMs, h2.keepalive_timeout);
 }
 
+void readHttp2(const MapReader& listener, ListenerHttp2& h2) {
+  const MapReader reader(listener.get("http2"), listener.path("http2"),
+                         {"mode", "max_concurrent_streams", "initial_stream_window", "max_resets",
+                          "max_settings_frames", "max_ping_frames", "max_empty_data_frames",
+                          "max_continuation_frames", "flood_window"},
+                         listener.errors());
+  reader.readChoice<bool>("mode", {{"auto", true}, {"off", false}}, h2.enabled);
+  reader.readUint("max_concurrent_streams", 1, 10000, h2.max_concurrent_streams);
+  // Below the RFC's 65535 default a client has to wait for WINDOW_UPDATEs it does not expect;
+  // above 16 MiB one stream could hold that much unconsumed per connection.
+  reader.readUint("initial_stream_window", 65535, 16 * 1024 * 1024, h2.initial_stream_window);
+  reader.readUint("max_resets", 1, 1000000, h2.max_resets);
+  reader.readUint("max_settings_frames", 1, 1000000, h2.max_settings_frames);
+  reader.readUint("max_ping_frames", 1, 1000000, h2.max_ping_frames);
+  reader.readUint("max_empty_data_frames", 1, 1000000, h2.max_empty_data_frames);
+  reader.readUint("max_continuation_frames", 1, 1000, h2.max_continuation_frames);
+  reader.readDuration("flood_window", kOneMs, h2.flood_window);
+}
+
 void readTimeouts(const MapReader& listener, ListenerTimeouts& timeouts) {
   const MapReader reader(listener.get("timeouts"), listener.path("timeouts"),
                          {"request_headers", "idle", "request"}, listener.errors());
@@ -98,13 +117,14 @@ void readListener(const YAML::Node& node, const std::string& path, Errors& error
     return;
   }
   const MapReader reader(node, path,
-                         {"name", "address", "limits", "timeouts", "routes", "filters",
+                         {"name", "address", "limits", "http2", "timeouts", "routes", "filters",
                           "filter_order", "filter_defaults", "filter_overrides", "original_dst"},
                          errors);
   reader.readName("name", listener.name);
   reader.readAddress("address", true, listener.address);
   readBool(reader, "original_dst", listener.original_dst);
   readLimits(reader, listener.limits);
+  readHttp2(reader, listener.http2);
   readTimeouts(reader, listener.timeouts);
   readFilters(reader, listener.filters);
   readFilterOptions(reader, listener);
@@ -286,6 +306,18 @@ void emitListener(YAML::Emitter& out, const Listener& listener) {
   out << YAML::Key << "max_request_headers" << YAML::Value << listener.limits.max_request_headers;
   out << YAML::Key << "buffer_high_watermark" << YAML::Value
       << listener.limits.buffer_high_watermark;
+  out << YAML::EndMap;
+  const ListenerHttp2& h2 = listener.http2;
+  out << YAML::Key << "http2" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "mode" << YAML::Value << (h2.enabled ? "auto" : "off");
+  out << YAML::Key << "max_concurrent_streams" << YAML::Value << h2.max_concurrent_streams;
+  out << YAML::Key << "initial_stream_window" << YAML::Value << h2.initial_stream_window;
+  out << YAML::Key << "max_resets" << YAML::Value << h2.max_resets;
+  out << YAML::Key << "max_settings_frames" << YAML::Value << h2.max_settings_frames;
+  out << YAML::Key << "max_ping_frames" << YAML::Value << h2.max_ping_frames;
+  out << YAML::Key << "max_empty_data_frames" << YAML::Value << h2.max_empty_data_frames;
+  out << YAML::Key << "max_continuation_frames" << YAML::Value << h2.max_continuation_frames;
+  emitDuration(out, "flood_window", h2.flood_window);
   out << YAML::EndMap;
   out << YAML::Key << "timeouts" << YAML::Value << YAML::BeginMap;
   emitDuration(out, "request_headers", listener.timeouts.request_headers);

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 
@@ -72,6 +73,7 @@ ServerConnection::ServerConnection(Dispatcher& dispatcher, ConnectionOwner& owne
       original_dst_ = std::make_unique<OriginalDst>(std::move(*dst));
   }
   stats_ = runtime_->stats;
+  sniffing_ = runtime_->config.http2.enabled;
   stats_->downstream_cx_active.add();
   stats_->downstream_cx_total.inc();
   event_add(read_ev_.get(), nullptr);
@@ -116,6 +118,7 @@ void ServerConnection::onReadable() {
   if (n == 0) return close();  // EOF: a half-closed client is treated as gone, as Envoy does
   if (lingering_ || closing_) return;  // discarding what a closing client still sends
   stats_->bytes_received.inc(uint64_t(n));
+  if (sniffing_ && sniffHttp2(buf, size_t(n))) return;
   if (tunnel_) {
     stream_.onDownstreamTunnelData(buf, size_t(n));
     stream_.onDownstreamReadComplete();
@@ -129,6 +132,40 @@ void ServerConnection::onReadable() {
     return;
   }
   parse(buf, size_t(n));
+}
+
+bool ServerConnection::sniffHttp2(const char* data, size_t len) {
+  static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  size_t have = pending_in_.size();  // a prefix of the preface from earlier reads
+  size_t cmp = std::min(kPreface.size() - have, len);
+  if (std::string_view(data, cmp) != kPreface.substr(have, cmp)) {
+    sniffing_ = false;
+    if (have == 0) return false;
+    std::string all;
+    all.swap(pending_in_);
+    all.append(data, len);
+    parse(all.data(), all.size());
+    return true;
+  }
+  if (have + len < kPreface.size()) {
+    pending_in_.append(data, len);
+    return true;
+  }
+  // Prior-knowledge HTTP/2: the socket moves to an HTTP/2 connection; this one goes away
+  // without closing it. The connection stays counted once (the HTTP/2 side adds itself to the
+  // active gauge only).
+  sniffing_ = false;
+  std::string initial;
+  initial.swap(pending_in_);
+  initial.append(data, len);
+  closed_ = true;
+  event_del(read_ev_.get());
+  event_del(write_ev_.get());
+  timer_.cancel();
+  stats_->downstream_cx_active.sub();
+  owner_.startHttp2(slot_, Fd(fd_.release()), std::move(peer_), initial);
+  owner_.onConnectionClosed(*this);
+  return true;
 }
 
 void ServerConnection::parse(const char* data, size_t len) {

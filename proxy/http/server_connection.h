@@ -14,6 +14,7 @@
 
 #include "common/c_handles.h"
 #include "http/codec/http1_parser.h"
+#include "http/downstream_connection.h"
 #include "http/listener_runtime.h"
 #include "http/proxy_stream.h"
 #include "kernel/dispatcher.h"
@@ -21,25 +22,16 @@
 
 namespace remora::http {
 
-class ServerConnection;
-
-// What a connection needs from its worker.
-class ConnectionOwner {
- public:
-  virtual ~ConnectionOwner() = default;
-  virtual bool draining() const = 0;
-  // The connection has closed; the owner forgets it and defers its deletion.
-  virtual void onConnectionClosed(ServerConnection& conn) = 0;
-};
-
-class ServerConnection : public Http1Parser::Sink, public StreamEncoder, public Deferrable {
+class ServerConnection : public Http1Parser::Sink,
+                         public StreamEncoder,
+                         public DownstreamConnection {
  public:
   ServerConnection(Dispatcher& dispatcher, ConnectionOwner& owner,
                    std::shared_ptr<ListenerSlot> slot, int fd, const sockaddr* peer);
   ~ServerConnection() override;
 
   // Closes the connection now if no request is in progress (drain), else after its response.
-  void closeWhenIdle();
+  void closeWhenIdle() override;
 
   // StreamEncoder.
   void encodeHeaders(const MessageHead& response, bool end_stream) override;
@@ -66,6 +58,9 @@ class ServerConnection : public Http1Parser::Sink, public StreamEncoder, public 
   static void onEvent(evutil_socket_t fd, short what, void* arg);
   static void onTimer(void* arg);
   void onReadable();
+  // First bytes of the connection: true when they were the HTTP/2 preface (or a prefix of it,
+  // held until more arrive) and the connection is handed over or waiting.
+  bool sniffHttp2(const char* data, size_t len);
   void parse(const char* data, size_t len);
   void onParseError();
   void arm(TimerMode mode);
@@ -108,6 +103,7 @@ class ServerConnection : public Http1Parser::Sink, public StreamEncoder, public 
   bool lingering_ = false;  // write side shut, draining the client's leftovers
   bool in_parse_ = false;
   bool resume_pending_ = false;
+  bool sniffing_ = false;  // no byte parsed yet and HTTP/2 is enabled on the listener
   stats::ListenerStats* stats_ = nullptr;
   uint64_t stream_start_us_ = 0;
   int response_status_ = 0;

@@ -11,7 +11,8 @@ Worker::Worker(size_t index, stats::Store& store) : index_(index), store_(store)
 Worker::~Worker() {
   stop();
   stopping_ = true;
-  for (http::ServerConnection* c : std::unordered_set<http::ServerConnection*>(connections_))
+  for (http::DownstreamConnection* c :
+       std::unordered_set<http::DownstreamConnection*>(connections_))
     delete c;
   for (auto& [name, l] : listeners_)
     if (l.listener) evconnlistener_free(l.listener);
@@ -146,7 +147,15 @@ void Worker::onAccept(evconnlistener* l, evutil_socket_t fd, sockaddr* addr, int
   evutil_closesocket(fd);
 }
 
-void Worker::onConnectionClosed(http::ServerConnection& conn) {
+void Worker::startHttp2(std::shared_ptr<http::ListenerSlot> slot, Fd fd, std::string peer,
+                        std::string_view initial) {
+  auto* conn = new http::Http2ServerConnection(dispatcher_, *this, std::move(slot), std::move(fd),
+                                               std::move(peer));
+  connections_.insert(conn);
+  conn->start(initial);
+}
+
+void Worker::onConnectionClosed(http::DownstreamConnection& conn) {
   connections_.erase(&conn);
   if (stopping_) return;  // ~Worker deletes it
   dispatcher_.deferDelete(std::unique_ptr<Deferrable>(&conn));
@@ -163,7 +172,8 @@ void Worker::drain(std::function<void()> drained) {
       if (l.listener) evconnlistener_free(l.listener);
       l.listener = nullptr;
     }
-    for (http::ServerConnection* c : std::unordered_set<http::ServerConnection*>(connections_))
+    for (http::DownstreamConnection* c :
+         std::unordered_set<http::DownstreamConnection*>(connections_))
       c->closeWhenIdle();
     for (auto& [name, c] : clusters_) c->closeIdle();
     checkDrained();

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/c_handles.h"
+#include "http/http2_server_connection.h"
 #include "http/listener_runtime.h"
 #include "http/server_connection.h"
 #include "kernel/dispatcher.h"
@@ -42,7 +43,9 @@ class Worker : public http::ConnectionOwner {
 
   // ConnectionOwner.
   bool draining() const override { return draining_; }
-  void onConnectionClosed(http::ServerConnection& conn) override;
+  void onConnectionClosed(http::DownstreamConnection& conn) override;
+  void startHttp2(std::shared_ptr<http::ListenerSlot> slot, Fd fd, std::string peer,
+                  std::string_view initial) override;
 
   Dispatcher& dispatcher() { return dispatcher_; }
 
@@ -77,7 +80,7 @@ class Worker : public http::ConnectionOwner {
   std::map<std::string, std::shared_ptr<upstream::WorkerCluster>> clusters_;
   std::map<std::string, ActiveListener> listeners_;
   std::map<std::string, std::shared_ptr<const std::vector<config::SocketAddress>>> discovered_;
-  std::unordered_set<http::ServerConnection*> connections_;
+  std::unordered_set<http::DownstreamConnection*> connections_;
   bool draining_ = false;
   bool stopping_ = false;
   std::function<void()> drained_;

@@ -74,11 +74,23 @@ enum class ProtocolError : uint8_t {
   kBadHeaderBytes,   // invalid bytes in a header name or value, obs-fold
   kHeadersTimeout,   // request headers not complete in time (slowloris)
   kUpstreamBadResponse,
+  // Downstream HTTP/2: each closes the offending connection with GOAWAY.
+  kH2Protocol,           // PROTOCOL_ERROR and other malformed framing nghttp2 rejects
+  kH2FlowControl,        // FLOW_CONTROL_ERROR: window overflow, DATA beyond the window
+  kH2RapidReset,         // RST_STREAM budget exceeded (CVE-2023-44487)
+  kH2ContinuationFlood,  // too many CONTINUATION frames in one header block
+  kH2SettingsFlood,      // SETTINGS budget exceeded
+  kH2PingFlood,          // PING budget exceeded
+  kH2EmptyDataFlood,     // empty DATA frames budget exceeded
+  kH2OutboundFlood,      // the client does not read the ACKs it provokes (nghttp2 FLOODED)
   kCount
 };
 inline constexpr std::array<const char*, static_cast<size_t>(ProtocolError::kCount)>
-    kProtocolErrorNames = {"bad_request",      "headers_too_large", "bad_framing",
-                           "bad_header_bytes", "headers_timeout",   "upstream_bad_response"};
+    kProtocolErrorNames = {"bad_request",           "headers_too_large", "bad_framing",
+                           "bad_header_bytes",      "headers_timeout",   "upstream_bad_response",
+                           "h2_protocol",           "h2_flow_control",   "h2_rapid_reset",
+                           "h2_continuation_flood", "h2_settings_flood", "h2_ping_flood",
+                           "h2_empty_data_flood",   "h2_outbound_flood"};
 
 struct ListenerStats {
   Gauge downstream_cx_active;

@@ -488,3 +488,34 @@ TEST(LoaderTest, UpstreamProtocol) {
 
 }  // namespace
 }  // namespace remora::config
+
+namespace remora::config {
+namespace {
+
+TEST(LoaderTest, Http2Block) {
+  Result<Config> defaults = loadFromString(minimal());
+  ASSERT_TRUE(defaults.ok()) << defaults.error();
+  EXPECT_EQ(defaults.value().listeners[0].http2, ListenerHttp2{});
+  EXPECT_TRUE(defaults.value().listeners[0].http2.enabled);
+  EXPECT_EQ(defaults.value().listeners[0].http2.max_concurrent_streams, 100u);
+
+  Result<Config> set =
+      loadFromString(withListener("    http2: {mode: off, max_resets: 5, flood_window: 2s}\n"));
+  ASSERT_TRUE(set.ok()) << set.error();
+  EXPECT_FALSE(set.value().listeners[0].http2.enabled);
+  EXPECT_EQ(set.value().listeners[0].http2.max_resets, 5u);
+  EXPECT_EQ(set.value().listeners[0].http2.flood_window, Duration(2000));
+
+  EXPECT_EQ(errorOf(withListener("    http2: {max_resets: 0}\n")),
+            "listeners[0].http2.max_resets: expected an integer 1..1000000, got 0");
+  EXPECT_EQ(errorOf(withListener("    http2: {initial_stream_window: 1024}\n")),
+            "listeners[0].http2.initial_stream_window: expected an integer 65535..16777216, got "
+            "1024");
+  EXPECT_EQ(errorOf(withListener("    http2: {push: true}\n")),
+            "listeners[0].http2.push: unknown field");
+  EXPECT_NE(errorOf(withListener("    http2: {mode: h2c}\n")).find("listeners[0].http2.mode"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace remora::config

@@ -1,0 +1,34 @@
+#pragma once
+// DownstreamConnection: what a worker holds for each accepted client connection, whatever its
+// codec (HTTP/1.1 ServerConnection or Http2ServerConnection), and ConnectionOwner, what such a
+// connection needs from its worker.
+
+#include <string>
+#include <string_view>
+
+#include "common/c_handles.h"
+#include "http/listener_runtime.h"
+#include "kernel/dispatcher.h"
+
+namespace remora::http {
+
+class DownstreamConnection : public Deferrable {
+ public:
+  // Drain: closes now if idle, else once the requests in flight are answered (HTTP/2: GOAWAY).
+  virtual void closeWhenIdle() = 0;
+};
+
+class ConnectionOwner {
+ public:
+  virtual ~ConnectionOwner() = default;
+  virtual bool draining() const = 0;
+  // The connection has closed; the owner forgets it and defers its deletion.
+  virtual void onConnectionClosed(DownstreamConnection& conn) = 0;
+  // An HTTP/1 connection saw the HTTP/2 client preface as its first bytes: the owner starts an
+  // HTTP/2 connection on `fd` with the bytes read so far. The caller then closes itself without
+  // closing the socket.
+  virtual void startHttp2(std::shared_ptr<ListenerSlot> slot, Fd fd, std::string peer,
+                          std::string_view initial) = 0;
+};
+
+}  // namespace remora::http
