@@ -22,7 +22,8 @@ json listenerJson(const config::Listener& l) {
       {"timeouts",
        {{"request_headers", durationString(l.timeouts.request_headers)},
         {"idle", durationString(l.timeouts.idle)},
-        {"request", durationString(l.timeouts.request)}}},
+        {"request", durationString(l.timeouts.request)},
+        {"grpc_max", durationString(l.timeouts.grpc_max)}}},
       {"routes", std::move(routes)},
   };
 }

@@ -18,6 +18,7 @@ enum class HeaderToken : uint8_t {
   kOther,
   kConnection,
   kContentLength,
+  kContentType,
   kExpect,
   kHost,
   kKeepAlive,

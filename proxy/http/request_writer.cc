@@ -110,6 +110,11 @@ void writeRequestHead(evbuffer* out, const MessageHead& req, const RequestRewrit
         break;
       case HeaderToken::kExpect:
         continue;  // answered by the proxy
+      case HeaderToken::kTe:
+        // `te: trailers` says the client takes trailers, which gRPC servers require; Envoy
+        // forwards it too. Any other TE value stays hop-by-hop.
+        if (!equalsIgnoreCase(h.value(e), "trailers")) continue;
+        break;
       default:
         if (isHopByHop(e.token)) continue;
         if (!listed.empty() && isListed(listed, h.name(e))) continue;

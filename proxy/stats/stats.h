@@ -80,7 +80,13 @@ inline constexpr std::array<const char*, static_cast<size_t>(ProtocolError::kCou
     kProtocolErrorNames = {"bad_request",      "headers_too_large", "bad_framing",
                            "bad_header_bytes", "headers_timeout",   "upstream_bad_response"};
 
+class GrpcStats;
+
 struct ListenerStats {
+  ListenerStats() = default;
+  ListenerStats(const ListenerStats&) = delete;
+  ListenerStats& operator=(const ListenerStats&) = delete;
+  ~ListenerStats();
   Gauge downstream_cx_active;
   Counter downstream_cx_total;
   std::array<Counter, 5> requests;  // by code class
@@ -88,6 +94,9 @@ struct ListenerStats {
   Counter bytes_received;
   Counter bytes_sent;
   std::array<Counter, static_cast<size_t>(ProtocolError::kCount)> protocol_errors;
+  // Made by the worker at its first gRPC request (grpcStatsOf, grpc_stats.h), published with
+  // release for the scraper; owned here.
+  std::atomic<GrpcStats*> grpc{nullptr};
 };
 
 struct EndpointStats {
