@@ -167,7 +167,8 @@ void ProxyStream::onUpstreamReady(upstream::UpstreamConnection& conn) {
   uint32_t per_try = route_.per_try_timeout_ms ? route_.per_try_timeout_ms : route_.timeout_ms;
   conn.setResponseTimeoutOverride(per_try);
   evbuffer* out = conn.output();
-  RequestRewrite rw{encoder_.peerAddress(), cluster_->config().name, upgrade_, request_chunked_};
+  RequestRewrite rw{encoder_.peerAddress(), cluster_->config().name, upgrade_, request_chunked_,
+                    grpc_};
   writeRequestHead(out, *request_, rw, encoder_.dispatcher());
   if (request_buffer_ && evbuffer_get_length(request_buffer_.get()) > 0) {
     evbuffer_add_buffer(out, request_buffer_.get());

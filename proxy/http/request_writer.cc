@@ -111,9 +111,9 @@ void writeRequestHead(evbuffer* out, const MessageHead& req, const RequestRewrit
       case HeaderToken::kExpect:
         continue;  // answered by the proxy
       case HeaderToken::kTe:
-        // `te: trailers` says the client takes trailers, which gRPC servers require; Envoy
-        // forwards it too. Any other TE value stays hop-by-hop.
-        if (!equalsIgnoreCase(h.value(e), "trailers")) continue;
+        // gRPC servers require `te: trailers` (Envoy forwards it for gRPC too); otherwise TE
+        // is hop-by-hop.
+        if (!rw.grpc || !equalsIgnoreCase(h.value(e), "trailers")) continue;
         break;
       default:
         if (isHopByHop(e.token)) continue;

@@ -18,6 +18,7 @@ struct RequestRewrite {
   std::string_view default_host;  // Host for an HTTP/1.0 request without one
   bool upgrade = false;           // keep Upgrade and send Connection: upgrade
   bool chunked = false;           // body goes out chunked
+  bool grpc = false;              // a gRPC request: `te: trailers` is forwarded
 };
 
 // Appends a random (version 4) UUID, the x-request-id Remora gives requests that have none.
