@@ -61,7 +61,6 @@ HeaderToken classifyHeader(std::string_view n) {
       break;
     case 12:
       if (isName(n, "x-request-id")) return HeaderToken::kXRequestId;
-      if (isName(n, "content-type")) return HeaderToken::kContentType;
       break;
     case 14:
       if (isName(n, "content-length")) return HeaderToken::kContentLength;

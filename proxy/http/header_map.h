@@ -18,7 +18,6 @@ enum class HeaderToken : uint8_t {
   kOther,
   kConnection,
   kContentLength,
-  kContentType,
   kExpect,
   kHost,
   kKeepAlive,
