@@ -48,7 +48,9 @@ void ProxyStream::begin(std::shared_ptr<const ListenerRuntime> runtime, MessageH
   flags_.clear();
   request_chunked_ = request.chunked;
   upgrade_ = request.upgrade;
-  detectGrpc();
+  grpc_ = retain_body_ = false;
+  grpc_status_ = -1;
+  if (request.method == HTTP_POST) detectGrpc();  // gRPC calls are always POSTs
   if (request.headers.count(HeaderToken::kXRequestId) == 0) {
     std::string& id = encoder_.dispatcher().headerScratch();
     id.clear();

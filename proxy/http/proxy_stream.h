@@ -155,7 +155,7 @@ class ProxyStream : public upstream::UpstreamCallbacks {
   void addFlag(const char* flag);
 
   // --- gRPC (proxy_stream_grpc.cc). Nothing here runs for a request that is not gRPC. ---
-  // Request head: is this gRPC (content-type), and its grpc-timeout.
+  // A POST's request head: is this gRPC (content-type), and its grpc-timeout.
   void detectGrpc();
   // Routed: starts the grpc-timeout deadline and keeps the body when gRPC retries may need it.
   void startGrpc();

@@ -47,16 +47,12 @@ bool hasFlag(std::string_view flags, std::string_view flag) {
 }  // namespace
 
 void ProxyStream::detectGrpc() {
-  grpc_ = retain_body_ = false;
-  grpc_status_ = -1;
-  grpc_deadline_ms_ = 0;
-  // gRPC calls are always POSTs, so other methods cost one compare. For POSTs, a scan with a
-  // length check per header: cheaper for all traffic than interning content-type as a
-  // HeaderToken, which would add a 12-byte compare to classifying every response's headers.
-  if (request_->method != HTTP_POST) return;
+  // A scan with a length check per header: cheaper for all traffic than interning content-type
+  // as a HeaderToken, which would add a 12-byte compare to classifying every response's headers.
   auto ct = request_->headers.get("content-type");
   if (!ct || !grpc::isGrpcContentType(*ct)) return;
   grpc_ = true;
+  grpc_deadline_ms_ = 0;
   auto timeout = request_->headers.get(grpc::kTimeoutHeader);
   uint64_t ms = 0;
   if (timeout) ms = grpc::parseTimeoutMs(*timeout).value_or(0);

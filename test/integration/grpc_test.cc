@@ -14,6 +14,7 @@
 
 #include "common/filter_env.h"
 #include "common/harness.h"
+#include "common/proxy_under_test.h"
 #include "common/raw_upstream.h"
 
 namespace remora::test {
@@ -230,6 +231,38 @@ TEST_F(GrpcTest, BreakerCountsGrpcFailuresAndRefusesWithUnavailable) {
   EXPECT_EQ(r.header("grpc-message"), "circuit open");
   EXPECT_EQ(r.header("x-remora-overloaded"), "true");
   EXPECT_EQ(up_.calls(), 2);
+}
+
+// Without filters (the listener's built-in routes), with listeners[].timeouts.grpc_max capping a
+// generous grpc-timeout.
+TEST(GrpcListenerTest, GrpcMaxCapsTheClientsTimeout) {
+  GrpcUpstream up;
+  ProxySpec spec;
+  spec.upstreams = 0;
+  spec.extra_endpoints = {up.address()};
+  spec.listener_yaml = "timeouts: { grpc_max: 300ms }\n";
+  ProxyUnderTest proxy(spec);
+  Headers h = {{"content-type", "application/grpc+proto"},
+               {"te", "trailers"},
+               {"transfer-encoding", "chunked"},
+               {"grpc-timeout", "10S"},
+               {"connection", "close"}};
+  HttpClient client(proxy.port());
+  auto begin = std::chrono::steady_clock::now();
+  HttpResponse r = client.request("POST", "/pkg.Echo/Slow", h, chunked(grpcFrame("hi")));
+  auto took = std::chrono::steady_clock::now() - begin;
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("grpc-status"), "4");
+  EXPECT_EQ(r.header("grpc-message"), "upstream request timeout");
+  EXPECT_LT(took, std::chrono::milliseconds(900));
+  // Without grpc-timeout, grpc_max sets no deadline: the slow call completes.
+  Headers plain(h.begin(), h.begin() + 3);
+  plain.emplace_back("connection", "close");
+  HttpClient second(proxy.port());
+  HttpResponse ok = second.request("POST", "/pkg.Echo/Slow", plain, chunked(grpcFrame("hi")));
+  ASSERT_TRUE(ok.ok()) << ok.error;
+  EXPECT_EQ(ok.trailers["grpc-status"], "0");
 }
 
 }  // namespace
