@@ -180,9 +180,10 @@ void BreakerFilter::reportTransition(const ClusterLimits& limits, const Transiti
 }
 
 sdk::Status BreakerFilter::refuse(const char* body) {
-  stream().sendLocalReply(
-      503, body,
-      {{"x-remora-overloaded", "true"}, {"content-type", "text/plain"}, {"grpc-status", "14"}});
+  stream().sendLocalReply(503, body,
+                          {{"x-remora-overloaded", "true"},
+                           {"content-type", "text/plain"},
+                           sdk::grpcStatusHeader(sdk::GrpcStatus::kUnavailable)});
   return sdk::Status::kReplied;
 }
 

@@ -222,7 +222,7 @@ class Filter final : public sdk::Filter {
                       {"x-ratelimit-remaining", remaining_},
                       {"x-ratelimit-reset", reset_},
                       // To a gRPC client: RESOURCE_EXHAUSTED, not the UNAVAILABLE 429 maps to.
-                      {"grpc-status", "8"}});
+                      sdk::grpcStatusHeader(sdk::GrpcStatus::kResourceExhausted)});
     return Status::kReplied;
   }
 
