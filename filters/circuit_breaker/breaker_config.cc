@@ -56,13 +56,36 @@ OutlierSettings parseOutlier(const Json& json, const std::string& path, ConfigEr
   return s;
 }
 
+constexpr std::string_view kGrpcNames[] = {
+    "ok",        "cancelled",      "unknown",           "invalid_argument",   "deadline_exceeded",
+    "not_found", "already_exists", "permission_denied", "resource_exhausted", "failed_precondition",
+    "aborted",   "out_of_range",   "unimplemented",     "internal",           "unavailable",
+    "data_loss", "unauthenticated"};
+
+uint32_t parseGrpcFailures(const Json& list, const std::string& path, ConfigErrors& errors) {
+  uint32_t bits = 0;  // an empty list turns gRPC failure counting off
+  for (size_t i = 0; i < list.size(); ++i) {
+    const Json& item = list[i];
+    int code = item.is_string() ? grpcStatusFromName(item.get<std::string>()) : -1;
+    if (code <= 0) {
+      errors.add(
+          filters::indexPath(path, i),
+          "must name a gRPC status other than ok (e.g. \"unavailable\"), got " + item.dump());
+      return 0;
+    }
+    bits |= 1u << code;
+  }
+  return bits;
+}
+
 ClusterLimits parseCluster(const std::string& name, const Json& json, const std::string& path,
                            ConfigErrors& errors) {
   ClusterLimits c;
   c.name = name;
   ConfigReader r(json, path, errors);
   if (!r.ok()) return c;
-  r.allowOnly({"max_active_requests", "max_pending", "max_retries", "breaker", "outlier"});
+  r.allowOnly({"max_active_requests", "max_pending", "max_retries", "breaker", "outlier",
+               "grpc_failure_statuses"});
   c.max_active_requests = count(r, "max_active_requests", 1, 0);
   if (r.ok() && !r.has("max_active_requests")) r.fail("max_active_requests", "is required");
   if (auto v = r.integer("max_pending", 0, kMaxCount)) c.max_pending = static_cast<uint32_t>(*v);
@@ -71,10 +94,24 @@ ClusterLimits parseCluster(const std::string& name, const Json& json, const std:
     c.breaker = parseBreaker(*b, r.pathOf("breaker"), errors);
   if (const Json* o = r.object("outlier"))
     c.outlier = parseOutlier(*o, r.pathOf("outlier"), errors);
+  if (const Json* g = r.array("grpc_failure_statuses"))
+    c.grpc_failures = parseGrpcFailures(*g, r.pathOf("grpc_failure_statuses"), errors);
   return c;
 }
 
 }  // namespace
+
+int grpcStatusFromName(std::string_view name) {
+  for (size_t i = 0; i < std::size(kGrpcNames); ++i) {
+    std::string_view n = kGrpcNames[i];
+    if (n.size() != name.size()) continue;
+    bool same = true;
+    for (size_t k = 0; k < n.size() && same; ++k)
+      same = n[k] == name[k] || (n[k] == '_' && name[k] == '-');
+    if (same) return int(i);
+  }
+  return -1;
+}
 
 std::unique_ptr<BreakerConfig> parseBreakerConfig(const Json& json, std::string& error) {
   ConfigErrors errors;

@@ -36,6 +36,13 @@ struct OutlierSettings {
   bool operator==(const OutlierSettings&) const = default;
 };
 
+// Bits for grpc-status 4 (deadline_exceeded), 13 (internal) and 14 (unavailable).
+inline constexpr uint32_t kDefaultGrpcFailures = (1u << 4) | (1u << 13) | (1u << 14);
+
+// The grpc-status named `name` ("unavailable", "deadline_exceeded" or "deadline-exceeded"), or
+// -1.
+int grpcStatusFromName(std::string_view name);
+
 struct ClusterLimits {
   std::string name;
   size_t index = 0;  // position among the config's clusters, e.g. for per-cluster metric handles
@@ -46,6 +53,9 @@ struct ClusterLimits {
   std::optional<uint32_t> max_retries;
   std::optional<BreakerSettings> breaker;
   std::optional<OutlierSettings> outlier;
+  // gRPC statuses counted as failures by the breaker and the outlier detector (bit n = status
+  // n). Default: DEADLINE_EXCEEDED, INTERNAL, UNAVAILABLE.
+  uint32_t grpc_failures = kDefaultGrpcFailures;
 };
 
 struct StringHash {

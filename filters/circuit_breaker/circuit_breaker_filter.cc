@@ -8,6 +8,7 @@ namespace remora::circuit_breaker {
 namespace {
 
 constexpr std::string_view kClusterMetadata = "remora.cluster";
+constexpr std::string_view kGrpcStatusMetadata = "remora.grpc_status";
 
 // Created in onPluginStart and destroyed in onPluginStop (main thread), when no stream and no
 // config of this plugin is left, so workers never see it change.
@@ -137,6 +138,11 @@ void BreakerFilter::onLog() {
   std::string_view address = stream().upstreamAddress();
   Outcome outcome =
       classifyOutcome(stream().responseStatus(), stream().responseFlags(), !address.empty());
+  // A gRPC failure travels in grpc-status under HTTP 200; the kernel exposes it as metadata.
+  if (outcome == Outcome::kSuccess && limits_->grpc_failures != 0) {
+    if (auto grpc = stream().metadata(kGrpcStatusMetadata))
+      outcome = classifyGrpcStatus(*grpc, limits_->grpc_failures);
+  }
   uint64_t now = nowMs();
   if (state_->breaker && ticket_.epoch != 0) {
     if (outcome == Outcome::kNone) {
@@ -192,7 +198,9 @@ void BreakerFilter::reportTransition(const ClusterLimits& limits, const Transiti
 
 sdk::Status BreakerFilter::refuse(const char* body) {
   stream().sendLocalReply(503, body,
-                          {{"x-remora-overloaded", "true"}, {"content-type", "text/plain"}});
+                          {{"x-remora-overloaded", "true"},
+                           {"content-type", "text/plain"},
+                           sdk::grpcStatusHeader(sdk::GrpcStatus::kUnavailable)});
   return sdk::Status::kReplied;
 }
 

@@ -25,6 +25,16 @@ Outcome classifyOutcome(int status, std::string_view flags, bool has_upstream) {
   return status >= 500 ? Outcome::kError5xx : Outcome::kSuccess;
 }
 
+Outcome classifyGrpcStatus(std::string_view grpc_status, uint32_t failures) {
+  uint32_t code = 0;
+  if (grpc_status.empty() || grpc_status.size() > 2) return Outcome::kSuccess;
+  for (char c : grpc_status) {
+    if (c < '0' || c > '9') return Outcome::kSuccess;
+    code = code * 10 + uint32_t(c - '0');
+  }
+  return code < 32 && (failures >> code) & 1 ? Outcome::kGrpcFailure : Outcome::kSuccess;
+}
+
 const char* outcomeName(Outcome o) {
   switch (o) {
     case Outcome::kNone:
@@ -39,6 +49,8 @@ const char* outcomeName(Outcome o) {
       return "reset";
     case Outcome::kConnectFailure:
       return "connect_failure";
+    case Outcome::kGrpcFailure:
+      return "grpc_failure";
   }
   return "none";
 }

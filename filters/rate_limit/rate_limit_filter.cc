@@ -263,7 +263,9 @@ class Filter final : public sdk::Filter {
                       {"retry-after", retry_after},
                       {"x-ratelimit-limit", limit_},
                       {"x-ratelimit-remaining", remaining_},
-                      {"x-ratelimit-reset", reset_}});
+                      {"x-ratelimit-reset", reset_},
+                      // To a gRPC client: RESOURCE_EXHAUSTED, not the UNAVAILABLE 429 maps to.
+                      sdk::grpcStatusHeader(sdk::GrpcStatus::kResourceExhausted)});
     return Status::kReplied;
   }
 

@@ -65,6 +65,18 @@ void parseCanary(ConfigReader& r, ConfigErrors& errors, Route& route) {
   route.canary = std::move(canary);
 }
 
+// Envoy's retry_grpc_on names (the underscore spelling is accepted too); 0 if not one.
+uint32_t grpcRetryCondition(std::string_view s) {
+  if (s == "cancelled") return REMORA_RETRY_GRPC_CANCELLED;
+  if (s == "deadline-exceeded" || s == "deadline_exceeded")
+    return REMORA_RETRY_GRPC_DEADLINE_EXCEEDED;
+  if (s == "resource-exhausted" || s == "resource_exhausted")
+    return REMORA_RETRY_GRPC_RESOURCE_EXHAUSTED;
+  if (s == "unavailable") return REMORA_RETRY_GRPC_UNAVAILABLE;
+  if (s == "internal") return REMORA_RETRY_GRPC_INTERNAL;
+  return 0;
+}
+
 void parseRetry(ConfigReader& r, ConfigErrors& errors, Route& route) {
   const Json* json = r.object("retry");
   if (!json) return;
@@ -85,9 +97,14 @@ void parseRetry(ConfigReader& r, ConfigErrors& errors, Route& route) {
         retry.on |= REMORA_RETRY_RESET;
       } else if (s == "connect_failure") {
         retry.on |= REMORA_RETRY_CONNECT_FAILURE;
+      } else if (uint32_t bit = grpcRetryCondition(s)) {
+        retry.on |= bit;
       } else {
         errors.add(filters::indexPath(p.pathOf("on"), i),
-                   "must be one of \"5xx\", \"reset\", \"connect_failure\", got " + cond.dump());
+                   "must be one of \"5xx\", \"reset\", \"connect_failure\", \"cancelled\", "
+                   "\"deadline-exceeded\", \"internal\", \"resource-exhausted\", "
+                   "\"unavailable\", got " +
+                       cond.dump());
       }
     }
   }

@@ -24,7 +24,8 @@ json listenerJson(const config::Listener& l) {
       {"timeouts",
        {{"request_headers", durationString(l.timeouts.request_headers)},
         {"idle", durationString(l.timeouts.idle)},
-        {"request", durationString(l.timeouts.request)}}},
+        {"request", durationString(l.timeouts.request)},
+        {"grpc_max", durationString(l.timeouts.grpc_max)}}},
       {"original_dst", l.original_dst},
   };
   // Routes are optional with a chain, and an empty list would not load back.

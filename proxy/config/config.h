@@ -82,6 +82,7 @@ struct ListenerTimeouts {
   Duration request_headers{10000};  // first byte to end of headers (slowloris)
   Duration idle{60000};             // keep-alive connection with no request in flight
   Duration request{0};              // whole request/response exchange; 0 = none
+  Duration grpc_max{0};             // cap on a gRPC request's grpc-timeout; 0 = none
   bool operator==(const ListenerTimeouts&) const = default;
 };
 

@@ -86,10 +86,11 @@ void readHttp2(const MapReader& listener, ListenerHttp2& h2) {
 
 void readTimeouts(const MapReader& listener, ListenerTimeouts& timeouts) {
   const MapReader reader(listener.get("timeouts"), listener.path("timeouts"),
-                         {"request_headers", "idle", "request"}, listener.errors());
+                         {"request_headers", "idle", "request", "grpc_max"}, listener.errors());
   reader.readDuration("request_headers", kOneMs, timeouts.request_headers);
   reader.readDuration("idle", kOneMs, timeouts.idle);
-  reader.readDuration("request", kZero, timeouts.request);  // 0 = no overall limit
+  reader.readDuration("request", kZero, timeouts.request);    // 0 = no overall limit
+  reader.readDuration("grpc_max", kZero, timeouts.grpc_max);  // 0 = grpc-timeout uncapped
 }
 
 void readRoute(const YAML::Node& node, const std::string& path, Errors& errors, Route& route) {
@@ -323,6 +324,7 @@ void emitListener(YAML::Emitter& out, const Listener& listener) {
   emitDuration(out, "request_headers", listener.timeouts.request_headers);
   emitDuration(out, "idle", listener.timeouts.idle);
   emitDuration(out, "request", listener.timeouts.request);
+  emitDuration(out, "grpc_max", listener.timeouts.grpc_max);
   out << YAML::EndMap;
   if (!listener.routes.empty()) {
     out << YAML::Key << "routes" << YAML::Value << YAML::BeginSeq;

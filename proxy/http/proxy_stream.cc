@@ -48,6 +48,9 @@ void ProxyStream::begin(std::shared_ptr<const ListenerRuntime> runtime, MessageH
   flags_.clear();
   request_chunked_ = request.chunked;
   upgrade_ = request.upgrade;
+  grpc_ = retain_body_ = false;
+  grpc_status_ = -1;
+  if (request.method == HTTP_POST) detectGrpc();  // gRPC calls are always POSTs
   if (request.headers.count(HeaderToken::kXRequestId) == 0) {
     std::string& id = encoder_.dispatcher().headerScratch();
     id.clear();
@@ -124,6 +127,7 @@ bool ProxyStream::setRoute(const remora_route_t& route, std::string& err) {
 void ProxyStream::onRouted() {
   routed_ = true;
   if (!cluster_) return sendLocalReply(404, "no route matched the request\n", false, "NR");
+  if (grpc_) startGrpc();
   const MessageHead& request = *request_;
   if (request.http_minor >= 1 && request.hasBody()) {
     auto expect = request.headers.get(HeaderToken::kExpect);
@@ -205,7 +209,8 @@ void ProxyStream::onUpstreamReady(upstream::UpstreamRequest& req) {
   req.setResponseExpectsNoBody(request_->method == HTTP_HEAD);
   uint32_t per_try = route_.per_try_timeout_ms ? route_.per_try_timeout_ms : route_.timeout_ms;
   req.setResponseTimeoutOverride(per_try);
-  RequestRewrite rw{encoder_.peerAddress(), cluster_->config().name, upgrade_, request_chunked_};
+  RequestRewrite rw{encoder_.peerAddress(), cluster_->config().name, upgrade_, request_chunked_,
+                    grpc_};
   req.sendHeaders(*request_, rw, !request_->hasBody() && !upgrade_);
   if (request_buffer_ && evbuffer_get_length(request_buffer_.get()) > 0) {
     req.sendHeldBody(request_buffer_.get());
@@ -239,6 +244,7 @@ void ProxyStream::forwardRequestBody(const char* data, size_t len) {
     if (r == plugin::ChainResult::kError) return filterFailed();
     if (r == plugin::ChainResult::kReplied || !active_) return;
   }
+  if (retain_body_) retainBody(data, len);
   if (upstream_) {
     upstream_->sendBody(data, len);
     if (upstream_->aboveHighWatermark()) encoder_.readDisable(true);
@@ -297,9 +303,12 @@ void ProxyStream::onUpstreamWritable() {
 
 bool ProxyStream::retryable(uint32_t condition) const {
   if ((route_.retry_on & condition) == 0 || retries_ >= route_.retry_max) return false;
-  // Only what can be sent again: the body is not kept once it went upstream.
-  if (request_->hasBody() || upgrade_) return false;
-  return route_.retry_non_idempotent || idempotent(request_->method);
+  // Only what can be sent again: the body is not kept once it went upstream (except for a gRPC
+  // retry, which keeps it: retainBody).
+  if ((request_->hasBody() && !retain_body_) || upgrade_) return false;
+  // A gRPC status says whether the server processed the call, whatever the (POST) method.
+  return route_.retry_non_idempotent || idempotent(request_->method) ||
+         (condition & REMORA_RETRY_GRPC_MASK) != 0;
 }
 
 void ProxyStream::retry() {
@@ -307,6 +316,7 @@ void ProxyStream::retry() {
   addFlag("URX");
   releaseUpstream();
   tried_ = 0;
+  if (retain_body_) restoreRetainedBody();
   tryUpstream();
 }
 
@@ -315,6 +325,10 @@ int ProxyStream::onResponseHeaders(MessageHead& head) {
   if (head.status >= 500 && retryable(REMORA_RETRY_5XX)) {
     retry();
     return -1;  // stop parsing: that connection is closed
+  }
+  if (grpc_ && grpcResponseHeaders(head)) {
+    retry();
+    return -1;
   }
   response_ = &head;
   response_status_ = head.status;
@@ -362,6 +376,7 @@ void ProxyStream::onResponseComplete(HeaderMap& trailers) {
     return;
   }
   response_trailers_ = &trailers;
+  if (grpc_) grpcResponseTrailers(trailers);
   if (filters_.active()) {
     filters_.responseBody({}, true);
     if (trailers.size() > 0) filters_.responseTrailers();
@@ -424,6 +439,7 @@ void ProxyStream::sendLocalReply(int status, std::string_view body, bool close, 
   releaseUpstream();
   if (flag) addFlag(flag);
   if (response_started_) return abortStream();
+  if (grpc_) return sendGrpcLocalReply(status, body, close, flag, headers, header_count);
   response_started_ = true;
   response_status_ = status;
   MessageHead& h = local_head_;
@@ -439,6 +455,7 @@ void ProxyStream::sendLocalReply(int status, std::string_view body, bool close, 
     if (!isValidHeaderValue(value)) continue;
     HeaderToken t = classifyHeader(name);
     if (t == HeaderToken::kContentLength || t == HeaderToken::kTransferEncoding) continue;
+    if (equalsIgnoreCase(name, "grpc-status")) continue;  // only for gRPC requests
     has_type |= equalsIgnoreCase(name, "content-type");
     h.headers.add(name, value);
   }
@@ -477,10 +494,11 @@ void ProxyStream::adoptCallout(std::unique_ptr<plugin::Callout> callout) {
 }
 
 void ProxyStream::armRouteTimeout() {
-  if (route_.timeout_ms == 0) return;
+  uint64_t ms = grpc_ ? grpcCappedTimeoutMs(route_.timeout_ms) : route_.timeout_ms;
+  if (ms == 0) return;
   if (!route_timer_)
     route_timer_ = std::make_unique<LazyTimer>(encoder_.dispatcher().base(), onRouteTimeout, this);
-  route_timer_->set(route_.timeout_ms);
+  route_timer_->set(ms);
 }
 
 void ProxyStream::onRouteTimeout(void* arg) {
@@ -497,6 +515,10 @@ void ProxyStream::onRouteTimeout(void* arg) {
 void ProxyStream::completeFinish() {
   finish_pending_ = false;
   if (route_timer_) route_timer_->cancel();
+  if (grpc_) {
+    recordGrpc();
+    grpc_ = false;
+  }
   for (auto& c : callouts_) {
     c->cancel();
     encoder_.dispatcher().deferDelete(std::move(c));  // it may be delivering right now

@@ -120,6 +120,12 @@ class ProxyStream : public upstream::UpstreamCallbacks {
   const std::string* clusterName() const { return cluster_ ? &cluster_->config().name : nullptr; }
   // Keeps a filter's callout until the stream ends (then cancelled, never calling back).
   void adoptCallout(std::unique_ptr<plugin::Callout> callout);
+  // The stream's gRPC status as decimal text ("14"), once known: from the response's headers
+  // (trailers-only) or trailers, inferred from a non-200 HTTP status, or sent in a local reply.
+  // Empty for other requests and before then. Backs the `remora.grpc_status` metadata key.
+  std::string_view grpcStatusText() const {
+    return grpc_status_ < 0 ? std::string_view() : std::string_view(grpc_status_text_);
+  }
 
  private:
   // UpstreamCallbacks.
@@ -154,6 +160,26 @@ class ProxyStream : public upstream::UpstreamCallbacks {
   static void onRouteTimeout(void* arg);
   void releaseUpstream();
   void addFlag(const char* flag);
+
+  // --- gRPC (proxy_stream_grpc.cc). Nothing here runs for a request that is not gRPC. ---
+  // A POST's request head: is this gRPC (content-type), and its grpc-timeout.
+  void detectGrpc();
+  // Routed: starts the grpc-timeout deadline and keeps the body when gRPC retries may need it.
+  void startGrpc();
+  // The route timeout for the timer, capped by the grpc-timeout deadline's remainder.
+  uint64_t grpcCappedTimeoutMs(uint64_t route_ms) const;
+  // A local reply to a gRPC request: HTTP 200, trailers-only, grpc-status/grpc-message.
+  void sendGrpcLocalReply(int status, std::string_view body, bool close, const char* flag,
+                          const remora_header_t* headers, size_t header_count);
+  // Response headers: records grpc-status (trailers-only) and says whether to retry on it.
+  bool grpcResponseHeaders(const MessageHead& head);
+  void grpcResponseTrailers(const HeaderMap& trailers);
+  void setGrpcStatus(int status);
+  // A copy of the request body for a gRPC retry, bounded by the listener's watermark.
+  void retainBody(const char* data, size_t len);
+  void restoreRetainedBody();
+  // At the stream's end: remora_grpc_requests_total.
+  void recordGrpc();
 
   StreamEncoder& encoder_;
   remora_stream handle_{this};
@@ -193,6 +219,12 @@ class ProxyStream : public upstream::UpstreamCallbacks {
   bool tunnel_ = false;
   bool finish_pending_ = false;  // finish() ran inside a hook
   bool notify_pending_ = false;  // ... and the encoder must hear onStreamComplete
+  bool grpc_ = false;            // request content-type application/grpc[+...]
+  bool retain_body_ = false;     // keeping retry_body_ for a gRPC retry
+  int grpc_status_ = -1;         // -1 until known
+  char grpc_status_text_[4] = {};
+  uint64_t grpc_deadline_ms_ = 0;  // LazyTimer::nowMs() deadline from grpc-timeout; 0 = none
+  EvbufferPtr retry_body_;         // encoded request body kept for a gRPC retry
 };
 
 }  // namespace remora::http

@@ -104,6 +104,11 @@ void writeRequestHead(evbuffer* out, const MessageHead& req, const RequestRewrit
         break;
       case HeaderToken::kExpect:
         continue;  // answered by the proxy
+      case HeaderToken::kTe:
+        // gRPC servers require `te: trailers` (Envoy forwards it for gRPC too); otherwise TE
+        // is hop-by-hop.
+        if (!rw.grpc || !equalsIgnoreCase(h.value(e), "trailers")) continue;
+        break;
       default:
         if (isHopByHop(e.token)) continue;
         if (!listed.empty() && isListed(listed, h.name(e))) continue;

@@ -19,6 +19,7 @@ struct RequestRewrite {
   std::string_view default_host;  // Host for an HTTP/1.0 request without one
   bool upgrade = false;           // keep Upgrade and send Connection: upgrade
   bool chunked = false;           // body goes out chunked
+  bool grpc = false;              // a gRPC request: `te: trailers` is forwarded
 };
 
 // Hop-by-hop request headers, never forwarded as they are (HTTP/1.1 or HTTP/2).

@@ -194,6 +194,12 @@ int metadataGet(remora_stream_t* s, remora_str_t key, remora_str_t* out) {
     *out = rs(dst->text);
     return 1;
   }
+  if (sv(key) == "remora.grpc_status") {
+    std::string_view status = stream(s).grpcStatusText();
+    if (status.empty()) return 0;
+    *out = rs(status);
+    return 1;
+  }
   if (sv(key) == "remora.chain") {
     const http::ListenerRuntime* rt = stream(s).runtime();
     if (rt == nullptr || !rt->chain) return 0;

@@ -5,7 +5,10 @@
 #include <array>
 #include <limits>
 #include <map>
+#include <tuple>
 #include <utility>
+
+#include "stats/grpc_stats.h"
 
 namespace remora::stats {
 namespace {
@@ -28,7 +31,24 @@ struct ListenerTotals {
   uint64_t bytes_received = 0;
   uint64_t bytes_sent = 0;
   std::array<uint64_t, kErrorKinds> protocol_errors{};
+  // (service, method, status slot) → count; only series that counted something.
+  std::map<std::tuple<std::string, std::string, size_t>, uint64_t> grpc;
 };
+
+// Workers number their service/method pairs independently, so they are folded by name.
+void foldGrpc(const GrpcStats& g, ListenerTotals& t) {
+  static const std::string kOther = "other";
+  size_t named = g.methodCount();
+  for (size_t slot = 0; slot <= GrpcStats::kMaxMethods; ++slot) {
+    if (slot < GrpcStats::kMaxMethods && slot >= named) continue;
+    bool other = slot == GrpcStats::kOtherSlot;
+    for (size_t st = 0; st < GrpcStats::kStatusSlots; ++st) {
+      uint64_t n = g.count(slot, st);
+      if (n == 0) continue;
+      t.grpc[{other ? kOther : g.service(slot), other ? kOther : g.method(slot), st}] += n;
+    }
+  }
+}
 
 struct EndpointTotals {
   int64_t cx_active = 0;
@@ -59,6 +79,7 @@ std::map<std::string, ListenerTotals> foldListeners(const Store& store) {
     t.bytes_received += s.bytes_received.value();
     t.bytes_sent += s.bytes_sent.value();
     for (size_t i = 0; i < kErrorKinds; ++i) t.protocol_errors[i] += s.protocol_errors[i].value();
+    if (const GrpcStats* g = s.grpc.load(std::memory_order_acquire)) foldGrpc(*g, t);
   });
   return out;
 }
@@ -151,7 +172,22 @@ void appendListenerFamilies(const std::map<std::string, ListenerTotals>& listene
       addSample(errors, {{"listener", name}, {"kind", kProtocolErrorNames[i]}},
                 static_cast<double>(t.protocol_errors[i]));
   }
-  for (auto* f : {&active, &total, &requests, &duration, &received, &sent, &errors})
+  auto grpc = makeFamily("remora_grpc_requests_total",
+                         "gRPC requests answered, by service, method and grpc-status.",
+                         MetricType::Counter);
+  for (const auto& [name, t] : listeners) {
+    for (const auto& [key, n] : t.grpc) {
+      const auto& [service, method, st] = key;
+      std::string status = st + 1 < GrpcStats::kStatusSlots ? std::to_string(st) : "unknown";
+      addSample(grpc,
+                {{"listener", name},
+                 {"service", service},
+                 {"method", method},
+                 {"grpc_status", std::move(status)}},
+                static_cast<double>(n));
+    }
+  }
+  for (auto* f : {&active, &total, &requests, &duration, &received, &sent, &errors, &grpc})
     out.push_back(std::move(*f));
 }
 

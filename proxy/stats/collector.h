@@ -24,6 +24,7 @@ namespace remora::stats {
 //   remora_downstream_bytes_received_total{listener}            counter
 //   remora_downstream_bytes_sent_total{listener}                counter
 //   remora_protocol_errors_total{listener,kind}                 counter
+//   remora_grpc_requests_total{listener,service,method,grpc_status} counter (grpc_stats.h)
 //   remora_upstream_requests_total{cluster,code_class}          counter
 //   remora_upstream_connect_failures_total{cluster}             counter
 //   remora_upstream_connect_timeouts_total{cluster}             counter

@@ -92,7 +92,13 @@ inline constexpr std::array<const char*, static_cast<size_t>(ProtocolError::kCou
                            "h2_continuation_flood", "h2_settings_flood", "h2_ping_flood",
                            "h2_empty_data_flood",   "h2_outbound_flood"};
 
+class GrpcStats;
+
 struct ListenerStats {
+  ListenerStats() = default;
+  ListenerStats(const ListenerStats&) = delete;
+  ListenerStats& operator=(const ListenerStats&) = delete;
+  ~ListenerStats();
   Gauge downstream_cx_active;
   Counter downstream_cx_total;
   std::array<Counter, 5> requests;  // by code class
@@ -100,6 +106,9 @@ struct ListenerStats {
   Counter bytes_received;
   Counter bytes_sent;
   std::array<Counter, static_cast<size_t>(ProtocolError::kCount)> protocol_errors;
+  // Made by the worker at its first gRPC request (grpcStatsOf, grpc_stats.h), published with
+  // release for the scraper; owned here.
+  std::atomic<GrpcStats*> grpc{nullptr};
 };
 
 struct EndpointStats {

@@ -92,6 +92,16 @@ typedef enum remora_metric_kind {
 #define REMORA_RETRY_5XX 0x1u
 #define REMORA_RETRY_RESET 0x2u
 #define REMORA_RETRY_CONNECT_FAILURE 0x4u
+/* gRPC conditions (Envoy's retry_grpc_on): a gRPC request whose response is trailers-only with
+ * this grpc-status, before anything was sent downstream. These apply whatever the method (gRPC
+ * uses POST throughout); the request body is kept for the retry up to the listener's
+ * buffer_high_watermark. A kernel older than these bits ignores them. */
+#define REMORA_RETRY_GRPC_CANCELLED 0x8u
+#define REMORA_RETRY_GRPC_DEADLINE_EXCEEDED 0x10u
+#define REMORA_RETRY_GRPC_RESOURCE_EXHAUSTED 0x20u
+#define REMORA_RETRY_GRPC_UNAVAILABLE 0x40u
+#define REMORA_RETRY_GRPC_INTERNAL 0x80u
+#define REMORA_RETRY_GRPC_MASK 0xf8u
 
 /* The route decision a routing filter hands the kernel. Strings are copied by the host during
  * the call. */

@@ -36,7 +36,8 @@ TEST(ConfigJsonTest, RendersEveryField) {
       "address": "0.0.0.0:15001",
       "limits": {"max_request_headers_bytes": 61440, "max_request_headers": 100,
                  "buffer_high_watermark": 1048576},
-      "timeouts": {"request_headers": "10000ms", "idle": "60000ms", "request": "0ms"},
+      "timeouts": {"request_headers": "10000ms", "idle": "60000ms", "request": "0ms",
+                   "grpc_max": "0ms"},
       "routes": [{"prefix": "/api", "cluster": "api"}, {"prefix": "/", "cluster": "web"}],
       "original_dst": false
     }],

@@ -21,7 +21,7 @@ Config everyFieldSet() {
   listener.name = "null";  // would read back as YAML null if emitted unquoted
   listener.address = {"0.0.0.0", 8443};
   listener.limits = {2048, 20, 65536};
-  listener.timeouts = {Duration{250}, Duration{3000}, Duration{86400000}};
+  listener.timeouts = {Duration{250}, Duration{3000}, Duration{86400000}, Duration{1500}};
   listener.routes = {{"/api/", "true"}, {"/", "123"}};
   listener.original_dst = true;
   config.listeners.push_back(listener);

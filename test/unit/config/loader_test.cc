@@ -184,6 +184,8 @@ TEST(LoaderTest, BadDurations) {
             "clusters[0].response_timeout: expected a duration from 1ms to 24h, got 0");
   EXPECT_EQ(errorOf(withListener("    timeouts: {request: 25h}\n")),
             "listeners[0].timeouts.request: expected a duration from 0s to 24h, got \"25h\"");
+  EXPECT_EQ(errorOf(withListener("    timeouts: {grpc_max: 25h}\n")),
+            "listeners[0].timeouts.grpc_max: expected a duration from 0s to 24h, got \"25h\"");
   EXPECT_EQ(errorOf("drain: {deadline: 99999999999999999999h}\n" + minimal()),
             "drain.deadline: expected a duration from 0s to 24h, got \"99999999999999999999h\"");
 }
@@ -191,12 +193,14 @@ TEST(LoaderTest, BadDurations) {
 TEST(LoaderTest, DurationUnits) {
   Result<Config> result = loadFromString(
       "drain: {grace_period: 0, deadline: 2m}\n" +
-      withListener("    timeouts: {request_headers: 250ms, idle: 1h, request: 0s}\n"));
+      withListener(
+          "    timeouts: {request_headers: 250ms, idle: 1h, request: 0s, grpc_max: 30s}\n"));
   ASSERT_TRUE(result.ok()) << result.error();
   EXPECT_EQ(result->drain.grace_period, Duration{0});
   EXPECT_EQ(result->drain.deadline, std::chrono::minutes(2));
   EXPECT_EQ(result->listeners[0].timeouts.request_headers, Duration{250});
   EXPECT_EQ(result->listeners[0].timeouts.idle, std::chrono::hours(1));
+  EXPECT_EQ(result->listeners[0].timeouts.grpc_max, std::chrono::seconds(30));
 }
 
 TEST(LoaderTest, BadIntegers) {

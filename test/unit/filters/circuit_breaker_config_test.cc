@@ -64,6 +64,18 @@ TEST(BreakerConfigTest, DefaultsAndGenerations) {
   EXPECT_NE(a->generation, b->generation);
 }
 
+TEST(BreakerConfigTest, GrpcFailureStatuses) {
+  auto c = parseOk(R"({"clusters": {"a": {"max_active_requests": 1},
+      "b": {"max_active_requests": 1, "grpc_failure_statuses": ["unavailable", "resource-exhausted"]},
+      "c": {"max_active_requests": 1, "grpc_failure_statuses": []}}})");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->find("a")->grpc_failures, kDefaultGrpcFailures);
+  EXPECT_EQ(c->find("b")->grpc_failures, (1u << 14) | (1u << 8));
+  EXPECT_EQ(c->find("c")->grpc_failures, 0u);
+  EXPECT_EQ(grpcStatusFromName("deadline_exceeded"), 4);
+  EXPECT_EQ(grpcStatusFromName("Internal"), -1);
+}
+
 TEST(BreakerConfigTest, DurationsReadLikeEveryOtherFilter) {
   std::unique_ptr<BreakerConfig> c = parseOk(R"({"clusters": {"a": {"max_active_requests": 1,
     "breaker": {"cool_down": 5, "window": "1m"}, "outlier": {"base_ejection": "500us"}}}})");
@@ -97,6 +109,13 @@ INSTANTIATE_TEST_SUITE_P(
                   "clusters.a.max_pending: must be between 0 and 4294967295, got -1"},
         BadConfig{R"({"clusters": {"a": {"max_active_requests": 1, "max_actives": 1}}})",
                   "clusters.a.max_actives: unknown field"},
+        BadConfig{
+            R"({"clusters": {"a": {"max_active_requests": 1, "grpc_failure_statuses": ["ok"]}}})",
+            "clusters.a.grpc_failure_statuses[0]: must name a gRPC status other than ok (e.g. "
+            "\"unavailable\"), got \"ok\""},
+        BadConfig{
+            R"({"clusters": {"a": {"max_active_requests": 1, "grpc_failure_statuses": "internal"}}})",
+            "clusters.a.grpc_failure_statuses: must be an array, got a string"},
         BadConfig{
             R"({"clusters": {"a": {"max_active_requests": 1, "breaker": {"failure_ratio": 1.5}}}})",
             "clusters.a.breaker.failure_ratio: must be between 0.0 and 1.0, got 1.5"},

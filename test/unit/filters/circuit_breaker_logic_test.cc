@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "circuit_breaker/breaker.h"
+#include "circuit_breaker/breaker_config.h"
 #include "circuit_breaker/breaker_events.h"
 #include "circuit_breaker/cluster_state.h"
 #include "circuit_breaker/outcome.h"
@@ -295,6 +296,34 @@ TEST(BreakerEventsTest, PayloadsAreSmallJsonObjects) {
   EXPECT_EQ(stateLogLine("users", t), "cluster users: breaker closed -> open (failure_ratio)");
   EXPECT_EQ(ejectionLogLine("users", "10.0.0.7:8080", 30000, 2, "consecutive_5xx"),
             "cluster users: ejected 10.0.0.7:8080 for 30000ms (consecutive_5xx, ejection #2)");
+}
+
+}  // namespace
+}  // namespace remora::circuit_breaker
+
+namespace remora::circuit_breaker {
+namespace {
+
+TEST(OutcomeTest, ClassifiesGrpcStatuses) {
+  EXPECT_EQ(classifyGrpcStatus("14", kDefaultGrpcFailures), Outcome::kGrpcFailure);
+  EXPECT_EQ(classifyGrpcStatus("13", kDefaultGrpcFailures), Outcome::kGrpcFailure);
+  EXPECT_EQ(classifyGrpcStatus("4", kDefaultGrpcFailures), Outcome::kGrpcFailure);
+  EXPECT_EQ(classifyGrpcStatus("0", kDefaultGrpcFailures), Outcome::kSuccess);
+  EXPECT_EQ(classifyGrpcStatus("5", kDefaultGrpcFailures), Outcome::kSuccess);  // NOT_FOUND
+  EXPECT_EQ(classifyGrpcStatus("8", 1u << 8), Outcome::kGrpcFailure);
+  EXPECT_EQ(classifyGrpcStatus("99", ~0u), Outcome::kSuccess);
+  EXPECT_EQ(classifyGrpcStatus("x", ~0u), Outcome::kSuccess);
+  EXPECT_EQ(classifyGrpcStatus("", ~0u), Outcome::kSuccess);
+  EXPECT_TRUE(isFailure(Outcome::kGrpcFailure));
+  EXPECT_STREQ(outcomeName(Outcome::kGrpcFailure), "grpc_failure");
+}
+
+TEST(OutlierDetectorTest, CountsGrpcFailuresAsFiveHundreds) {
+  OutlierDetector d;
+  OutlierSettings s;
+  s.consecutive_5xx = 2;
+  EXPECT_EQ(d.record(s, "a:1", Outcome::kGrpcFailure, 1), nullptr);
+  EXPECT_STREQ(d.record(s, "a:1", Outcome::kGrpcFailure, 2), "consecutive_5xx");
 }
 
 }  // namespace

@@ -163,8 +163,9 @@ INSTANTIATE_TEST_SUITE_P(
             "routes[0].retry.attempts: must be between 0 and 10, got -1"},
         BadConfig{
             R"({"routes": [{"match": {"prefix": "/"}, "cluster": "a", "retry": {"on": ["5xx", "timeout"]}}]})",
-            "routes[0].retry.on[1]: must be one of \"5xx\", \"reset\", \"connect_failure\", got "
-            "\"timeout\""},
+            "routes[0].retry.on[1]: must be one of \"5xx\", \"reset\", \"connect_failure\", "
+            "\"cancelled\", \"deadline-exceeded\", \"internal\", \"resource-exhausted\", "
+            "\"unavailable\", got \"timeout\""},
         BadConfig{
             R"({"routes": [{"match": {"prefix": "/"}, "cluster": "a", "timeout": "1s", "retry": {"per_try_timeout": "2s"}}]})",
             "routes[0].retry.per_try_timeout: must not exceed the route's timeout (1000ms)"},

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <remora/sdk/config_util.h>
+#include <remora/sdk/stream.h>
 
 #include <chrono>
 #include <string>
@@ -271,6 +272,20 @@ TEST(SdkConfigUtil, ParseDuration) {
   EXPECT_FALSE(parseDuration("-1s"));
   EXPECT_FALSE(parseDuration("1d"));
   EXPECT_FALSE(parseDuration("1 s"));
+}
+
+}  // namespace
+}  // namespace remora::test
+
+namespace remora::test {
+namespace {
+
+TEST(SdkGrpcTest, StatusHeaderCarriesTheCode) {
+  sdk::Header h = sdk::grpcStatusHeader(sdk::GrpcStatus::kResourceExhausted);
+  EXPECT_EQ(h.name, "grpc-status");
+  EXPECT_EQ(h.value, "8");
+  EXPECT_EQ(sdk::grpcStatusHeader(sdk::GrpcStatus::kUnauthenticated).value, "16");
+  EXPECT_EQ(sdk::grpcStatusHeader(sdk::GrpcStatus::kCancelled).value, "1");
 }
 
 }  // namespace

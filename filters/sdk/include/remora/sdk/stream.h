@@ -36,6 +36,33 @@ struct Header {
   std::string_view value;
 };
 
+// gRPC status codes a filter may choose for its local replies (grpc/doc/statuscodes.md).
+enum class GrpcStatus : int {
+  kCancelled = 1,
+  kUnknown = 2,
+  kInvalidArgument = 3,
+  kDeadlineExceeded = 4,
+  kNotFound = 5,
+  kPermissionDenied = 7,
+  kResourceExhausted = 8,
+  kFailedPrecondition = 9,
+  kUnimplemented = 12,
+  kInternal = 13,
+  kUnavailable = 14,
+  kUnauthenticated = 16,
+};
+
+// The reply header that chooses the gRPC status of a local reply to a gRPC request; other
+// requests never see it (the kernel drops it). Without it the kernel maps the HTTP status
+// (401 → UNAUTHENTICATED, 429/503 → UNAVAILABLE, ...). For example:
+//   stream().sendLocalReply(429, "slow down\n", {{"content-type", "text/plain"},
+//                                               grpcStatusHeader(GrpcStatus::kResourceExhausted)});
+inline Header grpcStatusHeader(GrpcStatus status) {
+  static constexpr std::string_view kCodes[] = {"0", "1",  "2",  "3",  "4",  "5",  "6",  "7", "8",
+                                                "9", "10", "11", "12", "13", "14", "15", "16"};
+  return {"grpc-status", kCodes[static_cast<int>(status)]};
+}
+
 // A non-owning list of headers for calls that copy them into the kernel (local replies,
 // callouts). Accepts a braced list, a vector or a span; whatever it views must outlive the call,
 // which a braced list in the call expression always does.
@@ -233,6 +260,15 @@ class Stream {
   }
   void setMetadata(std::string_view key, std::string_view value) const {
     host().metadata_set(s_, toStr(key), toStr(value));
+  }
+  // A gRPC stream's grpc-status once known (trailers, a trailers-only response, a mapped non-200
+  // status or a local reply); nullopt for other requests and before then.
+  std::optional<int> grpcStatus() const {
+    std::optional<std::string_view> v = metadata("remora.grpc_status");
+    if (!v || v->empty() || v->size() > 3) return std::nullopt;
+    int code = 0;
+    for (char c : *v) code = code * 10 + (c - '0');
+    return code;
   }
 
   // --- Clusters (this worker's view) -----------------------------------------------------------
