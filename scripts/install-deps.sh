@@ -17,8 +17,8 @@ packages=(
   # Fleet tests: a real etcd.
   etcd-server etcd-client
   # HTTP/2 and gRPC tests: nghttpd (h2c upstream), nghttp and h2load (clients), python3-h2
-  # (raw frame client and test server).
-  nghttp2-server nghttp2-client python3-h2
+  # (raw frame client and test server), grpcio (real gRPC clients and servers).
+  nghttp2-server nghttp2-client python3-h2 python3-grpcio
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(nginx haproxy wrk valgrind strace)

@@ -273,6 +273,10 @@ void Http2Stream::encodeHeaders(const MessageHead& response, bool end_stream) {
   nva.push_back({const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":status")),
                  reinterpret_cast<uint8_t*>(status), 7, 3, NGHTTP2_NV_FLAG_NONE});
   buildFields(response.headers, true, buf, nva);
+  // A response known to be empty ends with its HEADERS frame: a gRPC trailers-only answer must,
+  // since a client reads the status from the frame that ends the stream.
+  if (response.has_content_length && response.content_length == 0 && response.status >= 200)
+    end_stream = true;
   if (end_stream) {
     response_ended_ = true;
     nghttp2_submit_response(conn_.session(), id_, nva.data(), nva.size(), nullptr);

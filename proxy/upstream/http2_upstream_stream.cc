@@ -290,6 +290,14 @@ void Http2UpstreamStream::onHeadersEnd(bool end_stream) {
   response_.http_major = 2;
   response_.http_minor = 0;
   response_.keep_alive = true;
+  if (end_stream && !response_.has_content_length) {
+    // No body follows (a gRPC trailers-only answer, an empty response): say so, so the
+    // downstream codec ends the response with its head (HTTP/2: HEADERS with END_STREAM, which
+    // gRPC clients need to read the status) instead of sending an empty body after it.
+    response_.headers.add(http::HeaderToken::kContentLength, "content-length", "0");
+    response_.has_content_length = true;
+    response_.content_length = 0;
+  }
   conn_.touch(*this);
   if (cb_->onResponseHeaders(response_) < 0 || cb_ == nullptr) return;
   if (end_stream) complete();

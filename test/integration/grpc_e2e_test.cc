@@ -5,9 +5,8 @@
 // replies carry (UNIMPLEMENTED, UNAUTHENTICATED, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED,
 // UNAVAILABLE from an open breaker).
 //
-// grpcio speaks HTTP/2 only, so this needs Remora's HTTP/2 downstream codec and upstream pools.
-// Registered DISABLED_ until both are merged; then drop the prefix (and adjust
-// kListenerProtocolYaml if the h2 listener needs a setting).
+// grpcio speaks HTTP/2 only: this runs through Remora's HTTP/2 downstream codec and upstream
+// pools.
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -30,11 +29,12 @@ const std::string kScript = std::string(REMORA_SOURCE_DIR) + "/test/integration/
 // Upstream gRPC needs HTTP/2 to the server (the cluster setting the h2 pools add).
 constexpr const char* kClusterProtocolYaml = "protocol: http2\n";
 
-TEST(GrpcEndToEndTest, DISABLED_GrpcioClientAndServerThroughRemora) {
-  if (access(kPython, X_OK) != 0) GTEST_SKIP() << "no /usr/bin/python3";
+TEST(GrpcEndToEndTest, GrpcioClientAndServerThroughRemora) {
+  ASSERT_EQ(access(kPython, X_OK), 0) << "no /usr/bin/python3";
   Process probe({kPython, "-c", "import grpc"});
   auto probed = probe.waitExit(std::chrono::seconds(20));
-  if (!probed || !probed->exitedWith(0)) GTEST_SKIP() << "python3-grpcio is not installed";
+  ASSERT_TRUE(probed && probed->exitedWith(0))
+      << "python3-grpcio is not installed (scripts/install-deps.sh installs it)";
 
   uint16_t server_port = freePort();
   Process server({kPython, kScript, "serve", "--port", std::to_string(server_port)});

@@ -451,8 +451,7 @@ TEST(LoaderTest, HealthCheckErrors) {
   EXPECT_EQ(errorOf(withCluster("    health_check: {path: healthz}\n")),
             "clusters[0].health_check.path: expected a path starting with \"/\", got \"healthz\"");
   EXPECT_EQ(errorOf(withCluster("    health_check: {path: /h, unhealthy_threshold: 0}\n")),
-            "clusters[0].health_check.unhealthy_threshold: expected an integer from 1 to 1000, "
-            "got 0");
+            "clusters[0].health_check.unhealthy_threshold: expected an integer 1..1000, got 0");
   EXPECT_EQ(errorOf(withCluster("    health_check: {path: /h, interval: 1s, timeout: 2s}\n")),
             "clusters[0].health_check.timeout: must not exceed interval (1s), got 2s");
   EXPECT_EQ(errorOf(withCluster("    health_check: {path: /h, expected_statuses: [200, 700]}\n")),

@@ -138,7 +138,7 @@ TEST_F(CollectorTest, EmitsBuildInfo) {
 TEST(CollectorEmptyTest, EmitsEveryFamilyWithoutSeries) {
   Store store(1);
   const auto families = Collector(store).Collect();
-  EXPECT_EQ(families.size(), 17u);
+  EXPECT_EQ(families.size(), 18u);
   for (const auto& f : families)
     if (f.name != "remora_build_info") {
       EXPECT_TRUE(f.metric.empty()) << f.name;
