@@ -137,10 +137,20 @@ TEST_F(CircuitBreakerTest, OutlierEjectionShowsInAdminClustersAndMetrics) {
   for (int i = 0; i < 4; ++i) proxy_->get("/pair/x");
   EXPECT_EQ(failing.requests(), 2u);
 
-  json clusters = adminJson(proxy_->adminPort(), "/clusters");
+  // The ejection reaches the workers (and /clusters) through a post from the main thread.
+  json clusters;
   json pair;
-  for (const json& c : clusters["clusters"])
-    if (c["name"] == "pair") pair = c;
+  auto read_pair = [&] {
+    clusters = adminJson(proxy_->adminPort(), "/clusters");
+    pair = json();
+    for (const json& c : clusters["clusters"])
+      if (c["name"] == "pair") pair = c;
+    if (!pair.is_object()) return false;
+    for (const json& e : pair["endpoints"])
+      if (e["address"] == failing.address() && e["state"] == "ejected") return true;
+    return false;
+  };
+  eventually(read_pair, std::chrono::seconds(2));
   ASSERT_TRUE(pair.is_object()) << clusters.dump(2);
   ASSERT_EQ(pair["endpoints"].size(), 2u);
   for (const json& e : pair["endpoints"]) {
