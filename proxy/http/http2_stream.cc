@@ -8,6 +8,7 @@
 
 #include "http/codec/http1_format.h"
 #include "http/http2_server_connection.h"
+#include "http/request_writer.h"
 
 namespace remora::http {
 namespace {
@@ -31,21 +32,6 @@ bool parseMethod(std::string_view m, http_method& out) {
   HTTP_METHOD_MAP(REMORA_METHOD)
 #undef REMORA_METHOD
   return false;
-}
-
-// Connection-specific fields (RFC 9113 §8.2.2) an HTTP/1.1 upstream may send; never on h2.
-bool connectionSpecific(HeaderToken t) {
-  switch (t) {
-    case HeaderToken::kConnection:
-    case HeaderToken::kKeepAlive:
-    case HeaderToken::kProxyConnection:
-    case HeaderToken::kTe:
-    case HeaderToken::kTransferEncoding:
-    case HeaderToken::kUpgrade:
-      return true;
-    default:
-      return false;
-  }
 }
 
 // Builds the nghttp2 name/value array for a header block: names lowercased into `buf` (HTTP/2
@@ -75,7 +61,8 @@ void buildFields(const HeaderMap& h, bool response, std::string& buf,
   for (const HeaderMap::Entry& e : h.entries()) need += e.name_len;
   buf.reserve(start + need);
   for (const HeaderMap::Entry& e : h.entries()) {
-    if (e.removed || connectionSpecific(e.token)) continue;
+    // Connection-specific fields (RFC 9113 §8.2.2) are the hop-by-hop ones: never on h2.
+    if (e.removed || isHopByHop(e.token)) continue;
     std::string_view name = h.name(e);
     bool drop = false;
     for (std::string_view l : listed) drop |= equalsIgnoreCase(l, name);

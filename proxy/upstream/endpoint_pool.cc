@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cstring>
@@ -41,6 +43,16 @@ EndpointPool::EndpointPool(WorkerCluster& cluster, Dispatcher& dispatcher,
       sockaddr_len_(len),
       stats_(stats),
       http2_(cluster.config().protocol == config::UpstreamProtocol::kHttp2) {}
+
+bool EndpointPool::startConnect(Fd& fd) const {
+  int s = ::socket(sockaddr_.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (s < 0) return false;
+  fd.reset(s);
+  int one = 1;
+  ::setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  int rc = ::connect(s, reinterpret_cast<const struct sockaddr*>(&sockaddr_), sockaddr_len_);
+  return rc == 0 || errno == EINPROGRESS;
+}
 
 EndpointPool::~EndpointPool() {
   // Streams pin the cluster, so only idle or closing connections can remain here.

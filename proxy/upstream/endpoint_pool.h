@@ -73,6 +73,10 @@ class EndpointPool {
 
   const sockaddr_storage& sockaddr() const { return sockaddr_; }
   socklen_t sockaddrLen() const { return sockaddr_len_; }
+  // A non-blocking TCP_NODELAY socket connecting to this endpoint (HTTP/1 and HTTP/2
+  // connections alike). False when the connect failed at once (errno says why); `fd` is set
+  // whenever a socket was made, so the caller's events can watch it.
+  bool startConnect(Fd& fd) const;
   const std::string& name() const { return name_; }
   WorkerCluster& cluster() { return cluster_; }
   uint32_t activeRequests() const { return active_; }

@@ -48,18 +48,12 @@ void UpstreamConnection::connect(UpstreamCallbacks& cb) {
   cb_ = &cb;
   state_ = State::kConnecting;
   event_base* base = dispatcher_.base();
-  const sockaddr_storage& sa = pool_.sockaddr();
-  int fd = ::socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int rc = -1;
-  if (fd >= 0) {
-    fd_.reset(fd);
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    read_ev_.reset(event_new(base, fd, EV_READ | EV_PERSIST, onEvent, this));
-    write_ev_.reset(event_new(base, fd, EV_WRITE | EV_PERSIST, onEvent, this));
-    rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&sa), pool_.sockaddrLen());
+  bool started = pool_.startConnect(fd_);
+  if (fd_.valid()) {
+    read_ev_.reset(event_new(base, fd_.get(), EV_READ | EV_PERSIST, onEvent, this));
+    write_ev_.reset(event_new(base, fd_.get(), EV_WRITE | EV_PERSIST, onEvent, this));
   }
-  if (fd < 0 || (rc < 0 && errno != EINPROGRESS)) {
+  if (!started) {
     // Report from the loop, never from inside the caller's acquire().
     connect_error_ = true;
     timer_.fireSoon();
