@@ -5,13 +5,22 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "common/c_handles.h"
 #include "config/yaml_fields.h"
 #include "etcd/mirror.h"
 
 namespace remora::discovery {
+
+config::Duration nextDnsRefresh(std::optional<std::chrono::seconds> min_ttl,
+                                config::Duration refresh) {
+  if (!min_ttl) return refresh;
+  const config::Duration floor = std::min<config::Duration>(kDnsMinRefresh, refresh);
+  return std::clamp<config::Duration>(*min_ttl, floor, refresh);
+}
 
 Result<config::SocketAddress> parseEndpointValue(const std::string& value) {
   std::string text = value;
@@ -80,6 +89,7 @@ class DnsWatcher : public EndpointDiscovery::Watcher {
         cluster_(std::move(cluster)),
         publish_(publish),
         hosts_(d.hosts),
+        from_dns_(d.hosts.size(), false),
         refresh_(d.refresh) {
     timer_.reset(evtimer_new(base, &DnsWatcher::onTimer, this));
     resolve();
@@ -94,6 +104,7 @@ class DnsWatcher : public EndpointDiscovery::Watcher {
   struct Lookup {
     DnsWatcher* owner;
     uint16_t port;
+    bool superseded = false;  // a cancelled getaddrinfo replaced by an A query: ignore its answer
   };
 
   static void onTimer(evutil_socket_t, short, void* arg) {
@@ -104,38 +115,86 @@ class DnsWatcher : public EndpointDiscovery::Watcher {
     if (pending_ > 0) return;
     round_.clear();
     failed_ = false;
+    min_ttl_.reset();
     pending_ = hosts_.size() + 1;  // +1 so a lookup answered at once cannot finish the round
-    for (const config::HostPort& h : hosts_) {
+    for (size_t i = 0; i < hosts_.size(); ++i) {
+      if (from_dns_[i]) {
+        queryA(hosts_[i]);
+        continue;
+      }
+      // getaddrinfo answers /etc/hosts entries and literals at once (and without a TTL), which
+      // the A query below would not see. A name it has to send to a name server is a DNS name:
+      // ask for its A records instead, whose answer carries the TTL. /etc/hosts is read once, so
+      // this is learnt once per name.
       evutil_addrinfo hints{};
       hints.ai_family = AF_INET;
       hints.ai_socktype = SOCK_STREAM;
-      auto* lookup = new Lookup{this, h.port};
+      auto* lookup = new Lookup{this, hosts_[i].port};
       lookups_.push_back(lookup);
-      evdns_getaddrinfo(dns_, h.host.c_str(), nullptr, &hints, &DnsWatcher::onResolved, lookup);
+      evdns_getaddrinfo_request* req = evdns_getaddrinfo(dns_, hosts_[i].host.c_str(), nullptr,
+                                                         &hints, &DnsWatcher::onAddrinfo, lookup);
+      if (req) {
+        lookup->superseded = true;
+        evdns_getaddrinfo_cancel(req);
+        from_dns_[i] = true;
+        queryA(hosts_[i]);
+      }
     }
     finishOne();
   }
 
-  static void onResolved(int result, evutil_addrinfo* res, void* arg) {
-    auto* lookup = static_cast<Lookup*>(arg);
+  void queryA(const config::HostPort& h) {
+    auto* lookup = new Lookup{this, h.port};
+    lookups_.push_back(lookup);
+    evdns_base_resolve_ipv4(dns_, h.host.c_str(), 0, &DnsWatcher::onA, lookup);
+  }
+
+  // Takes the lookup back; null when its answer is to be ignored.
+  static DnsWatcher* release(Lookup* lookup) {
     DnsWatcher* self = lookup->owner;
-    if (self) {
-      self->lookups_.erase(std::find(self->lookups_.begin(), self->lookups_.end(), lookup));
+    if (self) self->lookups_.erase(std::find(self->lookups_.begin(), self->lookups_.end(), lookup));
+    if (lookup->superseded) self = nullptr;
+    return self;
+  }
+
+  static void onAddrinfo(int result, evutil_addrinfo* res, void* arg) {
+    auto* lookup = static_cast<Lookup*>(arg);
+    if (DnsWatcher* self = release(lookup)) {
       if (result != 0) {
         self->failed_ = true;
         spdlog::warn("cluster {}: dns: {}", self->cluster_, evutil_gai_strerror(result));
       }
       for (evutil_addrinfo* a = res; a; a = a->ai_next) {
         if (a->ai_family != AF_INET) continue;
-        char text[INET_ADDRSTRLEN];
-        inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr, text,
-                  sizeof text);
-        self->round_.push_back({text, lookup->port});
+        self->add(reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr, lookup->port);
       }
+      self->finishOne();
     }
     if (res) evutil_freeaddrinfo(res);
     delete lookup;
-    if (self) self->finishOne();
+  }
+
+  static void onA(int result, char type, int count, int ttl, void* addresses, void* arg) {
+    auto* lookup = static_cast<Lookup*>(arg);
+    if (DnsWatcher* self = release(lookup)) {
+      if (result != DNS_ERR_NONE || type != DNS_IPv4_A) {
+        self->failed_ = true;
+        spdlog::warn("cluster {}: dns: {}", self->cluster_, evdns_err_to_string(result));
+      } else {
+        const auto* addrs = static_cast<const in_addr*>(addresses);
+        for (int i = 0; i < count; ++i) self->add(addrs[i], lookup->port);
+        const auto seconds = std::chrono::seconds(std::max(ttl, 0));
+        if (!self->min_ttl_ || seconds < *self->min_ttl_) self->min_ttl_ = seconds;
+      }
+      self->finishOne();
+    }
+    delete lookup;
+  }
+
+  void add(in_addr addr, uint16_t port) {
+    char text[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &addr, text, sizeof text);
+    round_.push_back({text, port});
   }
 
   void finishOne() {
@@ -148,7 +207,7 @@ class DnsWatcher : public EndpointDiscovery::Watcher {
       spdlog::info("cluster {}: {} endpoint(s) from dns", cluster_, last_.size());
       publish_(cluster_, std::make_shared<const std::vector<config::SocketAddress>>(last_));
     }
-    const int64_t ms = refresh_.count();
+    const int64_t ms = nextDnsRefresh(min_ttl_, refresh_).count();
     timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>(ms % 1000 * 1000)};
     event_add(timer_.get(), &tv);
   }
@@ -157,11 +216,13 @@ class DnsWatcher : public EndpointDiscovery::Watcher {
   std::string cluster_;
   PublishFn& publish_;
   std::vector<config::HostPort> hosts_;
+  std::vector<bool> from_dns_;  // per host: not in /etc/hosts nor a literal, so asked by A query
   config::Duration refresh_;
   EventPtr timer_;
   std::vector<Lookup*> lookups_;
   std::vector<config::SocketAddress> round_;
   std::vector<config::SocketAddress> last_;
+  std::optional<std::chrono::seconds> min_ttl_;  // smallest TTL answered in this round
   size_t pending_ = 0;
   bool failed_ = false;
   bool published_ = false;
@@ -169,12 +230,13 @@ class DnsWatcher : public EndpointDiscovery::Watcher {
 
 }  // namespace
 
-EndpointDiscovery::EndpointDiscovery(event_base* base, etcd::Client* client, PublishFn publish)
-    : base_(base), client_(client), publish_(std::move(publish)) {}
+EndpointDiscovery::EndpointDiscovery(event_base* base, etcd::Client* client, PublishFn publish,
+                                     evdns_base* dns)
+    : base_(base), client_(client), publish_(std::move(publish)), dns_(dns), owns_dns_(!dns) {}
 
 EndpointDiscovery::~EndpointDiscovery() {
   watchers_.clear();
-  if (dns_) evdns_base_free(dns_, 1);
+  if (dns_ && owns_dns_) evdns_base_free(dns_, 1);
 }
 
 void EndpointDiscovery::reconcile(const config::Config& config) {

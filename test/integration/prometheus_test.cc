@@ -1,7 +1,7 @@
 // A real Prometheus scraping the real remora's admin /metrics: the target comes up, request
 // counters and the duration histogram move in PromQL as traffic flows through the proxy, and
 // every query of the Grafana dashboard (deploy/grafana/remora-dashboard.json) names metrics
-// remora exposes and evaluates to data.
+// remora exposes and evaluates to data (config, plugin build, protocol and gRPC panels included).
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -161,6 +161,18 @@ TEST_F(PrometheusTest, DashboardQueriesUseExposedMetricsAndReturnData) {
   }
 
   send(10, "/");
+  // Series that only exist once something happened: a gRPC call (remora_grpc_requests_total
+  // counts any POST with content-type application/grpc, whatever the upstream answers) and a
+  // refused config push (remora_config_applies_total{result="rejected"}).
+  HttpClient grpc(proxy_->port());
+  EXPECT_GT(grpc.request("POST", "/remora.test.Echo/Say", {{"content-type", "application/grpc"}},
+                         std::string(5, '\0'))
+                .status,
+            0);
+  HttpClient admin(proxy_->adminPort());
+  EXPECT_EQ(admin.request("PUT", "/config", {{"content-type", "application/yaml"}}, "workers: -1\n")
+                .status,
+            400);
   const std::set<std::string> exposed = sampleNames(proxy_->metrics());
   std::vector<std::string> exprs;
   collectExprs(dashboard, exprs);
@@ -182,10 +194,13 @@ TEST_F(PrometheusTest, DashboardQueriesUseExposedMetricsAndReturnData) {
     }
   }
   // The panels the dashboard is for.
-  for (const char* name : {"remora_requests_total", "remora_request_duration_seconds_bucket",
-                           "remora_upstream_connect_failures_total",
-                           "remora_upstream_requests_total", "remora_filter_circuit_breaker_open",
-                           "remora_filter_circuit_breaker_half_open", "remora_build_info"})
+  for (const char* name :
+       {"remora_requests_total", "remora_request_duration_seconds_bucket",
+        "remora_upstream_connect_failures_total", "remora_upstream_requests_total",
+        "remora_filter_circuit_breaker_open", "remora_filter_circuit_breaker_half_open",
+        "remora_build_info", "remora_config_version", "remora_config_applies_total",
+        "remora_plugin_requests_total", "remora_plugin_quarantined", "remora_protocol_errors_total",
+        "remora_grpc_requests_total"})
     EXPECT_TRUE(used.count(name)) << "the dashboard has no panel on " << name;
 
   // Each panel query, with Grafana's variables given values, is valid PromQL that returns data
@@ -204,6 +219,14 @@ TEST_F(PrometheusTest, DashboardQueriesUseExposedMetricsAndReturnData) {
         kScrapeWait, std::chrono::milliseconds(250));
     EXPECT_TRUE(has_data) << expr << "\n" << last.dump();
   }
+  // The config panels see the refused push, not only the startup config.
+  EXPECT_TRUE(waitUntil(
+      [] {
+        return valueOr0(R"(sum(remora_config_applies_total{source="admin",result="rejected"}))") >=
+               1;
+      },
+      kScrapeWait, std::chrono::milliseconds(250)));
+  EXPECT_EQ(valueOr0("max(remora_config_version)"), 1);
 }
 
 }  // namespace
