@@ -3,10 +3,10 @@
 #
 #   bench/grpc.sh                                  # direct, remora, remora_router, remora_chain
 #   CALLS=50000 ROUNDS=5 bench/grpc.sh
-#   ONLY=direct,remora_router SERVER_AIO=1 bench/grpc.sh
+#   ONLY=direct,remora_router SERVER_AIO=0 bench/grpc.sh   # thread-pool server
 #
 # The server is a grpcio echo server in Python (bench/grpc_echo.py, generic handler on raw
-# bytes, started fresh for every row). The load is h2load over h2c with prior knowledge: POSTs
+# bytes, started fresh for every row: grpc.aio by default). The load is h2load over h2c with prior knowledge: POSTs
 # to /bench.Echo/Unary carrying one gRPC-framed message (5-byte prefix: flag 0, big-endian
 # length), `content-type: application/grpc`, `te: trailers`. The Python server is the
 # bottleneck of every row, so calls/s say little about Remora; Remora's own CPU time per call
@@ -28,11 +28,14 @@ CONNECTIONS=${CONNECTIONS:-10}        # h2load -c
 STREAMS=${STREAMS:-10}                # h2load -m: concurrent calls per connection
 PAYLOAD_BYTES=${PAYLOAD_BYTES:-100}   # message size (the echo sends it back)
 ROUNDS=${ROUNDS:-3}                   # every row this many times, interleaved; medians reported
-SERVER_THREADS=${SERVER_THREADS:-128} # grpcio thread pool (≥ CONNECTIONS × STREAMS)
-SERVER_AIO=${SERVER_AIO:-0}           # 1: grpc.aio server (one asyncio thread) instead
+# The server: grpc.aio (one asyncio thread; about half the CPU per call of the thread pool, so
+# the least slow Python server), or with SERVER_AIO=0 grpcio's thread pool of SERVER_THREADS.
+SERVER_AIO=${SERVER_AIO:-1}
+SERVER_THREADS=${SERVER_THREADS:-128} # ≥ CONNECTIONS × STREAMS, so no call waits for a thread
 WORKERS=${WORKERS:-1}                 # Remora workers
 ONLY=${ONLY:-direct,remora,remora_router,remora_chain}
 SKIP_CALLGRIND=${SKIP_CALLGRIND:-0}   # 1 skips Remora's instructions/call
+STRACE_CALLS=${STRACE_CALLS:-0}       # > 0: an extra run of that many calls under strace -c
 CALLGRIND_WARMUP=${CALLGRIND_WARMUP:-500}
 CALLGRIND_CALLS=${CALLGRIND_CALLS:-2000}
 PYTHON=${PYTHON:-/usr/bin/python3} # Debian's python3-grpcio
@@ -195,6 +198,29 @@ run_h2load() {
   [[ ${ok:-0} == "$1" ]] || die "$ROW: h2load: only ${ok:-0} of $1 calls got a 2xx (see $3)"
 }
 
+# strace_run PID PORT: STRACE_CALLS calls with `strace -c -f` attached to Remora; appends
+# "ROW syscalls/call mix" to WORK_DIR/syscalls. strace slows Remora down, so more calls
+# share each wake-up than at full speed (fewer epoll_wait per call); reads and writes hold.
+strace_run() {
+  local pid=$1 port=$2 out=$WORK_DIR/$ROW.strace err=$WORK_DIR/$ROW.strace.log spid i
+  : >"$err"
+  timeout 120 strace -c -f -S calls -o "$out" -p "$pid" 2>"$err" </dev/null &
+  spid=$!
+  STARTED_PIDS+=("$spid")
+  for ((i = 0; i < 100; i++)); do
+    grep -q attached "$err" && break
+    sleep 0.1
+  done
+  sleep 0.2
+  run_h2load "$STRACE_CALLS" "$port" "$WORK_DIR/$ROW.strace.h2load.txt"
+  kill -TERM "$spid" 2>/dev/null || true
+  wait "$spid" || true
+  awk -v row="$ROW" -v n="$STRACE_CALLS" '
+    $NF == "total" { total = $4 }
+    $NF != "total" && $4 ~ /^[0-9]+$/ && shown < 6 { mix = mix sprintf("%s%s %.2f", (shown++ ? ", " : ""), $NF, $4 / n) }
+    END { if (total) printf "%s %.2f %s\n", row, total / n, mix }' "$out" >>"$WORK_DIR/syscalls"
+}
+
 # grpc_counts METRICS_FILE: "OK OTHER": remora_grpc_requests_total for bench.Echo/Unary with
 # grpc_status 0, and with any other status.
 grpc_counts() {
@@ -208,9 +234,7 @@ bench_row() {
   ROW=$1
   local round=$2 tag=$1.$2 server_port target port admin remora_pid=
   server_port=$(free_port)
-  local -a serve=("$PYTHON" "$BENCH_DIR/grpc_echo.py" serve --port "$server_port")
-  if [[ $SERVER_AIO == 1 ]]; then serve+=(--aio); else serve+=(--threads "$SERVER_THREADS"); fi
-  launch "$WORK_DIR/$tag.server.log" "${serve[@]}"
+  launch "$WORK_DIR/$tag.server.log" "${SERVE[@]}" --port "$server_port"
   local server_pid=$LAUNCHED_PID
   wait_port "$server_port" "$server_pid" || die "$ROW: the gRPC server did not start ($WORK_DIR/$tag.server.log)"
   target=$server_port
@@ -241,6 +265,11 @@ bench_row() {
   if [[ -n $remora_pid ]]; then read -r ru1 rs1 <<<"$(cpu_ticks "$remora_pid")"; fi
 
   local us_per_tick=$((1000000 / CLK_TCK)) expected=$((WARMUP_CALLS + CALLS + 1)) verified
+  if [[ -n $remora_pid && $STRACE_CALLS != 0 && $round == 1 ]]; then
+    log "$ROW: strace -c over $STRACE_CALLS calls"
+    strace_run "$remora_pid" "$target"
+    expected=$((expected + STRACE_CALLS))
+  fi
   verified="h2load $CALLS/$CALLS 2xx"
   if [[ -n $remora_pid ]]; then
     curl -sS --max-time 5 "http://127.0.0.1:$admin/metrics" >"$WORK_DIR/$tag.metrics.txt"
@@ -279,7 +308,7 @@ callgrind_total() {
   ROW=$1
   local n=$2 tag=$1.cg$2 server_port port admin pid server_pid i
   server_port=$(free_port)
-  launch "$WORK_DIR/$tag.server.log" "$PYTHON" "$BENCH_DIR/grpc_echo.py" serve --port "$server_port"
+  launch "$WORK_DIR/$tag.server.log" "${SERVE[@]}" --port "$server_port"
   server_pid=$LAUNCHED_PID
   wait_port "$server_port" "$server_pid" || die "$ROW: the gRPC server did not start ($WORK_DIR/$tag.server.log)"
   port=$(free_port)
@@ -303,6 +332,8 @@ callgrind_total() {
 
 # --- main ----------------------------------------------------------------------------------
 
+[[ $STRACE_CALLS =~ ^[0-9]+$ ]] || die "STRACE_CALLS must be a number, got '$STRACE_CALLS'"
+if [[ $STRACE_CALLS != 0 ]]; then command -v strace >/dev/null || die "strace not found (apt-get install -y strace)"; fi
 for var in CALLS WARMUP_CALLS CONNECTIONS STREAMS PAYLOAD_BYTES ROUNDS SERVER_THREADS WORKERS \
   CALLGRIND_WARMUP CALLGRIND_CALLS; do
   [[ ${!var} =~ ^[1-9][0-9]*$ ]] || die "$var must be a positive integer, got '${!var}'"
@@ -339,6 +370,8 @@ trap 'exit 130' INT TERM
 "$PYTHON" -c 'import struct, sys; n = int(sys.argv[1]); sys.stdout.buffer.write(b"\0" + struct.pack(">I", n) + b"x" * n)' \
   "$PAYLOAD_BYTES" >"$WORK_DIR/message.bin"
 TOKEN=$(make_jwt)
+SERVE=("$PYTHON" "$BENCH_DIR/grpc_echo.py" serve)
+if [[ $SERVER_AIO == 1 ]]; then SERVE+=(--aio); else SERVE+=(--threads "$SERVER_THREADS"); fi
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 for ((round = 1; round <= ROUNDS; round++)); do
@@ -381,6 +414,12 @@ for row in "${ROWS[@]}"; do
   done
   echo "$line | ${INSTR[$row]:-n/a} |"
 done
+if [[ -s $WORK_DIR/syscalls ]]; then
+  echo
+  echo "Remora's syscalls per call under \`strace -c -f\` (round 1, $STRACE_CALLS more calls; the most frequent):"
+  echo
+  awk '{row = $1; per = $2; $1 = ""; $2 = ""; sub(/^  /, ""); print "- " row ": " per " (" $0 ")"}' "$WORK_DIR/syscalls"
+fi
 echo
 echo "Checks: every row, every round:"
 echo
