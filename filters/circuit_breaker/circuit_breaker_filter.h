@@ -2,12 +2,12 @@
 // The circuit_breaker filter on the SDK. Per stream:
 //   on_request_headers: read the stream's cluster (metadata "remora.cluster", set by the kernel
 //     from the router's decision), then refuse with 503 + x-remora-overloaded when the worker
-//     already has max_active_requests in flight to it or its breaker is open;
-//     Otherwise hand the kernel the cluster's max_pending_requests and max_retries for this
-//     stream (set_upstream_limits): the kernel checks them when the stream would queue or retry;
+//     already has max_active_requests in flight to it or its breaker is open; otherwise hand the
+//     kernel the cluster's max_pending_requests and max_retries for this stream
+//     (set_upstream_limits), which it checks when the stream would queue or retry;
 //   on_log: count the request out, count what those bounds refused, judge the outcome (status,
-//   response flags) for the breaker
-//     and the endpoint's outlier counts, and eject the endpoint when it crossed a threshold.
+//     response flags) for the breaker and the endpoint's outlier counts, and eject the endpoint
+//     when it crossed a threshold.
 //
 // Chain position: after the router (priority 1100), because the cluster is only known once the
 // route is decided.
