@@ -84,11 +84,15 @@ ClusterLimits parseCluster(const std::string& name, const Json& json, const std:
   c.name = name;
   ConfigReader r(json, path, errors);
   if (!r.ok()) return c;
-  r.allowOnly({"max_active_requests", "max_pending", "max_retries", "breaker", "outlier",
-               "grpc_failure_statuses"});
+  r.allowOnly({"max_active_requests", "max_pending_requests", "max_pending", "max_retries",
+               "breaker", "outlier", "grpc_failure_statuses"});
   c.max_active_requests = count(r, "max_active_requests", 1, 0);
   if (r.ok() && !r.has("max_active_requests")) r.fail("max_active_requests", "is required");
-  if (auto v = r.integer("max_pending", 0, kMaxCount)) c.max_pending = static_cast<uint32_t>(*v);
+  // max_pending_requests is Envoy's name; max_pending, the name of the first releases, still works.
+  if (r.ok() && r.has("max_pending_requests") && r.has("max_pending"))
+    r.fail("max_pending", "is another name for max_pending_requests: give only one");
+  for (std::string_view key : {"max_pending_requests", "max_pending"})
+    if (auto v = r.integer(key, 0, kMaxCount)) c.max_pending = static_cast<uint32_t>(*v);
   if (auto v = r.integer("max_retries", 0, kMaxCount)) c.max_retries = static_cast<uint32_t>(*v);
   if (const Json* b = r.object("breaker"))
     c.breaker = parseBreaker(*b, r.pathOf("breaker"), errors);

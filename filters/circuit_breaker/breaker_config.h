@@ -47,9 +47,10 @@ struct ClusterLimits {
   std::string name;
   size_t index = 0;  // position among the config's clusters, e.g. for per-cluster metric handles
   uint32_t max_active_requests = 0;
-  // Accepted and validated, not enforced: ABI 1.0 shows a filter neither the pool's queue nor
-  // the kernel's retries (see README).
-  std::optional<uint32_t> max_pending;
+  // Envoy's pending and retry thresholds, per worker. The kernel enforces them for the filter
+  // (set_upstream_limits): it refuses a stream that would wait behind max_pending others for a
+  // connection, and skips a retry while max_retries streams are retrying. Unset: no bound.
+  std::optional<uint32_t> max_pending;  // config key max_pending_requests (or max_pending)
   std::optional<uint32_t> max_retries;
   std::optional<BreakerSettings> breaker;
   std::optional<OutlierSettings> outlier;

@@ -54,6 +54,12 @@ std::unique_ptr<BreakerPluginConfig> BreakerPluginConfig::create(const nlohmann:
       "Requests refused with 503 at the cluster's max_active_requests", "cluster");
   auto rejected = ctx.counterFamily("circuit_breaker_rejected_open_total",
                                     "Requests refused with 503 by an open breaker", "cluster");
+  auto pending_overflow = ctx.counterFamily(
+      "circuit_breaker_pending_overflow_total",
+      "Requests refused with 503 at the cluster's max_pending_requests", "cluster");
+  auto retry_overflow = ctx.counterFamily(
+      "circuit_breaker_retry_overflow_total",
+      "Retries not attempted at the cluster's max_retries (the failure was answered)", "cluster");
   c->metrics.resize(c->config->clusters.size());
   for (const auto& [name, limits] : c->config->clusters) {
     ClusterMetrics& m = c->metrics[limits.index];
@@ -64,11 +70,8 @@ std::unique_ptr<BreakerPluginConfig> BreakerPluginConfig::create(const nlohmann:
     m.ejections = ctx.series(ejections, name);
     m.overloaded = ctx.series(overloaded, name);
     m.rejected_open = ctx.series(rejected, name);
-    if (limits.max_pending || limits.max_retries) {
-      sdk::log(sdk::LogLevel::kInfo, "clusters." + name +
-                                         ": max_pending and max_retries are accepted but not "
-                                         "enforced by this version of the filter");
-    }
+    m.pending_overflow = ctx.series(pending_overflow, name);
+    m.retry_overflow = ctx.series(retry_overflow, name);
   }
   return c;
 }
@@ -128,13 +131,32 @@ sdk::Status BreakerFilter::onRequestHeaders(bool) {
   limits_ = limits;
   state_ = &state;
   ticket_ = ticket;
+  if (limits->max_pending || limits->max_retries) setUpstreamLimits(*limits);
   return sdk::Status::kContinue;
+}
+
+void BreakerFilter::setUpstreamLimits(const ClusterLimits& limits) {
+  // The kernel owns the pool queue and the retries, so it checks the bounds where they matter,
+  // with no call back into the plugin on that path.
+  upstream_limits_set_ = stream().setUpstreamLimits(limits.max_pending.value_or(REMORA_NO_LIMIT),
+                                                    limits.max_retries.value_or(REMORA_NO_LIMIT));
+  if (!upstream_limits_set_ && !config_.no_limits_logged.exchange(true)) {
+    sdk::log(sdk::LogLevel::kWarn,
+             "this kernel has no set_upstream_limits: max_pending_requests and max_retries are "
+             "not enforced (logged once)");
+  }
 }
 
 void BreakerFilter::onLog() {
   if (state_ == nullptr) return;
   --state_->active;
-  config_.metrics[limits_->index].active.sub(stream(), 1);
+  const ClusterMetrics& m = config_.metrics[limits_->index];
+  m.active.sub(stream(), 1);
+  if (upstream_limits_set_) {
+    uint32_t hit = stream().upstreamLimitsHit();
+    if (hit & REMORA_LIMIT_HIT_PENDING) m.pending_overflow.inc(stream());
+    if (hit & REMORA_LIMIT_HIT_RETRIES) m.retry_overflow.inc(stream());
+  }
   std::string_view address = stream().upstreamAddress();
   Outcome outcome =
       classifyOutcome(stream().responseStatus(), stream().responseFlags(), !address.empty());

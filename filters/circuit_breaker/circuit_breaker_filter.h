@@ -2,9 +2,12 @@
 // The circuit_breaker filter on the SDK. Per stream:
 //   on_request_headers: read the stream's cluster (metadata "remora.cluster", set by the kernel
 //     from the router's decision), then refuse with 503 + x-remora-overloaded when the worker
-//     already has max_active_requests in flight to it or its breaker is open;
-//   on_log: count the request out, judge the outcome (status, response flags) for the breaker
-//     and the endpoint's outlier counts, and eject the endpoint when it crossed a threshold.
+//     already has max_active_requests in flight to it or its breaker is open; otherwise hand the
+//     kernel the cluster's max_pending_requests and max_retries for this stream
+//     (set_upstream_limits), which it checks when the stream would queue or retry;
+//   on_log: count the request out, count what those bounds refused, judge the outcome (status,
+//     response flags) for the breaker and the endpoint's outlier counts, and eject the endpoint
+//     when it crossed a threshold.
 //
 // Chain position: after the router (priority 1100), because the cluster is only known once the
 // route is decided.
@@ -29,8 +32,10 @@ struct ClusterMetrics {
   sdk::Gauge half_open;  // workers whose breaker is half-open
   sdk::Counter opened;
   sdk::Counter ejections;
-  sdk::Counter overloaded;     // refused at max_active_requests
-  sdk::Counter rejected_open;  // refused by an open (or fully probing half-open) breaker
+  sdk::Counter overloaded;        // refused at max_active_requests
+  sdk::Counter rejected_open;     // refused by an open (or fully probing half-open) breaker
+  sdk::Counter pending_overflow;  // refused by the kernel at max_pending_requests
+  sdk::Counter retry_overflow;    // retries not attempted at max_retries
 };
 
 class BreakerPluginConfig {
@@ -53,6 +58,8 @@ class BreakerPluginConfig {
   std::vector<ClusterMetrics> metrics;  // by ClusterLimits::index
   // One warning per config when a stream arrives without a cluster (filter before the router).
   mutable std::atomic<bool> no_cluster_logged{false};
+  // One warning per config when the kernel cannot enforce max_pending_requests/max_retries.
+  mutable std::atomic<bool> no_limits_logged{false};
 };
 
 class BreakerFilter : public sdk::Filter {
@@ -64,6 +71,7 @@ class BreakerFilter : public sdk::Filter {
 
  private:
   sdk::Status refuse(const char* body);
+  void setUpstreamLimits(const ClusterLimits& limits);
   void reportTransition(const ClusterLimits& limits, const Transition& t);
   void judgeEndpoint(Outcome outcome, std::string_view address, uint64_t now_ms);
 
@@ -72,6 +80,7 @@ class BreakerFilter : public sdk::Filter {
   const ClusterLimits* limits_ = nullptr;
   ClusterState* state_ = nullptr;
   Breaker::Ticket ticket_;
+  bool upstream_limits_set_ = false;  // the kernel was given max_pending/max_retries
 };
 
 }  // namespace remora::circuit_breaker

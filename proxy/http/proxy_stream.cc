@@ -16,6 +16,10 @@ uint64_t unixMicros() {
   return uint64_t(tv.tv_sec) * 1000000 + uint64_t(tv.tv_usec);
 }
 
+// A filter's bound refused the stream (set_upstream_limits): said as the circuit_breaker says its
+// own refusals, so clients can tell them from an upstream's 503.
+const remora_header_t kOverloadedHeader = {{"x-remora-overloaded", 19}, {"true", 4}};
+
 bool idempotent(http_method m) {
   return m == HTTP_GET || m == HTTP_HEAD || m == HTTP_OPTIONS || m == HTTP_PUT ||
          m == HTTP_DELETE || m == HTTP_TRACE;
@@ -40,6 +44,8 @@ void ProxyStream::begin(std::shared_ptr<const ListenerRuntime> runtime, MessageH
   tried_ = 0;
   last_failure_ = nullptr;
   attempts_ = retries_ = 0;
+  max_pending_ = max_retries_ = REMORA_NO_LIMIT;
+  limits_hit_ = 0;
   response_status_ = 0;
   request_bytes_ = response_bytes_ = 0;
   route_ = RouteDecision{};
@@ -196,10 +202,14 @@ void ProxyStream::tryUpstream() {
   }
   ++attempts_;
   pending_pool_ = pool;
-  if (!pool->acquire(*this)) {
-    pending_pool_ = nullptr;
-    return sendLocalReply(503, "upstream overloaded: too many pending requests\n", false, "UO");
+  upstream::PendingAdmission admission = pool->acquire(*this, max_pending_);
+  if (admission == upstream::PendingAdmission::kAdmitted) return;
+  pending_pool_ = nullptr;
+  if (admission == upstream::PendingAdmission::kStreamLimit) {
+    limits_hit_ |= REMORA_LIMIT_HIT_PENDING;
+    return sendLocalReply(503, "upstream overloaded\n", false, "UO", &kOverloadedHeader, 1);
   }
+  sendLocalReply(503, "upstream overloaded: too many pending requests\n", false, "UO");
 }
 
 void ProxyStream::onUpstreamReady(upstream::UpstreamRequest& req) {
@@ -301,14 +311,25 @@ void ProxyStream::onUpstreamWritable() {
   encoder_.readDisable(false);
 }
 
-bool ProxyStream::retryable(uint32_t condition) const {
+bool ProxyStream::retryable(uint32_t condition) {
   if ((route_.retry_on & condition) == 0 || retries_ >= route_.retry_max) return false;
   // Only what can be sent again: the body is not kept once it went upstream (except for a gRPC
   // retry, which keeps it: retainBody).
   if ((request_->hasBody() && !retain_body_) || upgrade_) return false;
   // A gRPC status says whether the server processed the call, whatever the (POST) method.
-  return route_.retry_non_idempotent || idempotent(request_->method) ||
-         (condition & REMORA_RETRY_GRPC_MASK) != 0;
+  if (!route_.retry_non_idempotent && !idempotent(request_->method) &&
+      (condition & REMORA_RETRY_GRPC_MASK) == 0)
+    return false;
+  // Last, so only a retry that would happen takes a slot. Counted even without a bound, so a
+  // bounded stream sees every retry in flight to the cluster on this worker.
+  if (!retry_slot_) {
+    if (!cluster_->tryAddRetry(max_retries_)) {
+      limits_hit_ |= REMORA_LIMIT_HIT_RETRIES;
+      return false;  // the caller answers with the failure as it is
+    }
+    retry_slot_ = true;
+  }
+  return true;
 }
 
 void ProxyStream::retry() {
@@ -525,6 +546,10 @@ void ProxyStream::completeFinish() {
   }
   callouts_.clear();
   filters_.end(&handle_);
+  if (retry_slot_) {
+    cluster_->removeRetry();
+    retry_slot_ = false;
+  }
   cluster_.reset();
   if (request_buffer_)
     evbuffer_drain(request_buffer_.get(), evbuffer_get_length(request_buffer_.get()));

@@ -107,6 +107,14 @@ class ProxyStream : public upstream::UpstreamCallbacks {
   std::vector<std::pair<std::string, std::string>>& metadata() { return metadata_; }
   // Applies a route decision; false with `err` set when the cluster is unknown.
   bool setRoute(const remora_route_t& route, std::string& err);
+  // A filter's bounds on this stream's use of its cluster (set_upstream_limits): checked only
+  // when the stream would wait for a connection or retry. REMORA_NO_LIMIT leaves one off.
+  void setUpstreamLimits(uint32_t max_pending, uint32_t max_retries) {
+    max_pending_ = max_pending;
+    max_retries_ = max_retries;
+  }
+  // REMORA_LIMIT_HIT_* bits: which of those bounds acted on this stream.
+  uint32_t upstreamLimitsHit() const { return limits_hit_; }
   // Continues the chain after a hook returned REMORA_STOP.
   void resumeFilters();
   uint64_t requestBytes() const { return request_bytes_; }
@@ -142,7 +150,9 @@ class ProxyStream : public upstream::UpstreamCallbacks {
   void onRouted();
   void forwardRequestBody(const char* data, size_t len);
   void forwardRequestEnd(HeaderMap* trailers);
-  bool retryable(uint32_t condition) const;
+  // Whether a failure meeting `condition` is retried: the route allows it, the request can be
+  // sent again, and a retry slot is free (set_upstream_limits' max_retries; taken here).
+  bool retryable(uint32_t condition);
   void retry();
   void filterFailed();
   // After a hook returns: completes a finish() that happened inside it. True if it did.
@@ -208,6 +218,11 @@ class ProxyStream : public upstream::UpstreamCallbacks {
   uint64_t start_unix_us_ = 0;
   uint32_t attempts_ = 0;
   uint32_t retries_ = 0;
+  uint32_t max_pending_ = REMORA_NO_LIMIT;  // set_upstream_limits
+  uint32_t max_retries_ = REMORA_NO_LIMIT;
+  uint32_t limits_hit_ = 0;  // REMORA_LIMIT_HIT_* bits
+  bool retry_slot_ =
+      false;  // holds one of cluster_'s retries in flight (WorkerCluster::tryAddRetry)
   int response_status_ = 0;
   bool active_ = false;
   bool routed_ = false;            // the chain (or the built-in table) has decided

@@ -25,7 +25,7 @@ bool Callout::start() {
   upstream::EndpointPool* pool = cluster_->choose(tried_);
   if (pool == nullptr) return false;
   pending_pool_ = pool;
-  if (!pool->acquire(*this)) {
+  if (pool->acquire(*this) != upstream::PendingAdmission::kAdmitted) {
     pending_pool_ = nullptr;
     return false;
   }

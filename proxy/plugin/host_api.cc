@@ -4,6 +4,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include <cstddef>
 #include <cstring>
 
 #include "http/proxy_stream.h"
@@ -167,6 +168,20 @@ int setRoute(remora_stream_t* s, const remora_route_t* route, char* err, size_t 
   }
   if (err && err_len) std::snprintf(err, err_len, "%s", why.c_str());
   return 0;
+}
+
+void setUpstreamLimits(remora_stream_t* s, const remora_upstream_limits_t* limits) {
+  if (limits == nullptr) return;
+  // A field the plugin's struct lacks is no bound (and is not read).
+  auto has = [&](size_t offset) { return limits->struct_size >= offset + sizeof(uint32_t); };
+  uint32_t max_pending = REMORA_NO_LIMIT, max_retries = REMORA_NO_LIMIT;
+  if (has(offsetof(remora_upstream_limits_t, max_pending))) max_pending = limits->max_pending;
+  if (has(offsetof(remora_upstream_limits_t, max_retries))) max_retries = limits->max_retries;
+  stream(s).setUpstreamLimits(max_pending, max_retries);
+}
+
+uint32_t upstreamLimitsHit(remora_stream_t* s) {
+  return stream(s).upstreamLimitsHit();
 }
 
 void metadataSet(remora_stream_t* s, remora_str_t key, remora_str_t value) {
@@ -368,6 +383,8 @@ const remora_host_api_t kHostApi = {
     httpCall,
     nowUnixUs,
     nowMonotonicUs,
+    setUpstreamLimits,
+    upstreamLimitsHit,
 };
 
 }  // namespace

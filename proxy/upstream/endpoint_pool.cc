@@ -60,15 +60,15 @@ EndpointPool::~EndpointPool() {
   for (Http2Connection* c : h2_) delete c;
 }
 
-bool EndpointPool::acquire(UpstreamCallbacks& cb) {
-  if (http2_) return acquireHttp2(cb, false);
+PendingAdmission EndpointPool::acquire(UpstreamCallbacks& cb, uint32_t pending_limit) {
+  if (http2_) return acquireHttp2(cb, false, pending_limit);
   if (!idle_.empty()) {
     UpstreamConnection* conn = idle_.back();
     idle_.pop_back();
     ++active_;
     onActivated();
     conn->attach(cb);
-    return true;
+    return PendingAdmission::kAdmitted;
   }
   if (all_.size() < cluster_.config().max_connections_per_endpoint) {
     auto* conn = new UpstreamConnection(*this, dispatcher_);
@@ -76,14 +76,20 @@ bool EndpointPool::acquire(UpstreamCallbacks& cb) {
     ++active_;
     stats_.cx_active.add();
     conn->connect(cb);
-    return true;
+    return PendingAdmission::kAdmitted;
   }
-  if (!cluster_.tryAddPending()) {
+  return enqueue(cb, pending_limit);
+}
+
+PendingAdmission EndpointPool::enqueue(UpstreamCallbacks& cb, uint32_t pending_limit) {
+  PendingAdmission admission = cluster_.tryAddPending(pending_limit);
+  if (admission == PendingAdmission::kAdmitted) {
+    pending_.push_back(&cb);
+  } else if (admission == PendingAdmission::kClusterFull) {
+    // The kernel's own bound; a filter's refusal is counted by that filter.
     cluster_.stats().pending_overflow.inc();
-    return false;
   }
-  pending_.push_back(&cb);
-  return true;
+  return admission;
 }
 
 void EndpointPool::cancel(UpstreamCallbacks& cb) {

@@ -9,6 +9,7 @@
 
 #include <sys/socket.h>
 
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <string>
@@ -25,6 +26,13 @@ namespace remora::upstream {
 
 class WorkerCluster;
 
+// Whether a request may wait in the cluster's pending queue (WorkerCluster::tryAddPending).
+enum class PendingAdmission {
+  kAdmitted,
+  kClusterFull,  // the cluster's max_pending_requests
+  kStreamLimit,  // the stream's own bound, set by a filter (set_upstream_limits)
+};
+
 class EndpointPool {
  public:
   EndpointPool(WorkerCluster& cluster, Dispatcher& dispatcher, const config::SocketAddress& addr,
@@ -34,9 +42,11 @@ class EndpointPool {
                socklen_t len, std::string name, stats::EndpointStats& stats);
   ~EndpointPool();
 
-  // Gives `cb` a connection now (idle or newly connecting) or queues it. Returns false when the
-  // pool is full and the cluster's pending queue is full too (the caller answers 503).
-  bool acquire(UpstreamCallbacks& cb);
+  // Gives `cb` a connection now (idle or newly connecting) or queues it (kAdmitted). When the
+  // pool is full and the request cannot wait — the cluster's pending queue is full, or already
+  // holds `pending_limit` requests (a filter's bound for this stream) — says which; the caller
+  // answers 503.
+  PendingAdmission acquire(UpstreamCallbacks& cb, uint32_t pending_limit = UINT32_MAX);
   // Forgets `cb`: removes it from the pending queue, or closes the connection being opened for
   // it, so nothing calls back into a stream that is gone.
   void cancel(UpstreamCallbacks& cb);
@@ -116,7 +126,9 @@ class EndpointPool {
   const bool http2_;
   std::vector<Http2Connection*> h2_;  // owned; deleted (deferred) when closed
 
-  bool acquireHttp2(UpstreamCallbacks& cb, bool requeued);
+  PendingAdmission acquireHttp2(UpstreamCallbacks& cb, bool requeued, uint32_t pending_limit);
+  // Puts `cb` at the back of the pending queue if the cluster admits it.
+  PendingAdmission enqueue(UpstreamCallbacks& cb, uint32_t pending_limit);
   void cancelHttp2(UpstreamCallbacks& cb);
   Http2Connection* openHttp2();
   uint64_t ejected_until_ms_ = 0;

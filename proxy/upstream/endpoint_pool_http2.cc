@@ -15,7 +15,8 @@ Http2Connection* EndpointPool::openHttp2() {
   return conn;
 }
 
-bool EndpointPool::acquireHttp2(UpstreamCallbacks& cb, bool requeued) {
+PendingAdmission EndpointPool::acquireHttp2(UpstreamCallbacks& cb, bool requeued,
+                                            uint32_t pending_limit) {
   // The busiest connection with room first: load concentrates, and the others go idle and
   // time out instead of each keeping a trickle of streams.
   Http2Connection* best = nullptr;
@@ -25,24 +26,19 @@ bool EndpointPool::acquireHttp2(UpstreamCallbacks& cb, bool requeued) {
     best = openHttp2();
   if (best != nullptr) {
     best->newStream(cb);
-    return true;
+    return PendingAdmission::kAdmitted;
   }
   if (requeued) {
-    // Admitted once already: it waits at the front, beyond the queue's bound.
+    // Admitted once already: it waits at the front, beyond the queue's bounds.
     pending_.push_front(&cb);
     cluster_.addPendingUnbounded();
-    return true;
+    return PendingAdmission::kAdmitted;
   }
-  if (!cluster_.tryAddPending()) {
-    cluster_.stats().pending_overflow.inc();
-    return false;
-  }
-  pending_.push_back(&cb);
-  return true;
+  return enqueue(cb, pending_limit);
 }
 
 void EndpointPool::requeue(UpstreamCallbacks& cb) {
-  acquireHttp2(cb, true);
+  acquireHttp2(cb, true, UINT32_MAX);
 }
 
 void EndpointPool::cancelHttp2(UpstreamCallbacks& cb) {

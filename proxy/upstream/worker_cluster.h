@@ -43,12 +43,16 @@ class WorkerCluster {
   static constexpr size_t kMaxOriginalDstPools = 4096;
   size_t originalDstPoolCount() const { return by_dst_.size(); }
 
-  // Pending-queue accounting shared by the cluster's endpoints.
-  bool tryAddPending() {
-    if (pending_ >= config_.max_pending_requests) return false;
+  // Pending-queue accounting shared by the cluster's endpoints. `stream_limit` is a filter's
+  // tighter bound for the one stream asking (remora_host_api_t.set_upstream_limits); the
+  // cluster's own max_pending_requests is checked first, so a refusal is blamed on it when both
+  // are reached.
+  PendingAdmission tryAddPending(uint32_t stream_limit) {
+    if (pending_ >= config_.max_pending_requests) return PendingAdmission::kClusterFull;
+    if (pending_ >= stream_limit) return PendingAdmission::kStreamLimit;
     ++pending_;
     stats_.pending_requests.add();
-    return true;
+    return PendingAdmission::kAdmitted;
   }
   // A request admitted before and put back (an HTTP/2 connection's overflow): not refused.
   void addPendingUnbounded() {
@@ -59,6 +63,15 @@ class WorkerCluster {
     --pending_;
     stats_.pending_requests.sub();
   }
+
+  // Retries in flight on this worker (streams on a retry attempt; set_upstream_limits'
+  // max_retries). A stream takes a slot at its first retry and gives it back when it ends.
+  bool tryAddRetry(uint32_t limit) {
+    if (retries_ >= limit) return false;
+    ++retries_;
+    return true;
+  }
+  void removeRetry() { --retries_; }
 
   void closeIdle();
 
@@ -85,6 +98,7 @@ class WorkerCluster {
   size_t worker_index_;
   stats::Store& store_;
   uint32_t pending_ = 0;
+  uint32_t retries_ = 0;
 
   // original_dst: one pool per destination, looked up without allocating (transparent hash).
   struct KeyHash {

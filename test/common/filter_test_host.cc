@@ -143,6 +143,10 @@ struct HostCalls {
   static uint64_t respBytes(remora_stream_t* s) { return ts(s)->response_bytes; }
   static remora_str_t upstream(remora_stream_t* s) { return str(ts(s)->upstream_address); }
   static remora_str_t flags(remora_stream_t* s) { return str(ts(s)->response_flags); }
+  static void setUpstreamLimits(remora_stream_t* s, const remora_upstream_limits_t* limits) {
+    if (limits != nullptr) ts(s)->upstream_limits = *limits;
+  }
+  static uint32_t upstreamLimitsHit(remora_stream_t* s) { return ts(s)->upstream_limits_hit; }
   static uint64_t startUs(remora_stream_t* s) { return ts(s)->start_us; }
 
   static int localReply(remora_stream_t* s, int status, remora_str_t body,
@@ -359,6 +363,8 @@ FilterTestHost::FilterTestHost(const std::string& so_path) {
       .http_call = &HostCalls::httpCall,
       .now_unix_us = &HostCalls::nowUnix,
       .now_monotonic_us = &HostCalls::nowMono,
+      .set_upstream_limits = &HostCalls::setUpstreamLimits,
+      .upstream_limits_hit = &HostCalls::upstreamLimitsHit,
   };
 
   dl_ = dlopen(so_path.c_str(), RTLD_NOW | RTLD_LOCAL);

@@ -124,11 +124,15 @@ class TestStream {
   bool response_started = false;
   TestHeaders request_headers, response_headers, request_trailers, response_trailers;
   std::map<std::string, std::string, std::less<>> metadata;
+  // REMORA_LIMIT_HIT_* bits the kernel would report (upstream_limits_hit).
+  uint32_t upstream_limits_hit = 0;
 
   // --- What the filter did. ---
   std::optional<LocalReply> local_reply;
   std::optional<CapturedRoute> route;
   int resume_count = 0;
+  // The last set_upstream_limits call, if any.
+  std::optional<remora_upstream_limits_t> upstream_limits;
 
   // --- Hooks (a NULL hook is skipped and counts as REMORA_CONTINUE, like the kernel). ---
   remora_status_t requestHeaders(bool end_stream = true);

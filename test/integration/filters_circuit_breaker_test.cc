@@ -1,10 +1,12 @@
 // The circuit_breaker plugin (build/filters/circuit_breaker.so) after the router in the real
 // binary: the concurrency limit with real slow requests in flight, the breaker opening on
-// consecutive upstream failures and probing again after its cool-down, and outlier ejection as
-// the admin API shows it.
+// consecutive upstream failures and probing again after its cool-down, outlier ejection as the
+// admin API shows it, and the pending and retry bounds the kernel enforces for the filter
+// (max_pending_requests, max_retries).
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "common/filter_env.h"
@@ -29,6 +31,10 @@ class CircuitBreakerTest : public ::testing::Test {
         {"routes",
          {{{"match", {{"prefix", "/pair/"}}}, {"cluster", "pair"}, {"retry", {{"attempts", 0}}}},
           {{"match", {{"prefix", "/"}}}, {"cluster", "app"}, {"retry", {{"attempts", 0}}}}}}};
+    start(router, breaker_clusters, clusters);
+  }
+  void start(const json& router, const json& breaker_clusters,
+             const std::vector<ClusterSpec>& clusters) {
     proxy_ = std::make_unique<FilterProxy>(
         plugins_,
         std::vector<FilterSpec>{{"router", router},
@@ -170,6 +176,107 @@ TEST_F(CircuitBreakerTest, OutlierEjectionShowsInAdminClustersAndMetrics) {
   }
   EXPECT_EQ(failing.requests(), 2u);
   EXPECT_NE(proxy_->remora().output().find("ejected"), std::string::npos);
+}
+
+TEST_F(CircuitBreakerTest, MaxPendingRequestsRefusesPastTheQueueAndServesTheQueued) {
+  // One connection to the upstream, so every request behind the first one waits for it. The
+  // kernel's own queue bound (max_pending_requests: 1024 by default) is far away.
+  start({{"app", {{"max_active_requests", 100}, {"max_pending_requests", 2}}}},
+        {{"app", {app_.address()}, "max_connections_per_endpoint: 1\n"}});
+
+  HttpClient holder(proxy_->port());
+  ASSERT_TRUE(holder.send(requestText("GET", "/slow/1500")));
+  ASSERT_TRUE(eventually([&] {
+    return metric("remora_filter_circuit_breaker_active_requests", "app") == 1;
+  })) << proxy_->metrics();
+  // Two wait for the connection: the most max_pending_requests allows.
+  HttpClient queued1(proxy_->port()), queued2(proxy_->port());
+  ASSERT_TRUE(queued1.send(requestText("GET", "/queued/1")));
+  ASSERT_TRUE(queued2.send(requestText("GET", "/queued/2")));
+  ASSERT_TRUE(eventually([&] {
+    return metric("remora_filter_circuit_breaker_active_requests", "app") == 3;
+  })) << proxy_->metrics();
+
+  // A third would wait too: refused at once, the slow request still running.
+  for (int i = 0; i < 2; ++i) {
+    HttpResponse r = proxy_->get("/refused");
+    expectRefused(r, "upstream overloaded\n");
+  }
+  EXPECT_EQ(metric("remora_filter_circuit_breaker_pending_overflow_total", "app"), 2);
+  EXPECT_EQ(metric("remora_filter_circuit_breaker_overloaded_total", "app"), 0);
+
+  // The queued ones are served once the connection is free.
+  HttpResponse r0 = holder.readResponse();
+  HttpResponse r1 = queued1.readResponse();
+  HttpResponse r2 = queued2.readResponse();
+  EXPECT_EQ(r0.status, 200) << r0.error;
+  EXPECT_EQ(r1.status, 200) << r1.error;
+  EXPECT_EQ(r2.status, 200) << r2.error;
+  EXPECT_EQ(r1.header("x-upstream"), "app");
+  // Nothing waits any more: a new request is served.
+  EXPECT_EQ(proxy_->get("/").status, 200);
+  EXPECT_EQ(metric("remora_filter_circuit_breaker_pending_overflow_total", "app"), 2);
+}
+
+TEST_F(CircuitBreakerTest, MaxRetriesSkipsRetriesPastTheBudgetAndFreesItsSlot) {
+  // /retry/slow fails once, then its retry takes a second; /retry/fail always fails.
+  std::atomic<int> slow_calls{0};
+  StubServer flaky([&](const StubRequest& req) {
+    if (req.target == "/retry/slow" && slow_calls.fetch_add(1) > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+      return StubResponse{200, {{"x-upstream", "flaky"}}, "ok\n"};
+    }
+    return StubResponse{503, {{"x-upstream", "flaky"}}, "busy\n"};
+  });
+  auto count = [&](const std::string& target) {
+    int n = 0;
+    for (const StubRequest& r : flaky.received()) n += r.target == target ? 1 : 0;
+    return n;
+  };
+  json router = {{"routes",
+                  {{{"match", {{"prefix", "/"}}},
+                    {"cluster", "flaky"},
+                    {"retry", {{"attempts", 2}, {"on", {"5xx"}}}}}}}};
+  start(router, {{"flaky", {{"max_active_requests", 100}, {"max_retries", 1}}}},
+        {{"flaky", {flaky.address()}, ""}});
+
+  // One stream on its retry holds the worker's only retry slot...
+  HttpClient retrying(proxy_->port());
+  ASSERT_TRUE(retrying.send(requestText("GET", "/retry/slow")));
+  ASSERT_TRUE(eventually([&] { return count("/retry/slow") == 2; })) << count("/retry/slow");
+
+  // ... so another stream's failure is answered as it is, without a retry.
+  HttpResponse failed = proxy_->get("/retry/fail");
+  EXPECT_EQ(failed.status, 503);
+  EXPECT_EQ(failed.body, "busy\n");
+  EXPECT_EQ(failed.header("x-upstream"), "flaky");
+  EXPECT_FALSE(failed.has("x-remora-overloaded"));
+  EXPECT_EQ(count("/retry/fail"), 1);
+  EXPECT_EQ(metric("remora_filter_circuit_breaker_retry_overflow_total", "flaky"), 1);
+
+  HttpResponse slow = retrying.readResponse();
+  EXPECT_EQ(slow.status, 200) << slow.error;
+  EXPECT_EQ(slow.body, "ok\n");
+
+  // The slot is free again once that stream ended: this one retries, up to the route's 2.
+  ASSERT_TRUE(eventually(
+      [&] { return metric("remora_filter_circuit_breaker_active_requests", "flaky") == 0; }));
+  EXPECT_EQ(proxy_->get("/retry/fail").status, 503);
+  EXPECT_EQ(count("/retry/fail"), 4);
+  EXPECT_EQ(metric("remora_filter_circuit_breaker_retry_overflow_total", "flaky"), 1);
+}
+
+TEST_F(CircuitBreakerTest, MaxRetriesZeroMeansNoRetry) {
+  StubServer failing([](const StubRequest&) { return StubResponse{502, {}, "bad gateway\n"}; });
+  json router = {{"routes",
+                  {{{"match", {{"prefix", "/"}}},
+                    {"cluster", "app"},
+                    {"retry", {{"attempts", 3}, {"on", {"5xx"}}}}}}}};
+  start(router, {{"app", {{"max_active_requests", 100}, {"max_retries", 0}}}},
+        {{"app", {failing.address()}, ""}});
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(proxy_->get("/").status, 502) << i;
+  EXPECT_EQ(failing.requests(), 3u);  // one try each, no retry
+  EXPECT_EQ(metric("remora_filter_circuit_breaker_retry_overflow_total", "app"), 3);
 }
 
 }  // namespace

@@ -125,6 +125,27 @@ typedef struct remora_endpoint_info {
   uint32_t ejected;         /* 1 while ejected (remora_host_api_t.eject_endpoint) */
 } remora_endpoint_info_t;
 
+/* Per-stream upstream limits (remora_host_api_t.set_upstream_limits, ABI 1.1 append): bounds a
+ * filter puts on this worker's use of the routed cluster, on top of the cluster's own. Envoy's
+ * circuit-breaker thresholds, kept by the kernel so no plugin call sits in the pool or retry path.
+ * REMORA_NO_LIMIT leaves a bound off. */
+#define REMORA_NO_LIMIT 0xffffffffu
+typedef struct remora_upstream_limits {
+  uint32_t struct_size;
+  /* Refuse the stream (503 "upstream overloaded", flag UO, x-remora-overloaded: true; gRPC:
+   * UNAVAILABLE) when it would wait for a connection while this worker already has this many
+   * streams of the cluster waiting. 0 = never queue. */
+  uint32_t max_pending;
+  /* Do not retry (the failure is answered as it is) when this worker already has this many
+   * streams of the cluster on a retry. A stream holds one such slot from its first retry until it
+   * ends. 0 = no retries. */
+  uint32_t max_retries;
+} remora_upstream_limits_t;
+
+/* What set_upstream_limits' bounds did to a stream (remora_host_api_t.upstream_limits_hit). */
+#define REMORA_LIMIT_HIT_PENDING 0x1u /* refused: max_pending reached */
+#define REMORA_LIMIT_HIT_RETRIES 0x2u /* at least one retry not attempted: max_retries reached */
+
 /* Opaque handles, owned by the host. */
 typedef struct remora_stream remora_stream_t;         /* valid from stream_new to stream_free */
 typedef struct remora_config_ctx remora_config_ctx_t; /* valid during config_new only */
@@ -232,6 +253,18 @@ typedef struct remora_host_api {
   /* --- Clock (any thread). --- */
   uint64_t (*now_unix_us)(void);
   uint64_t (*now_monotonic_us)(void);
+
+  /* --- ABI 1.1, appended: probe with REMORA_HOST_HAS(host, set_upstream_limits) (both come
+   * together). Worker thread. --- */
+  /* Bounds for this stream's upstream exchange, applied to the cluster it is routed to when it
+   * goes upstream; call after the route is decided (on_request_headers of a filter after the
+   * router). A later call replaces the bounds. `limits` is read during the call; fields past its
+   * struct_size count as REMORA_NO_LIMIT. Costs two stores: the kernel checks the bounds only
+   * when the stream would be queued or retried. */
+  void (*set_upstream_limits)(remora_stream_t* s, const remora_upstream_limits_t* limits);
+  /* REMORA_LIMIT_HIT_* bits: which of those bounds acted on the stream (e.g. read in on_log to
+   * count refusals). 0 when none did. */
+  uint32_t (*upstream_limits_hit)(remora_stream_t* s);
 } remora_host_api_t;
 
 /* What a plugin is and does. Returned by remora_plugin_descriptor(); static, owned by the

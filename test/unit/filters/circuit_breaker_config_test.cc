@@ -24,7 +24,7 @@ std::string errorOf(const std::string& json) {
 
 TEST(BreakerConfigTest, ParsesEveryField) {
   std::unique_ptr<BreakerConfig> c = parseOk(R"({"clusters": {"users": {
-    "max_active_requests": 100, "max_pending": 10, "max_retries": 3,
+    "max_active_requests": 100, "max_pending_requests": 10, "max_retries": 3,
     "breaker": {"consecutive_failures": 7, "failure_ratio": 0.25, "window": "30s",
                 "min_requests": 50, "cool_down": "1.5s", "half_open_probes": 2},
     "outlier": {"consecutive_5xx": 4, "consecutive_connect_errors": 2, "base_ejection": "10s",
@@ -60,8 +60,15 @@ TEST(BreakerConfigTest, DefaultsAndGenerations) {
   EXPECT_FALSE(a->find("b")->breaker.has_value());
   EXPECT_FALSE(a->find("b")->outlier.has_value());
   EXPECT_FALSE(a->find("b")->max_pending.has_value());
+  EXPECT_FALSE(a->find("b")->max_retries.has_value());
   std::unique_ptr<BreakerConfig> b = parseOk(R"({"clusters": {}})");
   EXPECT_NE(a->generation, b->generation);
+}
+
+TEST(BreakerConfigTest, MaxPendingIsTheOlderNameOfMaxPendingRequests) {
+  auto c = parseOk(R"({"clusters": {"a": {"max_active_requests": 1, "max_pending": 0}}})");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->find("a")->max_pending, 0u);
 }
 
 TEST(BreakerConfigTest, GrpcFailureStatuses) {
@@ -107,6 +114,12 @@ INSTANTIATE_TEST_SUITE_P(
                   "clusters.a.max_active_requests: must be between 1 and 4294967295, got 0"},
         BadConfig{R"({"clusters": {"a": {"max_active_requests": 1, "max_pending": -1}}})",
                   "clusters.a.max_pending: must be between 0 and 4294967295, got -1"},
+        BadConfig{R"({"clusters": {"a": {"max_active_requests": 1, "max_pending_requests": -1}}})",
+                  "clusters.a.max_pending_requests: must be between 0 and 4294967295, got -1"},
+        BadConfig{R"({"clusters": {"a": {"max_active_requests": 1, "max_pending_requests": 1,
+                                         "max_pending": 1}}})",
+                  "clusters.a.max_pending: is another name for max_pending_requests: give only "
+                  "one"},
         BadConfig{R"({"clusters": {"a": {"max_active_requests": 1, "max_actives": 1}}})",
                   "clusters.a.max_actives: unknown field"},
         BadConfig{

@@ -116,6 +116,37 @@ TEST_F(CircuitBreakerFilter, MaxActiveRequestsPerWorker) {
   EXPECT_EQ(host_.metricValue("circuit_breaker_active_requests", "users"), 2);
 }
 
+TEST_F(CircuitBreakerFilter, HandsThePendingAndRetryBoundsToTheKernelAndCountsWhatTheyRefused) {
+  configure(R"({"clusters": {"users": {"max_active_requests": 10, "max_pending_requests": 3},
+    "other": {"max_active_requests": 10, "max_retries": 0}}})");
+  auto a = start();
+  ASSERT_TRUE(a->upstream_limits.has_value());
+  EXPECT_EQ(a->upstream_limits->struct_size, sizeof(remora_upstream_limits_t));
+  EXPECT_EQ(a->upstream_limits->max_pending, 3u);
+  EXPECT_EQ(a->upstream_limits->max_retries, REMORA_NO_LIMIT);
+  auto b = start("other");
+  ASSERT_TRUE(b->upstream_limits.has_value());
+  EXPECT_EQ(b->upstream_limits->max_pending, REMORA_NO_LIMIT);
+  EXPECT_EQ(b->upstream_limits->max_retries, 0u);
+
+  // What the kernel reports at on_log: the pending bound refused `a` (no endpoint, so no verdict),
+  // the retry bound kept `b` from retrying.
+  a->upstream_limits_hit = REMORA_LIMIT_HIT_PENDING;
+  a->response_status = 503;
+  a->response_flags = "UO";
+  a->log();
+  b->upstream_limits_hit = REMORA_LIMIT_HIT_RETRIES;
+  finish(*b, 503, "-", "10.0.1.1:80");
+  EXPECT_EQ(host_.metricValue("circuit_breaker_pending_overflow_total", "users"), 1);
+  EXPECT_EQ(host_.metricValue("circuit_breaker_retry_overflow_total", "users"), 0);
+  EXPECT_EQ(host_.metricValue("circuit_breaker_retry_overflow_total", "other"), 1);
+  EXPECT_EQ(host_.metricValue("circuit_breaker_active_requests", "users"), 0);
+
+  // No bound configured: the kernel is told nothing.
+  configure(R"({"clusters": {"users": {"max_active_requests": 10}}})");
+  EXPECT_FALSE(start()->upstream_limits.has_value());
+}
+
 TEST_F(CircuitBreakerFilter, WithoutAClusterTheStreamPassesAndItIsLoggedOnce) {
   configure(R"({"clusters": {"users": {"max_active_requests": 1}}})");
   auto a = start("");

@@ -95,7 +95,7 @@ TEST_F(EndpointPoolTest, ConnectsAndCountsActive) {
   EndpointPool* pool = cluster->choose(tried);
   ASSERT_NE(pool, nullptr);
   Recorder a;
-  ASSERT_TRUE(pool->acquire(a));
+  ASSERT_EQ(pool->acquire(a), PendingAdmission::kAdmitted);
   ASSERT_TRUE(runUntil([&] { return a.ready == 1; }));
   EXPECT_EQ(pool->activeRequests(), 1u);
   EXPECT_EQ(store_.endpoint(0, "app", pool->name()).cx_active.value(), 1);
@@ -110,9 +110,9 @@ TEST_F(EndpointPoolTest, QueuesAtTheConnectionLimitAndRefusesPastThePendingBound
   uint64_t tried = 0;
   EndpointPool* pool = cluster->choose(tried);
   Recorder a, b, c;
-  ASSERT_TRUE(pool->acquire(a));
-  ASSERT_TRUE(pool->acquire(b));   // queued
-  EXPECT_FALSE(pool->acquire(c));  // queue full: the caller answers 503
+  ASSERT_EQ(pool->acquire(a), PendingAdmission::kAdmitted);
+  ASSERT_EQ(pool->acquire(b), PendingAdmission::kAdmitted);     // queued
+  EXPECT_EQ(pool->acquire(c), PendingAdmission::kClusterFull);  // the caller answers 503
   EXPECT_EQ(cluster->stats().pending_requests.value(), 1);
   EXPECT_EQ(cluster->stats().pending_overflow.value(), 1u);
   ASSERT_TRUE(runUntil([&] { return a.ready == 1; }));
@@ -124,14 +124,32 @@ TEST_F(EndpointPoolTest, QueuesAtTheConnectionLimitAndRefusesPastThePendingBound
   b.conn->release();
 }
 
+TEST_F(EndpointPoolTest, AStreamLimitRefusesBelowTheClusterBoundWithoutCountingItsOverflow) {
+  Listener server;
+  auto cluster = makeCluster(server.port(), 1, 4);
+  uint64_t tried = 0;
+  EndpointPool* pool = cluster->choose(tried);
+  Recorder a, b, c, d;
+  ASSERT_EQ(pool->acquire(a, 0), PendingAdmission::kAdmitted);  // a connection, not a wait
+  ASSERT_EQ(pool->acquire(b, 1), PendingAdmission::kAdmitted);  // queued: 0 waiting before
+  EXPECT_EQ(pool->acquire(c, 1), PendingAdmission::kStreamLimit);
+  EXPECT_EQ(pool->acquire(d, 2), PendingAdmission::kAdmitted);  // its own bound is looser
+  EXPECT_EQ(cluster->stats().pending_requests.value(), 2);
+  EXPECT_EQ(cluster->stats().pending_overflow.value(), 0u);  // the filter counts its refusals
+  pool->cancel(d);
+  pool->cancel(b);
+  pool->cancel(a);
+  EXPECT_EQ(cluster->stats().pending_requests.value(), 0);
+}
+
 TEST_F(EndpointPoolTest, CancelLeavesTheQueue) {
   Listener server;
   auto cluster = makeCluster(server.port(), 1, 4);
   uint64_t tried = 0;
   EndpointPool* pool = cluster->choose(tried);
   Recorder a, b;
-  ASSERT_TRUE(pool->acquire(a));
-  ASSERT_TRUE(pool->acquire(b));
+  ASSERT_EQ(pool->acquire(a), PendingAdmission::kAdmitted);
+  ASSERT_EQ(pool->acquire(b), PendingAdmission::kAdmitted);
   EXPECT_EQ(cluster->stats().pending_requests.value(), 1);
   pool->cancel(b);
   EXPECT_EQ(cluster->stats().pending_requests.value(), 0);
@@ -150,8 +168,8 @@ TEST_F(EndpointPoolTest, CancelWhileConnectingClosesThatConnection) {
   uint64_t tried = 0;
   EndpointPool* pool = cluster->choose(tried);
   Recorder a, b;
-  ASSERT_TRUE(pool->acquire(a));  // connecting for a
-  ASSERT_TRUE(pool->acquire(b));  // queued behind it
+  ASSERT_EQ(pool->acquire(a), PendingAdmission::kAdmitted);  // connecting for a
+  ASSERT_EQ(pool->acquire(b), PendingAdmission::kAdmitted);  // queued behind it
   pool->cancel(a);
   // The slot it held goes at once to the waiting request.
   EXPECT_EQ(pool->activeRequests(), 1u);
@@ -173,7 +191,7 @@ TEST_F(EndpointPoolTest, RefusedConnectIsReportedFromTheLoop) {
   uint64_t tried = 0;
   EndpointPool* pool = cluster->choose(tried);
   Recorder a;
-  ASSERT_TRUE(pool->acquire(a));
+  ASSERT_EQ(pool->acquire(a), PendingAdmission::kAdmitted);
   EXPECT_EQ(a.failures, 0);  // never from inside acquire()
   ASSERT_TRUE(runUntil([&] { return a.failures == 1; }));
   EXPECT_EQ(a.last, UpstreamFailure::kConnectFailed);

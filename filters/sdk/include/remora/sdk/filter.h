@@ -275,7 +275,7 @@ struct Adapter {
     if (host == nullptr) return 0;
     if (!REMORA_FILTER_ABI_COMPATIBLE(host->abi_major, host->abi_minor, REMORA_FILTER_ABI_MAJOR,
                                       REMORA_FILTER_ABI_MINOR) ||
-        host->struct_size < sizeof(remora_host_api_t)) {
+        host->struct_size < kHostApiBaseSize) {
       // No host table to log through: the kernel reports the refused start itself.
       return 0;
     }

@@ -50,6 +50,11 @@
 
 namespace remora::sdk {
 
+// The part of the host table every 1.1 kernel has; calls appended after it (set_upstream_limits,
+// ...) are probed with REMORA_HOST_HAS before use, so a filter built against these headers still
+// starts on a 1.1 kernel that lacks them.
+inline constexpr size_t kHostApiBaseSize = offsetof(remora_host_api_t, set_upstream_limits);
+
 namespace detail {
 // Set by the `start` trampoline on the main thread before any other hook runs; read by every
 // SDK call. Workers only see streams after start returned, which orders the write before reads.

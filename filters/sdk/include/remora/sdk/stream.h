@@ -271,6 +271,24 @@ class Stream {
     return code;
   }
 
+  // --- Upstream limits (ABI 1.1 append) ---------------------------------------------------------
+
+  // Bounds the kernel enforces on this stream's use of its routed cluster on this worker: refuse
+  // it (503, flag UO) rather than queue it behind `max_pending` waiting streams; skip a retry when
+  // `max_retries` streams are already retrying. REMORA_NO_LIMIT leaves one off. Returns false when
+  // the kernel is too old to enforce them. Call after the route is decided.
+  bool setUpstreamLimits(uint32_t max_pending, uint32_t max_retries) const {
+    if (!REMORA_HOST_HAS(&host(), set_upstream_limits)) return false;
+    remora_upstream_limits_t l{sizeof(remora_upstream_limits_t), max_pending, max_retries};
+    host().set_upstream_limits(s_, &l);
+    return true;
+  }
+  // REMORA_LIMIT_HIT_* bits: which of those bounds acted on the stream; 0 on an older kernel.
+  uint32_t upstreamLimitsHit() const {
+    if (!REMORA_HOST_HAS(&host(), upstream_limits_hit)) return 0;
+    return host().upstream_limits_hit(s_);
+  }
+
   // --- Clusters (this worker's view) -----------------------------------------------------------
 
   size_t endpointCount(std::string_view cluster) const {
