@@ -66,7 +66,7 @@ int Server::run() {
     workers_.back()->start();
   }
   // A config push replies only once this thread runs again after the last worker installed the
-  // snapshot; under full load that wake-up was most of the push latency (docs/performance.md).
+  // snapshot; under load that wake-up is one of the two waits in a push (docs/performance.md).
   if (!requestShortSlice())
     spdlog::debug("main thread: short scheduler slice refused: {}", std::strerror(errno));
   if (!initial_->registration.service.empty() && initial_->etcd.endpoints.empty()) {
