@@ -3,6 +3,7 @@
 #
 #   bench/push_latency.sh                     # 200 pushes, 2 workers, 4 rounds of 10 s wrk runs
 #   PUSHES=500 WORKERS=1 DURATION=5 bench/push_latency.sh
+#   LOG_LEVEL=debug bench/push_latency.sh     # also where each push's time went (phases)
 #
 # 1. Push-to-applied latency: PUSHES consecutive PUT /config (alternating two configs that
 #    differ in the router filter's routes, with the router and headers plugins loaded), each
@@ -24,6 +25,7 @@ DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-4}
 CONNECTIONS=${CONNECTIONS:-32}
 STORM_RATE=${STORM_RATE:-50/s}  # curl --rate: pushes during the storm run
+LOG_LEVEL=${LOG_LEVEL:-warn}    # debug: also break apply time into phases (from Remora's log)
 
 for tool in wrk curl; do
   command -v $tool >/dev/null || { echo "[push] error: $tool is not installed" >&2; exit 1; }
@@ -59,7 +61,7 @@ ADMIN=$(free_port)
 config() {  # $1: the route prefix that goes to the cluster "app" first
   cat <<YAML
 workers: $WORKERS
-log_level: warn
+log_level: $LOG_LEVEL
 admin: { address: 127.0.0.1:$ADMIN }
 drain: { grace_period: 0s, deadline: 5s }
 plugins: { dir: $WORK/plugins, cache_dir: $WORK/cache }
@@ -170,4 +172,21 @@ echo "round  steady rps  storm rps  pushes  ratio  errors  steady CPU us/req  st
 awk '{ printf "%5d  %10.0f  %9.0f  %6d  %5.2f  %6d  %17.2f  %16.2f\n", NR, $1, $2, $3, $2 / $1, $4, $5, $6 }' "$WORK/rounds"
 median() { sort -n | awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f", m }'; }
 echo "median throughput ratio storm/steady: $(awk '{ print $2 / $1 }' "$WORK/rounds" | median)"
+# LOG_LEVEL=debug: each snapshot's phases (snapshot_publisher.cc). Version 1 is the startup
+# config, versions 2..PUSHES+1 the pushes without traffic, the rest the storms.
+phases() {  # $1: awk condition on the version → one line per phase, "p50 p99 max" in ms
+  sed -n 's/.*snapshot \([0-9]*\) phases: \(.*\)/\1 \2/p' "$WORK/remora.log" |
+    awk -v n="$PUSHES" "$1" | tr '=' ' ' >"$WORK/phases"
+  [[ -s $WORK/phases ]] || return 0
+  for col in 3:prepare 5:queue 7:install 9:wake 11:total; do
+    printf "  %-8s p50 %s ms, p99 %s ms, max %s ms\n" "${col#*:}" \
+      $(percentiles "${col%%:*}" "$WORK/phases" | cut -d' ' -f1-3)
+  done
+}
+if [[ $LOG_LEVEL == debug ]]; then
+  echo "phases without traffic (prepare: sockets + chains on main; queue: post until the slowest worker began installing; install: longest install; wake: last install done until main resumed):"
+  phases '$1 >= 2 && $1 <= n + 1'
+  echo "phases during the storms:"
+  phases '$1 > n + 1'
+fi
 echo "median CPU per request ratio storm/steady: $(awk '{ print $6 / $5 }' "$WORK/rounds" | median) (1.00 = pushes cost requests nothing)"

@@ -12,12 +12,23 @@ Dispatcher::Dispatcher()
   event_config* cfg = event_config_new();
   // The loop never runs callbacks from other threads, so libevent's lock hooks stay off.
   event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
+  // A loaded worker finds dozens of connections ready per pass. Capping a pass at
+  // kMaxCallbacksPerPass callbacks of priority >= kDefaultPriority sends the loop back to
+  // epoll_wait sooner, where it sees the wake-up eventfd; the posted work then runs first
+  // (priority 0). The cap costs one more epoll_wait per kMaxCallbacksPerPass ready events.
+  event_config_set_max_dispatch_interval(cfg, nullptr, kMaxCallbacksPerPass, kDefaultPriority);
   base_.reset(event_base_new_with_config(cfg));
   event_config_free(cfg);
   REMORA_ASSERT(base_);
+  // Two priorities: posted closures (config installs, endpoint updates, drain) run before the
+  // connection events that were ready in the same pass. Events default to priority
+  // kPriorities / 2 == kDefaultPriority, so connections, timers and listeners need no change.
+  const int prioritized = event_base_priority_init(base(), kPriorities);
+  REMORA_ASSERT(prioritized == 0);
   wake_fd_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   REMORA_ASSERT(wake_fd_.valid());
   wake_event_.reset(event_new(base(), wake_fd_.get(), EV_READ | EV_PERSIST, onWake, this));
+  event_priority_set(wake_event_.get(), kPostedPriority);
   event_add(wake_event_.get(), nullptr);
   deferred_event_.reset(event_new(base(), -1, 0, onDeferred, this));
 }

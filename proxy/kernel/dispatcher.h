@@ -40,8 +40,17 @@ class Dispatcher {
   size_t workerIndex() const { return worker_index_; }
   void setWorkerIndex(size_t i) { worker_index_ = i; }
 
-  // Any thread: runs `fn` on this dispatcher's thread soon.
+  // Any thread: runs `fn` on this dispatcher's thread soon. Posted work runs before the
+  // connection events that are ready in the same loop pass, and a pass runs at most
+  // kMaxCallbacksPerPass connection callbacks before the loop polls again, so a loaded worker
+  // gets to it within that many callbacks.
   void post(std::function<void()> fn);
+
+  // libevent runs the active events of the lowest-numbered priority first.
+  static constexpr int kPriorities = 2;
+  static constexpr int kPostedPriority = 0;
+  static constexpr int kDefaultPriority = kPriorities / 2;  // what event_new gives every event
+  static constexpr int kMaxCallbacksPerPass = 16;
 
   // Owning thread: destroys `obj` after the current event callback returns.
   void deferDelete(std::unique_ptr<Deferrable> obj);

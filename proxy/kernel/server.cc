@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "config/loader.h"
+#include "kernel/thread_latency.h"
 #include "plugin/host_api.h"
 #include "stats/collector.h"
 
@@ -64,6 +65,10 @@ int Server::run() {
     workers_.push_back(std::make_unique<Worker>(i, *store_));
     workers_.back()->start();
   }
+  // A config push replies only once this thread runs again after the last worker installed the
+  // snapshot; under load that wake-up is one of the two waits in a push (docs/performance.md).
+  if (!requestShortSlice())
+    spdlog::debug("main thread: short scheduler slice refused: {}", std::strerror(errno));
   if (!initial_->registration.service.empty() && initial_->etcd.endpoints.empty()) {
     spdlog::critical("cannot start: registration needs sources.etcd (the store to register in)");
     return 1;

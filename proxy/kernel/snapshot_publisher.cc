@@ -1,5 +1,8 @@
 #include "kernel/snapshot_publisher.h"
 
+#include <spdlog/spdlog.h>
+
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -11,6 +14,8 @@ namespace remora {
 
 Status SnapshotPublisher::publish(std::shared_ptr<const config::Config> config, uint64_t version,
                                   const std::string& source) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point started = Clock::now();
   // Sockets first: a listener that cannot bind refuses the whole change before any worker sees
   // it. A listener whose name and address are unchanged keeps its sockets (and connections).
   std::vector<std::map<std::string, Fd>> per_worker(workers_.size());
@@ -43,18 +48,50 @@ Status SnapshotPublisher::publish(std::shared_ptr<const config::Config> config, 
 
   // Publish to every worker and wait until all have installed it: the caller reports the
   // version as applied only when every new stream will use it.
-  std::mutex mu;
-  std::condition_variable cv;
-  size_t pending = workers_.size();
+  // Each worker notes when its install began and ended, so the debug log can say where the
+  // time went: preparing here, queued behind a worker's ready connections, installing, or
+  // waking this thread. The state is shared with the closures so that the last worker can
+  // notify after unlocking: notifying under the lock lets this thread wake only to block on
+  // the mutex until that worker runs again, which on a loaded machine can take milliseconds.
+  struct Wait {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t pending = 0;
+    Clock::time_point latest_start, last_done;
+    Clock::duration longest_install{0};
+  };
+  auto wait = std::make_shared<Wait>();
+  wait->pending = workers_.size();
+  const Clock::time_point posted = Clock::now();
   for (size_t i = 0; i < workers_.size(); ++i) {
-    workers_[i]->install(snap, std::move(per_worker[i]), [&] {
-      std::lock_guard<std::mutex> g(mu);
-      if (--pending == 0) cv.notify_one();
+    workers_[i]->install(snap, std::move(per_worker[i]), [wait](Clock::time_point begun) {
+      const Clock::time_point done = Clock::now();
+      bool last;
+      {
+        std::lock_guard<std::mutex> g(wait->mu);
+        wait->latest_start = std::max(wait->latest_start, begun);
+        wait->longest_install = std::max(wait->longest_install, done - begun);
+        wait->last_done = std::max(wait->last_done, done);
+        last = --wait->pending == 0;
+      }
+      if (last) wait->cv.notify_one();
     });
   }
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return pending == 0; });
+  {
+    std::unique_lock<std::mutex> lock(wait->mu);
+    wait->cv.wait(lock, [&] { return wait->pending == 0; });
+  }
+  const Clock::time_point woken = Clock::now();
   current_ = snap;
+  if (spdlog::should_log(spdlog::level::debug)) {
+    auto us = [](Clock::duration d) {
+      return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+    };
+    spdlog::debug(
+        "snapshot {} phases: prepare_us={} queue_us={} install_us={} wake_us={} total_us={}",
+        version, us(posted - started), us(wait->latest_start - posted), us(wait->longest_install),
+        us(woken - wait->last_done), us(woken - started));
+  }
   return Status();
 }
 

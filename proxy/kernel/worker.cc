@@ -56,12 +56,12 @@ void Worker::stop() {
   thread_.join();
 }
 
-void Worker::install(SnapshotPtr snapshot, std::map<std::string, Fd> sockets,
-                     std::function<void()> done) {
+void Worker::install(SnapshotPtr snapshot, std::map<std::string, Fd> sockets, InstallDone done) {
   auto shared = std::make_shared<std::map<std::string, Fd>>(std::move(sockets));
   dispatcher_.post([this, snapshot = std::move(snapshot), shared, done = std::move(done)] {
+    const auto begun = std::chrono::steady_clock::now();
     installOnThread(snapshot, *shared);
-    if (done) done();
+    if (done) done(begun);
   });
 }
 

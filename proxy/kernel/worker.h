@@ -5,6 +5,7 @@
 
 #include <event2/listener.h>
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -34,8 +35,9 @@ class Worker : public http::ConnectionOwner {
 
   // Main thread: installs a snapshot. `sockets` holds this worker's new listening socket for
   // each listener whose address is new or changed (by listener name). `done` runs on this
-  // worker's thread once installed.
-  void install(SnapshotPtr snapshot, std::map<std::string, Fd> sockets, std::function<void()> done);
+  // worker's thread once installed, given the time the install began there.
+  using InstallDone = std::function<void(std::chrono::steady_clock::time_point begun)>;
+  void install(SnapshotPtr snapshot, std::map<std::string, Fd> sockets, InstallDone done);
 
   // Main thread: stop accepting, close idle connections, close the rest after their current
   // response; `drained` runs on this worker's thread when no connection is left.
