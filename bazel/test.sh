@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 packages=(
   bazel-bootstrap bazel-rules-java
   libevent-dev libnghttp2-dev libre2-dev prometheus-cpp-dev libgtest-dev libgmock-dev
-  libyaml-cpp-dev libspdlog-dev libhttp-parser-dev libssl-dev nlohmann-json3-dev
+  libyaml-cpp-dev libspdlog-dev libhttp-parser-dev libssl-dev nettle-dev nlohmann-json3-dev
 )
 missing=()
 for p in "${packages[@]}"; do

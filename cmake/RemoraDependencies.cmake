@@ -3,10 +3,14 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBEVENT REQUIRED IMPORTED_TARGET libevent_core libevent_pthreads libevent_extra)
 pkg_check_modules(NGHTTP2 REQUIRED IMPORTED_TARGET libnghttp2)
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
+# nettle-dev: sha256 of plugin files and etcd's base64 in the kernel, without libcrypto
+# (docs/performance.md, "Memory of an idle sidecar").
+pkg_check_modules(NETTLE REQUIRED IMPORTED_TARGET nettle)
 find_package(prometheus-cpp CONFIG REQUIRED)
 find_package(yaml-cpp REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(nlohmann_json REQUIRED)
+# OpenSSL: the auth filter (JWT signatures, hashed API keys) and its tests; not the kernel.
 find_package(OpenSSL REQUIRED)
 find_package(Threads REQUIRED)
 

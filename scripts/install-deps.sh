@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-14-dev
   libevent-dev libnghttp2-dev libre2-dev prometheus-cpp-dev libgtest-dev libgmock-dev
-  libyaml-cpp-dev libspdlog-dev libhttp-parser-dev libssl-dev nlohmann-json3-dev
+  libyaml-cpp-dev libspdlog-dev libhttp-parser-dev libssl-dev nettle-dev nlohmann-json3-dev
   libbenchmark-dev curl ca-certificates python3
   # Transparent interception tests: iptables in network namespaces, setpriv (util-linux).
   iptables iproute2 util-linux

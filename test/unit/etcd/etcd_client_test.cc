@@ -19,6 +19,26 @@ TEST(EtcdEncodingTest, Base64RoundTrips) {
   EXPECT_FALSE(base64Decode("abc").ok());
 }
 
+TEST(EtcdEncodingTest, Base64MatchesRfc4648AndRejectsMalformedText) {
+  const std::pair<const char*, const char*> vectors[] = {{"", ""},
+                                                         {"f", "Zg=="},
+                                                         {"fo", "Zm8="},
+                                                         {"foo", "Zm9v"},
+                                                         {"foob", "Zm9vYg=="},
+                                                         {"fooba", "Zm9vYmE="},
+                                                         {"foobar", "Zm9vYmFy"}};
+  for (auto [plain, encoded] : vectors) {
+    EXPECT_EQ(base64Encode(plain), encoded);
+    EXPECT_EQ(base64Decode(encoded).value(), plain);
+  }
+  std::string every_byte;
+  for (int b = 0; b < 256; ++b) every_byte.push_back(static_cast<char>(b));
+  EXPECT_EQ(base64Decode(base64Encode(every_byte)).value(), every_byte);
+  EXPECT_EQ(base64Encode("\xff\xfe"), "//4=");
+  for (const char* bad : {"Zg=a", "Z===", "Zg==Zm9v", "Zm9-", "Zm 9", "====", "Zm9v\n"})
+    EXPECT_FALSE(base64Decode(bad).ok()) << bad;
+}
+
 TEST(EtcdEncodingTest, PrefixEnd) {
   EXPECT_EQ(prefixEnd("/svc/"), "/svc0");
   EXPECT_EQ(prefixEnd("a\xff"), "b");
