@@ -334,6 +334,9 @@ TEST(UpstreamHttp2, IdleConnectionsCloseAfterTheIdleTimeout) {
   auto proxy = proxyTo(server.address(), "idle_timeout: 200ms\n");
   HttpClient client(proxy->port());
   EXPECT_EQ(client.request("GET", "/ok").status, 200);
+  // The gauge reads 0 too before the connection is back in the pool: first let the idle
+  // timeout pass, then wait for the close to show.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
   ASSERT_TRUE(waitUntil(
       [&] {
         return scrapeMetric(proxy->adminPort(), "remora_upstream_connections_idle",
