@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include <event2/event.h>
+
 #include "common/c_handles.h"
 #include "http/listener_runtime.h"
 #include "kernel/dispatcher.h"
@@ -17,6 +19,12 @@ class DownstreamConnection : public Deferrable {
   // Drain: closes now if idle, else once the requests in flight are answered (HTTP/2: GOAWAY).
   virtual void closeWhenIdle() = 0;
 };
+
+// Writes `out` to `fd` until it is empty or the socket would block, counting the bytes sent,
+// and keeps `write_ev` added exactly while bytes remain (`write_pending` mirrors that). Both
+// codecs send this way. False when the socket failed: the caller closes the connection.
+bool writeToSocket(evbuffer* out, int fd, event* write_ev, bool& write_pending,
+                   stats::ListenerStats& stats);
 
 class ConnectionOwner {
  public:

@@ -186,22 +186,7 @@ void Http2ServerConnection::startLinger() {
 }
 
 void Http2ServerConnection::writeSocket() {
-  evbuffer* out = out_.get();
-  size_t len = evbuffer_get_length(out);
-  while (len > 0) {
-    int n = evbuffer_write(out, fd_.get());
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) break;
-      return close();
-    }
-    stats_->bytes_sent.inc(uint64_t(n));
-    len -= size_t(n);
-  }
-  bool pending = len > 0;
-  if (pending != write_pending_) {
-    pending ? event_add(write_ev_.get(), nullptr) : event_del(write_ev_.get());
-    write_pending_ = pending;
-  }
+  if (!writeToSocket(out_.get(), fd_.get(), write_ev_.get(), write_pending_, *stats_)) close();
 }
 
 void Http2ServerConnection::onStreamStarted() {

@@ -368,26 +368,13 @@ bool ServerConnection::aboveWriteWatermark() const {
 
 void ServerConnection::flush() {
   if (closed_) return;
-  evbuffer* out = out_.get();
-  size_t len = evbuffer_get_length(out);
   const size_t high = slot_->current->config.limits.buffer_high_watermark;
-  bool was_high = len > high;
-  while (len > 0) {
-    int n = evbuffer_write(out, fd_.get());
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) break;
-      return close();
-    }
-    stats_->bytes_sent.inc(uint64_t(n));
-    len -= size_t(n);
-  }
-  bool pending = len > 0;
-  if (pending != write_pending_) {
-    pending ? event_add(write_ev_.get(), nullptr) : event_del(write_ev_.get());
-    write_pending_ = pending;
-  }
-  if (!pending && closing_ && !lingering_) return startLinger();
-  if (was_high && len <= high && stream_.active()) stream_.onDownstreamWritable();
+  bool was_high = evbuffer_get_length(out_.get()) > high;
+  if (!writeToSocket(out_.get(), fd_.get(), write_ev_.get(), write_pending_, *stats_))
+    return close();
+  if (!write_pending_ && closing_ && !lingering_) return startLinger();
+  if (was_high && evbuffer_get_length(out_.get()) <= high && stream_.active())
+    stream_.onDownstreamWritable();
 }
 
 void ServerConnection::readDisable(bool disable) {
