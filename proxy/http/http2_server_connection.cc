@@ -71,6 +71,20 @@ Http2ServerConnection::~Http2ServerConnection() {
   nghttp2_session_del(session_);
 }
 
+Http2Stream* Http2ServerConnection::newStream(int32_t id) {
+  if (spare_.empty()) return new Http2Stream(*this, id);
+  Http2Stream* s = spare_.back().release();
+  spare_.pop_back();
+  s->reopen(id);
+  return s;
+}
+
+void Http2ServerConnection::recycleRetired() {
+  for (std::unique_ptr<Http2Stream>& s : retired_)
+    if (!closed_ && spare_.size() < kMaxSpareStreams) spare_.push_back(std::move(s));
+  retired_.clear();
+}
+
 void Http2ServerConnection::start(std::string_view initial) {
   const config::Listener& cfg = slot_->current->config;
   nghttp2_settings_entry settings[] = {
@@ -97,6 +111,7 @@ void Http2ServerConnection::onEvent(evutil_socket_t, short what, void* arg) {
     self->writeSocket();
     if (!self->closed_ && self->send_blocked_) self->sendNow();
   }
+  self->recycleRetired();
 }
 
 void Http2ServerConnection::onReadable() {
@@ -149,6 +164,7 @@ void Http2ServerConnection::onSendEvent(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<Http2ServerConnection*>(arg);
   self->send_scheduled_ = false;
   self->sendNow();
+  self->recycleRetired();
 }
 
 void Http2ServerConnection::sendNow() {
@@ -202,7 +218,7 @@ void Http2ServerConnection::releaseStream(Http2Stream& stream) {
   --stream_count_;
   if (stream.started()) --started_count_;
   if (!closed_) nghttp2_session_set_stream_user_data(session_, stream.id(), nullptr);
-  dispatcher_.deferDelete(std::unique_ptr<Deferrable>(&stream));
+  retired_.emplace_back(&stream);
   updateIdle();
 }
 

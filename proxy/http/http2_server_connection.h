@@ -60,7 +60,9 @@ class Http2ServerConnection : public DownstreamConnection {
   void flush();
   // The stream's request head is complete: the connection is no longer idle.
   void onStreamStarted();
-  // The stream is done on both sides: unlink it and delete it after the current callback.
+  // The stream is done on both sides: unlink it and retire it. Retired streams are kept for
+  // reuse (or deleted) once the connection's current event callback is over, when no stream
+  // code can be on the stack.
   void releaseStream(Http2Stream& stream);
 
  private:
@@ -99,6 +101,16 @@ class Http2ServerConnection : public DownstreamConnection {
   void startLinger();
   void updateIdle();
   void close();
+  // A stream for a new request: a spare one reopened, or a new one.
+  Http2Stream* newStream(int32_t id);
+  // Moves retired streams to the spares (at most kMaxSpareStreams) and deletes the rest. Only
+  // at the end of an event callback of this connection.
+  void recycleRetired();
+
+  // Spare streams kept per connection: enough for the concurrent requests of a busy client
+  // (h2load -m 10, a gRPC channel) to cost no allocation, few enough to stay small (each keeps
+  // its header and body buffers).
+  static constexpr size_t kMaxSpareStreams = 16;
 
   Dispatcher& dispatcher_;
   ConnectionOwner& owner_;
@@ -113,8 +125,10 @@ class Http2ServerConnection : public DownstreamConnection {
   LazyTimer idle_timer_;
   EvbufferPtr out_;
   std::vector<nghttp2_nv> fields_;
-  std::vector<Http2Stream*> read_streams_;  // got body bytes in the current receive()
-  Http2Stream* streams_ = nullptr;          // live streams, linked through Http2Stream::prev/next
+  std::vector<Http2Stream*> read_streams_;             // got body bytes in the current receive()
+  std::vector<std::unique_ptr<Http2Stream>> retired_;  // released in the current callback
+  std::vector<std::unique_ptr<Http2Stream>> spare_;    // reset, ready for newStream()
+  Http2Stream* streams_ = nullptr;  // live streams, linked through Http2Stream::prev/next
   size_t stream_count_ = 0;
   // Streams past their request head. A stream still inside its header block does not count:
   // a client that never finishes one cannot keep the connection from its idle timeout.

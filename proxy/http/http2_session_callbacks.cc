@@ -85,7 +85,7 @@ int Http2ServerConnection::onBeginHeaders(nghttp2_session* session, const nghttp
                                           void* arg) {
   auto* self = static_cast<Http2ServerConnection*>(arg);
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-  auto* stream = new Http2Stream(*self, frame->hd.stream_id);
+  Http2Stream* stream = self->newStream(frame->hd.stream_id);
   stream->next = self->streams_;
   if (self->streams_) self->streams_->prev = stream;
   self->streams_ = stream;

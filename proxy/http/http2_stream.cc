@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <vector>
 
@@ -39,7 +40,11 @@ bool parseMethod(std::string_view m, http_method& out) {
 // `buf` is sized before any pointer into it is taken.
 void buildFields(const HeaderMap& h, bool response, std::string& buf,
                  std::vector<nghttp2_nv>& nva) {
-  std::vector<std::string_view> listed;
+  // Usually "keep-alive" or "close", listed on every response from an HTTP/1.1 upstream: kept
+  // on the stack, a vector only past a handful.
+  std::array<std::string_view, 8> few;
+  size_t n_few = 0;
+  std::vector<std::string_view> more;
   if (response && h.count(HeaderToken::kConnection) > 0) {
     for (const HeaderMap::Entry& e : h.entries()) {
       if (e.removed || e.token != HeaderToken::kConnection) continue;
@@ -51,7 +56,12 @@ void buildFields(const HeaderMap& h, bool response, std::string& buf,
         while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
           item.remove_prefix(1);
         while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-        if (!item.empty()) listed.push_back(item);
+        if (item.empty()) {
+        } else if (n_few < few.size()) {
+          few[n_few++] = item;
+        } else {
+          more.push_back(item);
+        }
         pos = comma + 1;
       }
     }
@@ -59,21 +69,24 @@ void buildFields(const HeaderMap& h, bool response, std::string& buf,
   size_t start = buf.size();
   size_t need = 0;
   for (const HeaderMap::Entry& e : h.entries()) need += e.name_len;
-  buf.reserve(start + need);
+  buf.resize(start + need);
+  char* out = buf.data() + start;
   for (const HeaderMap::Entry& e : h.entries()) {
     // Connection-specific fields (RFC 9113 §8.2.2) are the hop-by-hop ones: never on h2.
     if (e.removed || isHopByHop(e.token)) continue;
     std::string_view name = h.name(e);
     bool drop = false;
-    for (std::string_view l : listed) drop |= equalsIgnoreCase(l, name);
+    for (size_t i = 0; i < n_few; ++i) drop |= equalsIgnoreCase(few[i], name);
+    for (std::string_view l : more) drop |= equalsIgnoreCase(l, name);
     if (drop) continue;
-    size_t off = buf.size();
-    for (char c : name) buf.push_back(c >= 'A' && c <= 'Z' ? char(c + 32) : c);
+    char* lower = out;
+    for (char c : name) *out++ = c >= 'A' && c <= 'Z' ? char(c + 32) : c;
     std::string_view value = h.value(e);
-    nva.push_back({reinterpret_cast<uint8_t*>(buf.data() + off),
+    nva.push_back({reinterpret_cast<uint8_t*>(lower),
                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
                    value.size(), NGHTTP2_NV_FLAG_NONE});
   }
+  buf.resize(size_t(out - buf.data()));
 }
 
 ssize_t readCallback(nghttp2_session*, int32_t, uint8_t*, size_t length, uint32_t* flags,
@@ -91,6 +104,27 @@ Http2Stream::Http2Stream(Http2ServerConnection& conn, int32_t id)
 }
 
 Http2Stream::~Http2Stream() = default;
+
+void Http2Stream::reopen(int32_t id) {
+  id_ = id;
+  request_.clear();
+  request_trailers_.clear();
+  response_trailers_.clear();
+  authority_.clear();
+  cookie_.clear();
+  evbuffer_drain(body_.get(), evbuffer_get_length(body_.get()));
+  runtime_.reset();
+  if (request_timer_) request_timer_->cancel();
+  high_watermark_ = conn_.runtime()->config.limits.buffer_high_watermark;
+  start_us_ = nowMicros();
+  header_bytes_ = 0;
+  unconsumed_ = 0;
+  status_ = 0;
+  method_seen_ = bad_request_ = too_large_ = head_complete_ = started_ = request_ended_ = false;
+  response_open_ = response_ended_ = deferred_ = read_disabled_ = read_dirty_ = false;
+  proxy_done_ = closed_ = false;
+  prev = next = nullptr;
+}
 
 void Http2Stream::onHeader(std::string_view name, std::string_view value) {
   if (too_large_) return;

@@ -8,8 +8,9 @@
 // Flow control: request body bytes are consumed (WINDOW_UPDATE) only while the upstream accepts
 // them; the response buffer pauses the upstream read above the listener's high watermark.
 //
-// Lives on one worker thread; destroyed through deferDelete once both nghttp2 and the
-// ProxyStream are done with it.
+// Lives on one worker thread. Once both nghttp2 and the ProxyStream are done with it the
+// connection retires it, and reuses it for a later stream (reopen) so that its header maps and
+// buffers keep their capacity: a stream then costs no allocation of Remora's own.
 
 #include <event2/buffer.h>
 #include <nghttp2/nghttp2.h>
@@ -28,10 +29,14 @@ namespace remora::http {
 
 class Http2ServerConnection;
 
-class Http2Stream : public StreamEncoder, public Deferrable {
+class Http2Stream : public StreamEncoder {
  public:
   Http2Stream(Http2ServerConnection& conn, int32_t id);
   ~Http2Stream() override;
+
+  // Makes a retired stream (see Http2ServerConnection::releaseStream) new again for stream
+  // `id`: every per-stream field is reset, every buffer keeps its capacity.
+  void reopen(int32_t id);
 
   int32_t id() const { return id_; }
   bool started() const { return head_complete_; }
