@@ -4,13 +4,15 @@
 
 #include <cerrno>
 
+#include "kernel/socket_io.h"
+
 namespace remora::http {
 
 bool writeToSocket(evbuffer* out, int fd, event* write_ev, bool& write_pending,
                    stats::ListenerStats& stats) {
   size_t len = evbuffer_get_length(out);
   while (len > 0) {
-    int n = evbuffer_write(out, fd);
+    int n = socketWrite(out, fd);
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) break;
       return false;

@@ -1,7 +1,5 @@
 #include "http/server_connection.h"
 
-#include "http/codec/http1_format.h"
-
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -10,6 +8,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+
+#include "http/codec/http1_format.h"
+#include "kernel/socket_io.h"
 
 namespace remora::http {
 namespace {
@@ -110,7 +111,7 @@ void ServerConnection::onEvent(evutil_socket_t, short what, void* arg) {
 
 void ServerConnection::onReadable() {
   char* buf = dispatcher_.scratch();
-  ssize_t n = ::read(fd_.get(), buf, Dispatcher::kScratchSize);
+  ssize_t n = socketRead(fd_.get(), buf, Dispatcher::kScratchSize);
   if (n < 0) {
     if (errno == EAGAIN || errno == EINTR) return;
     return close();

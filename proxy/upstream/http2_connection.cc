@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "kernel/socket_io.h"
 #include "upstream/endpoint_pool.h"
 #include "upstream/worker_cluster.h"
 
@@ -149,7 +150,7 @@ void Http2Connection::onKeepaliveTimer(void* arg) {
 
 void Http2Connection::onReadable() {
   char* buf = dispatcher_.scratch();
-  ssize_t n = ::read(fd_.get(), buf, Dispatcher::kScratchSize);
+  ssize_t n = socketRead(fd_.get(), buf, Dispatcher::kScratchSize);
   if (n < 0) {
     if (errno == EAGAIN || errno == EINTR) return;
     return fail(UpstreamFailure::kReset);
@@ -206,7 +207,7 @@ void Http2Connection::flush() {
     }
     size_t len = evbuffer_get_length(out);
     while (len > 0) {
-      int n = evbuffer_write(out, fd_.get());
+      int n = socketWrite(out, fd_.get());
       if (n < 0) {
         if (errno == EAGAIN || errno == EINTR) break;
         return fail(UpstreamFailure::kReset);
