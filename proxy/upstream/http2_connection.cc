@@ -36,6 +36,7 @@ Http2Connection::Http2Connection(EndpointPool& pool, Dispatcher& dispatcher)
       keepalive_timer_(dispatcher.base(), onKeepaliveTimer, this),
       out_(evbuffer_new()),
       capacity_(pool.cluster().config().http2.max_concurrent_streams) {
+  send_ev_.reset(event_new(dispatcher.base(), -1, 0, onSendEvent, this));
   setUpSession();
 }
 
@@ -183,6 +184,18 @@ void Http2Connection::touch(Http2UpstreamStream& s) {
   if (s.touched_) return;
   s.touched_ = true;
   touched_.push_back(&s);
+}
+
+void Http2Connection::scheduleFlush() {
+  if (send_scheduled_ || state_ != State::kOpen) return;
+  send_scheduled_ = true;
+  event_active(send_ev_.get(), 0, 0);
+}
+
+void Http2Connection::onSendEvent(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Http2Connection*>(arg);
+  self->send_scheduled_ = false;
+  self->flush();
 }
 
 void Http2Connection::flush() {

@@ -124,6 +124,9 @@ class Http2Connection : public Deferrable {
   nghttp2_session* session() { return session_.get(); }
   // Writes what nghttp2 has queued, unless nghttp2 is on the stack (then after it returns).
   void flush();
+  // For streams: flush once the current event-loop pass is over, so that the requests many
+  // downstream streams forward in one pass leave in one write.
+  void scheduleFlush();
 
  private:
   friend class Http2UpstreamStream;
@@ -133,6 +136,7 @@ class Http2Connection : public Deferrable {
   static void onEvent(evutil_socket_t fd, short what, void* arg);
   static void onTimer(void* arg);
   static void onKeepaliveTimer(void* arg);
+  static void onSendEvent(evutil_socket_t, short, void* arg);
   void onConnected();
   void onReadable();
   void onSettings();
@@ -159,6 +163,7 @@ class Http2Connection : public Deferrable {
   Fd fd_;
   EventPtr read_ev_;
   EventPtr write_ev_;
+  EventPtr send_ev_;  // activated by scheduleFlush()
   LazyTimer timer_;
   LazyTimer keepalive_timer_;  // next PING, or the wait for its ACK
   EvbufferPtr out_;
@@ -171,6 +176,7 @@ class Http2Connection : public Deferrable {
   bool draining_ = false;  // GOAWAY received or sent: no new streams
   bool in_session_ = false;
   bool send_wanted_ = false;
+  bool send_scheduled_ = false;
   bool write_pending_ = false;
   bool connect_error_ = false;
   bool busy_ = false;

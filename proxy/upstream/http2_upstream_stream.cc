@@ -210,7 +210,7 @@ ssize_t Http2UpstreamStream::readRequestBody(uint8_t* buf, size_t length, uint32
 }
 
 void Http2UpstreamStream::flush() {
-  if (!closed_) conn_.flush();
+  if (!closed_) conn_.scheduleFlush();
 }
 
 bool Http2UpstreamStream::aboveHighWatermark() const {
@@ -223,7 +223,7 @@ void Http2UpstreamStream::readDisable(bool disable) {
   // The downstream drained: acknowledge what it took, reopening the window.
   nghttp2_session_consume(conn_.session(), id_, unconsumed_);
   unconsumed_ = 0;
-  conn_.flush();
+  conn_.scheduleFlush();
 }
 
 void Http2UpstreamStream::release() {
@@ -238,7 +238,7 @@ void Http2UpstreamStream::release() {
       if (unconsumed_ > 0) nghttp2_session_consume(conn_.session(), id_, unconsumed_);
       unconsumed_ = 0;
       nghttp2_submit_rst_stream(conn_.session(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_CANCEL);
-      conn_.flush();
+      conn_.scheduleFlush();
     }
   }
   maybeDestroy();
