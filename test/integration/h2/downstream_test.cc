@@ -7,6 +7,7 @@
 #include <csignal>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "common/filter_env.h"
 #include "common/harness.h"
@@ -75,6 +76,45 @@ TEST(H2Downstream, H2loadBoundedRun) {
   EXPECT_TRUE(ok) << out;
   EXPECT_NE(out.find("3000 succeeded, 0 failed, 0 errored"), std::string::npos) << out;
   EXPECT_EQ(scrapeMetric(proxy.adminPort(), "remora_requests_total", {"code_class=\"2xx\""}), 3000);
+}
+
+// A connection reuses the streams it retired: nothing of one request may leak into the next on
+// the same connection (cookies, :authority, body framing, a 431's state).
+TEST(H2Downstream, ARecycledStreamCarriesNothingOfTheRequestBefore) {
+  ProxySpec spec;
+  spec.listener_yaml = "limits:\n  max_request_headers_bytes: 4096";
+  ProxyUnderTest proxy(spec);
+  std::string script = std::string(REMORA_SOURCE_DIR) + "/test/integration/h2/h2_sequence.py";
+  bool ok = false;
+  std::string out = run({"/usr/bin/python3", script, std::to_string(proxy.port())}, &ok);
+  ASSERT_TRUE(ok) << out;
+  // Four answers, in order: each request was sent only after the one before had ended.
+  std::vector<std::string> parts;
+  for (size_t pos = out.find("=== "); pos != std::string::npos;) {
+    size_t next = out.find("=== ", pos + 4);
+    parts.push_back(out.substr(pos, next == std::string::npos ? next : next - pos));
+    pos = next;
+  }
+  ASSERT_EQ(parts.size(), 4u) << out;
+  EXPECT_EQ(parts[0].rfind("=== 200\nPOST /headers HTTP/1.1\n", 0), 0u) << parts[0];
+  EXPECT_NE(parts[0].find("cookie: a=1"), std::string::npos) << parts[0];
+  EXPECT_NE(parts[0].find("host: first.example"), std::string::npos) << parts[0];
+  EXPECT_NE(parts[0].find("content-length: 3"), std::string::npos) << parts[0];
+  EXPECT_EQ(parts[2].rfind("=== 431\n", 0), 0u) << parts[2];
+  EXPECT_EQ(parts[1].rfind("=== 200\nGET /headers HTTP/1.1\n", 0), 0u) << parts[1];
+  EXPECT_EQ(parts[3].rfind("=== 200\nGET /headers?last HTTP/1.1\n", 0), 0u) << parts[3];
+  for (const std::string& later : {parts[1], parts[3]}) {
+    EXPECT_EQ(later.find("cookie"), std::string::npos) << later;
+    EXPECT_EQ(later.find("x-first"), std::string::npos) << later;
+    EXPECT_EQ(later.find("x-big"), std::string::npos) << later;
+    EXPECT_EQ(later.find("first.example"), std::string::npos) << later;
+    EXPECT_EQ(later.find("content-length"), std::string::npos) << later;
+    EXPECT_EQ(later.find("transfer-encoding"), std::string::npos) << later;
+    EXPECT_NE(later.find("host: 127.0.0.1:" + std::to_string(proxy.port())), std::string::npos)
+        << later;
+  }
+  EXPECT_EQ(scrapeMetric(proxy.adminPort(), "remora_requests_total", {"code_class=\"2xx\""}), 3);
+  EXPECT_EQ(scrapeMetric(proxy.adminPort(), "remora_requests_total", {"code_class=\"4xx\""}), 1);
 }
 
 TEST(H2Downstream, LargeBodiesBothWaysInBoundedMemory) {
