@@ -138,6 +138,24 @@ TEST_F(CalloutTest, Http2EndpointDownFailsPromptly) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, milliseconds(1500));
 }
 
+TEST_F(CalloutTest, ClientLeavingCancelsTheHttp2Stream) {
+  H2TestServer server;
+  start(server.address(), "protocol: http2\n");
+  auto streams = [&] {
+    nlohmann::json j = adminJson(proxy_->adminPort(), "/clusters");
+    return j.is_object() ? j["clusters"][0]["endpoints"][0].value("streams_active", -1) : -1;
+  };
+  {
+    HttpClient leaving(proxy_->port());
+    ASSERT_TRUE(leaving.send(requestText("GET", "/x", {{"x-callout-path", "/slow/3000"}})));
+    ASSERT_TRUE(eventually([&] { return streams() == 1; }));
+  }  // the client closes here: the stream ends, its callout is cancelled (RST_STREAM)
+  EXPECT_TRUE(eventually([&] { return streams() == 0; }, seconds(2)));
+  HttpResponse r = call("/ok");
+  EXPECT_EQ(r.header("x-callout-status"), "200");
+  EXPECT_TRUE(proxy_->remora().process().running());
+}
+
 TEST_F(CalloutTest, Http1ClusterSendsTheSameRequestAsBefore) {
   StubServer svc([](const StubRequest& req) {
     return StubResponse{201, {{"x-answer", "yes"}}, "got " + req.body};
