@@ -60,6 +60,7 @@ void Callout::onUpstreamReady(upstream::UpstreamRequest& conn) {
   rw.default_host = cluster_->config().name;
   rw.grpc = true;
   rw.forwarded = false;
+  conn.setResponseExpectsNoBody(request_.method == HTTP_HEAD);  // else HTTP/1.1 waits for one
   const bool end_stream = request_body_.empty();
   conn.sendHeaders(request_, rw, end_stream);
   if (!end_stream) conn.sendBody(request_body_.data(), request_body_.size());

@@ -181,6 +181,12 @@ TEST_F(CalloutTest, Http1ClusterSendsTheSameRequestAsBefore) {
   EXPECT_FALSE(seen.headers.count("x-forwarded-for"));
   EXPECT_FALSE(seen.headers.count("x-forwarded-proto"));
   EXPECT_FALSE(seen.headers.count("transfer-encoding"));
+  // A HEAD answer's content-length announces no body: the callout completes at once.
+  const auto t0 = std::chrono::steady_clock::now();
+  HttpResponse head = call("/check", {{"x-callout-method", "HEAD"}});
+  EXPECT_EQ(head.header("x-callout-status"), "201");
+  EXPECT_EQ(head.body, "");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, milliseconds(1000));
   // An explicit Host is kept.
   call("/h", {{"x-callout-header-host", "authz.internal"}});
   EXPECT_EQ(svc.received().back().header("host"), "authz.internal");
