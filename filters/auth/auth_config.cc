@@ -180,6 +180,15 @@ std::optional<ExtAuthzSettings> readExtAuthz(ConfigErrors* errors, const json* v
   ext.path = obj.str("path", "");
   if (ext.path.empty() || ext.path[0] != '/') errors->fail(obj.path("path"), "must start with /");
   ext.method = obj.str("method", "GET");
+  // The kernel sends only methods it knows, spelled as RFC 9110 does (upper case): catch a
+  // misspelling here rather than failing every check at run time.
+  static constexpr std::string_view kMethods[] = {"GET",    "HEAD",    "POST", "PUT",
+                                                  "DELETE", "OPTIONS", "PATCH"};
+  if (std::find(std::begin(kMethods), std::end(kMethods), ext.method) == std::end(kMethods)) {
+    errors->fail(
+        obj.path("method"),
+        "must be one of GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH, got \"" + ext.method + "\"");
+  }
   ext.timeout_ms = static_cast<uint32_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(obj.duration("timeout", 1s, 1ms, 60s))
           .count());

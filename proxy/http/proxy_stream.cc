@@ -133,6 +133,8 @@ bool ProxyStream::setRoute(const remora_route_t& route, std::string& err) {
 void ProxyStream::onRouted() {
   routed_ = true;
   if (!cluster_) return sendLocalReply(404, "no route matched the request\n", false, "NR");
+  if (upgrade_ && cluster_->config().protocol != config::UpstreamProtocol::kHttp1)
+    return refuseUpgrade();
   if (grpc_) startGrpc();
   const MessageHead& request = *request_;
   if (request.http_minor >= 1 && request.hasBody()) {
@@ -151,6 +153,18 @@ void ProxyStream::onRouted() {
   }
   if (active_ && held_complete_) forwardRequestEnd(request_trailers_);
   if (active_ && upstream_) upstream_->flush();
+}
+
+void ProxyStream::refuseUpgrade() {
+  // An HTTP/2 stream cannot switch protocols (RFC 9113 §8.6) and Remora does not speak extended
+  // CONNECT (RFC 8441) upstream. Sent as a plain request the endpoint would answer it as one,
+  // and the client, waiting for a 101, would hang or misread the answer: refuse it here. The
+  // client may already be sending bytes of the new protocol, so the connection closes.
+  runtime_->stats->protocol_errors[size_t(stats::ProtocolError::kUpgradeUnsupported)].inc();
+  sendLocalReply(501,
+                 "upgrade not supported: cluster " + cluster_->config().name +
+                     " speaks HTTP/2, which cannot carry an Upgrade request\n",
+                 true);
 }
 
 upstream::EndpointPool* ProxyStream::chooseOriginalDst() {

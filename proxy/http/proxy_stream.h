@@ -161,6 +161,8 @@ class ProxyStream : public upstream::UpstreamCallbacks {
   // original_dst clusters: the pool for the connection's original destination, or nullptr after
   // answering why there is none.
   upstream::EndpointPool* chooseOriginalDst();
+  // An Upgrade request routed to an HTTP/2 cluster: answered 501, the connection closed.
+  void refuseUpgrade();
   void finish();
   void completeFinish();
   // The response started and cannot be completed: on_log, then the encoder drops the connection.

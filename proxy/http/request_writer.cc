@@ -93,6 +93,7 @@ void writeRequestHead(evbuffer* out, const MessageHead& req, const RequestRewrit
     if (e.removed) continue;
     switch (e.token) {
       case HeaderToken::kXForwardedFor:
+        if (!rw.forwarded) break;
         xff = h.value(e);
         has_xff = true;
         continue;
@@ -117,10 +118,12 @@ void writeRequestHead(evbuffer* out, const MessageHead& req, const RequestRewrit
     s.append(h.name(e)).append(": ").append(h.value(e)).append("\r\n");
   }
   if (!has_host) s.append("host: ").append(rw.default_host).append("\r\n");
-  s.append("x-forwarded-for: ");
-  if (has_xff) s.append(xff).append(", ");
-  s.append(rw.peer).append("\r\n");
-  if (!has_proto) s.append("x-forwarded-proto: http\r\n");
+  if (rw.forwarded) {
+    s.append("x-forwarded-for: ");
+    if (has_xff) s.append(xff).append(", ");
+    s.append(rw.peer).append("\r\n");
+    if (!has_proto) s.append("x-forwarded-proto: http\r\n");
+  }
   if (rw.upgrade) {
     auto up = h.get(HeaderToken::kUpgrade);
     s.append("connection: upgrade\r\nupgrade: ").append(up ? *up : "").append("\r\n");

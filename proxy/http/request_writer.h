@@ -1,7 +1,7 @@
 #pragma once
 // Serializes a request towards an upstream: the head rewritten for the hop (hop-by-hop headers
-// and headers named in Connection dropped, X-Forwarded-For appended, X-Forwarded-Proto and
-// x-request-id added when absent, Expect answered by the proxy), and body framing.
+// and headers named in Connection dropped, X-Forwarded-For appended and X-Forwarded-Proto added
+// when absent — for forwarded requests —, Expect answered by the proxy), and body framing.
 
 #include <event2/buffer.h>
 
@@ -20,6 +20,9 @@ struct RequestRewrite {
   bool upgrade = false;           // keep Upgrade and send Connection: upgrade
   bool chunked = false;           // body goes out chunked
   bool grpc = false;              // a gRPC request: `te: trailers` is forwarded
+  // X-Forwarded-For/-Proto are added (a client's request); false for the proxy's own requests
+  // (callouts), whose headers go out as given.
+  bool forwarded = true;
 };
 
 // Hop-by-hop request headers, never forwarded as they are (HTTP/1.1 or HTTP/2).

@@ -7,10 +7,11 @@
 
 namespace remora::plugin {
 
-Callout::Callout(std::shared_ptr<upstream::WorkerCluster> cluster, std::string request,
-                 uint32_t timeout_ms, remora_callout_cb cb, void* user)
+Callout::Callout(std::shared_ptr<upstream::WorkerCluster> cluster, http::MessageHead request,
+                 std::string body, uint32_t timeout_ms, remora_callout_cb cb, void* user)
     : cluster_(std::move(cluster)),
       request_(std::move(request)),
+      request_body_(std::move(body)),
       cb_(cb),
       user_(user),
       timer_(cluster_->dispatcher().base(), onTimeout, this) {
@@ -53,10 +54,18 @@ void Callout::cancel() {
 void Callout::onUpstreamReady(upstream::UpstreamRequest& conn) {
   pending_pool_ = nullptr;
   conn_ = &conn;
-  // The request is serialized already (HTTP/1.1; startCallout refuses HTTP/2 clusters).
-  conn.sendRaw(request_.data(), request_.size());
+  // The proxy's own request, not a forwarded one: no X-Forwarded-For/-Proto. A `te: trailers`
+  // the plugin set is kept (gRPC servers want it); Host defaults to the cluster's name.
+  http::RequestRewrite rw;
+  rw.default_host = cluster_->config().name;
+  rw.grpc = true;
+  rw.forwarded = false;
+  conn.setResponseExpectsNoBody(request_.method == HTTP_HEAD);  // else HTTP/1.1 waits for one
+  const bool end_stream = request_body_.empty();
+  conn.sendHeaders(request_, rw, end_stream);
+  if (!end_stream) conn.sendBody(request_body_.data(), request_body_.size());
   conn.sendEnd(nullptr);
-  conn.flush();
+  conn.flush();  // last: a write error re-enters through onUpstreamFailure
 }
 
 void Callout::onUpstreamFailure(upstream::UpstreamFailure failure, bool) {
@@ -78,7 +87,13 @@ void Callout::onResponseBody(const char* data, size_t len) {
   body_.append(data, len);
 }
 
-void Callout::onResponseComplete(http::HeaderMap&) {
+void Callout::onResponseComplete(http::HeaderMap& trailers) {
+  // The callback has one header list: trailers (HTTP/2, or HTTP/1.1 chunked) follow the response
+  // headers, so a gRPC status is found by name whether it came as a trailer or, in a
+  // trailers-only answer, in the head.
+  for (const auto& e : trailers.entries())
+    if (!e.removed)
+      headers_.emplace_back(std::string(trailers.name(e)), std::string(trailers.value(e)));
   deliver(status_, std::move(body_));
 }
 
@@ -97,33 +112,49 @@ void Callout::deliver(int status, std::string body) {
   cb_(user_, status, hs.data(), hs.size(), remora_str_t{body.data(), body.size()});
 }
 
+namespace {
+
+// A method name as the plugin spelled it (case-sensitive, RFC 9110 §9.1), among those
+// http_parser knows: MessageHead carries the method as its enum.
+bool parseMethod(std::string_view m, http_method& out) {
+#define REMORA_METHOD(num, name, string) \
+  if (m == #string) {                    \
+    out = HTTP_##name;                   \
+    return true;                         \
+  }
+  HTTP_METHOD_MAP(REMORA_METHOD)
+#undef REMORA_METHOD
+  return false;
+}
+
+}  // namespace
+
 bool startCallout(http::ProxyStream& stream, upstream::WorkerCluster& cluster,
                   std::string_view method, std::string_view path, const remora_header_t* headers,
                   size_t header_count, std::string_view body, uint32_t timeout_ms,
                   remora_callout_cb cb, void* user) {
-  if (method.empty() || path.empty() || path[0] != '/') return false;
-  // Callouts serialize HTTP/1.1 themselves; an HTTP/2 cluster cannot carry them yet.
-  if (cluster.config().protocol != config::UpstreamProtocol::kHttp1) return false;
-  std::string req;
-  req.append(method).append(" ").append(path).append(" HTTP/1.1\r\n");
-  bool has_host = false;
+  if (path.empty() || path[0] != '/') return false;
+  http::MessageHead req;
+  if (!parseMethod(method, req.method)) return false;
+  req.url.assign(path);
   for (size_t i = 0; i < header_count; ++i) {
     std::string_view n(headers[i].name.data, headers[i].name.len);
     std::string_view v(headers[i].value.data, headers[i].value.len);
     if (!http::isValidHeaderName(n) || !http::isValidHeaderValue(v)) return false;
     http::HeaderToken t = http::classifyHeader(n);
-    if (t == http::HeaderToken::kContentLength || t == http::HeaderToken::kTransferEncoding ||
-        t == http::HeaderToken::kConnection)
+    // Framing is the kernel's; other hop-by-hop fields are dropped when the head is written.
+    if (t == http::HeaderToken::kContentLength || t == http::HeaderToken::kTransferEncoding)
       continue;
-    has_host |= t == http::HeaderToken::kHost;
-    req.append(n).append(": ").append(v).append("\r\n");
+    req.headers.add(t, n, v);
   }
-  if (!has_host) req.append("host: ").append(cluster.config().name).append("\r\n");
-  req.append("content-length: ");
-  http::appendDecimal(req, body.size());
-  req.append("\r\n\r\n").append(body);
+  std::string length;
+  http::appendDecimal(length, body.size());
+  req.headers.add(http::HeaderToken::kContentLength, "content-length", length);
+  req.has_content_length = true;
+  req.content_length = body.size();
   auto shared = stream.runtime()->clusters.at(cluster.config().name);
-  auto callout = std::make_unique<Callout>(shared, std::move(req), timeout_ms, cb, user);
+  auto callout =
+      std::make_unique<Callout>(shared, std::move(req), std::string(body), timeout_ms, cb, user);
   Callout* raw = callout.get();
   stream.adoptCallout(std::move(callout));
   if (raw->start()) return true;

@@ -1,8 +1,9 @@
 #pragma once
-// Callout: an async HTTP/1.1 request a filter makes to a configured cluster (e.g. an external
-// authorization service), through the same per-worker pools as proxied traffic. The result is
-// delivered to the plugin's callback on the stream's worker; a callout whose stream ended first
-// is cancelled and never calls back.
+// Callout: an async HTTP request a filter makes to a configured cluster (e.g. an external
+// authorization service), through the same per-worker pools as proxied traffic. The request is a
+// MessageHead sent through UpstreamRequest, so it goes out as HTTP/1.1 or as one HTTP/2 stream,
+// whichever the cluster speaks. The result is delivered to the plugin's callback on the stream's
+// worker; a callout whose stream ended first is cancelled and never calls back.
 
 #include <memory>
 #include <string>
@@ -26,8 +27,9 @@ class Callout : public upstream::UpstreamCallbacks, public Deferrable {
  public:
   static constexpr size_t kMaxBody = 1024 * 1024;
 
-  Callout(std::shared_ptr<upstream::WorkerCluster> cluster, std::string request,
-          uint32_t timeout_ms, remora_callout_cb cb, void* user);
+  // `request` carries method, target and headers (content-length included); `body` may be empty.
+  Callout(std::shared_ptr<upstream::WorkerCluster> cluster, http::MessageHead request,
+          std::string body, uint32_t timeout_ms, remora_callout_cb cb, void* user);
   ~Callout() override;
 
   bool start();
@@ -47,12 +49,14 @@ class Callout : public upstream::UpstreamCallbacks, public Deferrable {
   void release();
 
   std::shared_ptr<upstream::WorkerCluster> cluster_;
-  std::string request_;
+  http::MessageHead request_;
+  std::string request_body_;
   remora_callout_cb cb_;
   void* user_;
   LazyTimer timer_;
   upstream::EndpointPool* pending_pool_ = nullptr;
   upstream::UpstreamRequest* conn_ = nullptr;
+  // Response header fields, then trailer fields (see deliver()).
   std::vector<std::pair<std::string, std::string>> headers_;
   std::string body_;
   int status_ = 0;
@@ -60,7 +64,9 @@ class Callout : public upstream::UpstreamCallbacks, public Deferrable {
   bool done_ = false;
 };
 
-// Starts a callout owned by `stream` (cancelled when the stream ends). False if it could not start.
+// Starts a callout owned by `stream` (cancelled when the stream ends). False if it could not start:
+// an unknown method, a target not starting with '/', an invalid header, no endpoint, or the
+// cluster's pending queue full.
 bool startCallout(http::ProxyStream& stream, upstream::WorkerCluster& cluster,
                   std::string_view method, std::string_view path, const remora_header_t* headers,
                   size_t header_count, std::string_view body, uint32_t timeout_ms,

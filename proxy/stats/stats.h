@@ -83,6 +83,8 @@ enum class ProtocolError : uint8_t {
   kH2PingFlood,          // PING budget exceeded
   kH2EmptyDataFlood,     // empty DATA frames budget exceeded
   kH2OutboundFlood,      // the client does not read the ACKs it provokes (nghttp2 FLOODED)
+  // An Upgrade (e.g. WebSocket) routed to an HTTP/2 cluster, which cannot carry it: 501.
+  kUpgradeUnsupported,
   kCount
 };
 inline constexpr std::array<const char*, static_cast<size_t>(ProtocolError::kCount)>
@@ -90,7 +92,7 @@ inline constexpr std::array<const char*, static_cast<size_t>(ProtocolError::kCou
                            "bad_header_bytes",      "headers_timeout",   "upstream_bad_response",
                            "h2_protocol",           "h2_flow_control",   "h2_rapid_reset",
                            "h2_continuation_flood", "h2_settings_flood", "h2_ping_flood",
-                           "h2_empty_data_flood",   "h2_outbound_flood"};
+                           "h2_empty_data_flood",   "h2_outbound_flood", "upgrade_unsupported"};
 
 class GrpcStats;
 

@@ -86,6 +86,7 @@ void Http2UpstreamStream::sendHeaders(const http::MessageHead& req, const http::
     if (e.removed) continue;
     switch (e.token) {
       case HeaderToken::kXForwardedFor:
+        if (!rw.forwarded) break;
         xff = h.value(e);
         has_xff = true;
         continue;
@@ -111,7 +112,7 @@ void Http2UpstreamStream::sendHeaders(const http::MessageHead& req, const http::
   }
   // RFC 9113 §8.2.2: "te: trailers" is the one TE an HTTP/2 request may carry.
   if (te_trailers) literal("te", "trailers");
-  {
+  if (rw.forwarded) {
     FieldRef f{};
     addName(buf, f, "x-forwarded-for");
     f.value_off = uint32_t(buf.size());
@@ -120,7 +121,7 @@ void Http2UpstreamStream::sendHeaders(const http::MessageHead& req, const http::
     f.value_len = uint32_t(buf.size() - f.value_off);
     fields.push_back(f);
   }
-  if (!has_proto) literal("x-forwarded-proto", "http");
+  if (rw.forwarded && !has_proto) literal("x-forwarded-proto", "http");
   for (const FieldRef& f : fields) nva.push_back(makeNv(buf, f));
 
   nghttp2_data_provider provider{};

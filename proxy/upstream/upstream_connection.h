@@ -83,10 +83,6 @@ class UpstreamConnection final : public UpstreamRequest,
   void setResponseTimeoutOverride(uint32_t ms) override { response_timeout_ms_ = ms; }
   void setResponseExpectsNoBody(bool v) override { head_request_ = v; }
 
-  // Raw request side, for callers that serialize their own request (callouts).
-  evbuffer* output() { return out_.get(); }
-  // The request has been written fully; arms the response timeout.
-  void requestComplete();
   bool reused() const { return requests_served_ > 0; }
   bool idle() const { return cb_ == nullptr; }
   // True while the connection is being opened for `cb`'s request.
@@ -110,6 +106,8 @@ class UpstreamConnection final : public UpstreamRequest,
   void close();
   void armTimer(config::Duration d) { timer_.set(uint64_t(d.count())); }
   void armResponseTimer();
+  // The request has been written fully (sendEnd); arms the response timeout.
+  void requestComplete();
   void updateEvents();
 
   EndpointPool& pool_;

@@ -30,7 +30,8 @@ class UpstreamRequest {
   virtual void sendHeldBody(evbuffer* held) = 0;
   // The request is complete; `trailers` may be null or empty. Arms the response timeout.
   virtual void sendEnd(const http::HeaderMap* trailers) = 0;
-  // Upgraded tunnel bytes (HTTP/1 only; a multiplexed stream never accepts an upgrade).
+  // Upgraded tunnel bytes (HTTP/1 only; a multiplexed stream never accepts an upgrade, and
+  // ProxyStream answers an Upgrade routed to an HTTP/2 cluster with 501 before any upstream).
   virtual void sendRaw(const char* data, size_t len) = 0;
   // Writes what is queued now (the end of one downstream read).
   virtual void flush() = 0;

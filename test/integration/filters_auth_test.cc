@@ -1,6 +1,7 @@
 // The auth plugin (build/filters/auth.so) in the real binary: JWTs signed here (HS256 with a
 // shared secret, RS256 with a key generated for the test), API keys stored as digests, and
-// ext_authz against a real authorization service over TCP. The access log shows the principal.
+// ext_authz against a real authorization service over TCP (HTTP/1.1 and HTTP/2). The access log
+// shows the principal.
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
@@ -9,6 +10,7 @@
 #include <thread>
 
 #include "common/filter_env.h"
+#include "common/h2_test_server.h"
 #include "common/harness.h"
 #include "common/jwt_test_signer.h"
 #include "common/stub_server.h"
@@ -63,7 +65,8 @@ class AuthTest : public ::testing::Test {
     for (const char* f : {"access_log", "auth", "router"}) plugins_.addFilter(f);
   }
 
-  json authConfig(const std::string& authz_cluster, const std::string& failure_mode) {
+  json authConfig(const std::string& authz_cluster, const std::string& failure_mode,
+                  const std::string& check_path = "/check") {
     json c = {
         {"jwt",
          {{"issuers", {"https://issuer.test"}},
@@ -73,7 +76,7 @@ class AuthTest : public ::testing::Test {
         {"api_key", {{"keys", {{{"name", "ci-bot"}, {"sha256", sha256Hex("k-ci-123")}}}}}},
         {"ext_authz",
          {{"cluster", authz_cluster},
-          {"path", "/check"},
+          {"path", check_path},
           {"timeout", "500ms"},
           {"upstream_headers", {"x-user-id"}},
           {"principal_header", "x-user-id"},
@@ -86,15 +89,18 @@ class AuthTest : public ::testing::Test {
     return c;
   }
 
-  void start(const std::string& authz_address, const std::string& failure_mode = "closed") {
+  // `authz_yaml`: more keys of the authz cluster (e.g. "protocol: http2\n").
+  void start(const std::string& authz_address, const std::string& failure_mode = "closed",
+             const std::string& authz_yaml = "", const std::string& check_path = "/check") {
     json router = {{"routes", {{{"match", {{"prefix", "/"}}}, {"cluster", "app"}}}}};
     proxy_ = std::make_unique<FilterProxy>(
         plugins_,
         std::vector<FilterSpec>{{"access_log", {{"path", log_}, {"format", "json"}}},
-                                {"auth", authConfig("authz", failure_mode)},
+                                {"auth", authConfig("authz", failure_mode, check_path)},
                                 {"router", router}},
-        std::vector<ClusterSpec>{{"app", {app_.address()}, ""},
-                                 {"authz", {authz_address}, "connect_timeout: 200ms\n"}});
+        std::vector<ClusterSpec>{
+            {"app", {app_.address()}, ""},
+            {"authz", {authz_address}, "connect_timeout: 200ms\n" + authz_yaml}});
   }
 
   std::string hs256(json claims, const std::string& secret = kSecret) {
@@ -251,6 +257,33 @@ TEST_F(AuthTest, ExtAuthzAllowsCopiesHeadersAndDenies) {
   HttpResponse slow = proxy_->get("/ext/x", {{"authorization", "Bearer sleepy"}});
   EXPECT_EQ(slow.status, 503);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1400));
+}
+
+TEST_F(AuthTest, ExtAuthzOverAnHttp2Cluster) {
+  // test/tools/h2_test_server.py's /authz answers like authorize() above, over h2c.
+  H2TestServer authz;
+  start(authz.address(), "closed", "protocol: http2\n", "/authz");
+  HttpResponse allowed =
+      proxy_->get("/ext/x", {{"authorization", "Bearer let-me-in"}, {"x-request-id", "h2-allow"}});
+  EXPECT_EQ(allowed.status, 200) << allowed.body;
+  EXPECT_EQ(allowed.header("x-upstream"), "app");
+  EXPECT_EQ(logEntry("h2-allow")["principal"], "carol");
+  HttpResponse denied = proxy_->get("/ext/x", {{"authorization", "Bearer nope"}});
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_EQ(denied.header("www-authenticate"), "Custom realm=\"authz\"");
+  EXPECT_EQ(denied.body, R"({"error":"forbidden by policy"})");
+  EXPECT_FALSE(denied.has("x-upstream"));
+}
+
+TEST_F(AuthTest, ExtAuthzHttp2ServiceDownFailsClosed) {
+  start("127.0.0.1:" + std::to_string(freePort()), "closed", "protocol: http2\n");
+  auto t0 = std::chrono::steady_clock::now();
+  HttpResponse r = proxy_->get("/ext/x", {{"authorization", "Bearer let-me-in"}});
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1000));
+  EXPECT_EQ(findMetric(proxy_->metrics(), "remora_filter_auth_denied_total",
+                       {{"reason", "ext_authz_error"}}),
+            1);
 }
 
 TEST_F(AuthTest, ExtAuthzUpstreamHeadersReachTheApp) {

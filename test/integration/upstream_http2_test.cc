@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/h2_test_server.h"
 #include "common/harness.h"
 
 namespace remora::test {
@@ -25,30 +26,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-// test/tools/h2_test_server.py, started on a free port; stopped (by PID) with the object.
-class H2TestServer {
- public:
-  explicit H2TestServer(std::vector<std::string> args = {}) {
-    std::vector<std::string> argv = {
-        "/usr/bin/python3", std::string(REMORA_SOURCE_DIR) + "/test/tools/h2_test_server.py",
-        "--port", "0"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    process_ = std::make_unique<Process>(argv);
-    if (!process_->waitForOutput("listening ", seconds(10)))
-      throw std::runtime_error("h2_test_server did not start: " + process_->output());
-    const std::string out = process_->output();
-    port_ = uint16_t(std::stoi(out.substr(out.find("listening ") + 10)));
-  }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  void signal(int sig) { process_->kill(sig); }
-  // Kills the server now (its connections reset), rather than when the test ends.
-  void stop() { process_.reset(); }
-
- private:
-  std::unique_ptr<Process> process_;
-  uint16_t port_ = 0;
-};
 
 // The proxy in front of one HTTP/2 endpoint, with extra cluster keys.
 std::unique_ptr<ProxyUnderTest> proxyTo(const std::string& endpoint,
@@ -393,6 +370,32 @@ TEST(UpstreamHttp2, ClientLeavingResetsOnlyItsStream) {
   HttpClient next(proxy->port());
   EXPECT_EQ(next.request("GET", "/ok").status, 200);
   EXPECT_EQ(serverStats(*proxy)["connections"], 1);
+}
+
+TEST(UpstreamHttp2, UpgradeRequestsAreRefusedWith501AndTheConnectionCloses) {
+  H2TestServer server;
+  auto proxy = proxyTo(server.address());
+  HttpClient client(proxy->port(), seconds(5));
+  // A WebSocket handshake, and a first frame sent eagerly after it (as some clients do): bytes
+  // of a protocol the proxy cannot carry, so it must not read them as a next request.
+  ASSERT_TRUE(
+      client.send("GET /chat HTTP/1.1\r\nHost: svc\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                  "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+                  "\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58"));
+  const auto t0 = std::chrono::steady_clock::now();
+  HttpResponse r = client.readResponse();
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.status, 501);
+  EXPECT_NE(r.body.find("speaks HTTP/2, which cannot carry an Upgrade request"), std::string::npos)
+      << r.body;
+  EXPECT_FALSE(r.keep_alive);
+  EXPECT_TRUE(client.closedByPeer());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, seconds(2));
+  EXPECT_EQ(scrapeMetric(proxy->adminPort(), "remora_protocol_errors_total",
+                         {"kind=\"upgrade_unsupported\""}),
+            1);
+  // Nothing went upstream, and plain requests still do.
+  EXPECT_EQ(serverStats(*proxy)["requests"], 1);  // the /stats request itself
 }
 
 }  // namespace

@@ -13,6 +13,12 @@ Paths:
   /stats           JSON: connections accepted, most streams seen open at once
   /die             closes the TCP connection without answering
   /die-mid-body    sends the head and part of a body, then closes the connection
+  /grpc            a gRPC answer: the request's message back as one length-prefixed frame, then
+                   trailers grpc-status: 0, grpc-message: echoed
+  /grpc-deny       a gRPC trailers-only answer (one HEADERS with END_STREAM):
+                   grpc-status: 7, grpc-message: denied
+  /authz           an authorization service: "authorization: Bearer let-me-in" gets 200 with
+                   x-user-id: carol, anything else 403 with www-authenticate and a JSON body
   anything else    200 "ok"
 Header x-refuse: TOKEN  → the first request with that token gets RST_STREAM REFUSED_STREAM.
 
@@ -165,7 +171,8 @@ class Conn(asyncio.Protocol):
         path = h.get(":path", "/")
         seen = [("x-seen-" + k.lstrip(":"), v) for k, v in h.items()
                 if k in (":authority", ":method", ":path", ":scheme", "te", "connection",
-                         "keep-alive", "transfer-encoding", "host", "x-forwarded-for")]
+                         "keep-alive", "transfer-encoding", "host", "x-forwarded-for",
+                         "x-forwarded-proto", "content-type", "content-length", "x-probe")]
         seen.append(("x-seen-body-bytes", str(len(s["body"]))))
         seen += [("x-seen-trailer-" + k, v) for k, v in s.get("trailers", {}).items()]
         if path == "/echo":
@@ -198,6 +205,31 @@ class Conn(asyncio.Protocol):
             body = json.dumps(STATS).encode()
             self.h2.send_headers(sid, [(":status", "200"), ("content-type", "application/json")])
             await self.send_body(sid, body)
+        elif path == "/grpc":
+            msg = bytes(s["body"][5:])
+            frame = b"\x00" + len(msg).to_bytes(4, "big") + msg
+            self.h2.send_headers(sid, [(":status", "200"), ("content-type", "application/grpc")]
+                                 + seen)
+            await self.send_body(sid, frame, end=False)
+            self.h2.send_headers(sid, [("grpc-status", "0"), ("grpc-message", "echoed")],
+                                 end_stream=True)
+            self.flush()
+        elif path == "/grpc-deny":
+            self.h2.send_headers(sid, [(":status", "200"), ("content-type", "application/grpc"),
+                                       ("grpc-status", "7"), ("grpc-message", "denied")] + seen,
+                                 end_stream=True)
+            self.flush()
+        elif path == "/authz":
+            if h.get("authorization") == "Bearer let-me-in":
+                self.h2.send_headers(sid, [(":status", "200"), ("x-user-id", "carol")] + seen)
+                await self.send_body(sid, b"")
+            else:
+                body = b'{"error":"forbidden by policy"}'
+                self.h2.send_headers(sid, [(":status", "403"),
+                                           ("www-authenticate", 'Custom realm="authz"'),
+                                           ("content-type", "application/json"),
+                                           ("content-length", str(len(body)))])
+                await self.send_body(sid, body)
         elif path == "/die":
             self.transport.abort()
         elif path == "/die-mid-body":

@@ -152,8 +152,10 @@ typedef struct remora_config_ctx remora_config_ctx_t; /* valid during config_new
 
 /* Completion of an async HTTP callout. Runs on the calling stream's worker thread. `status` is
  * the HTTP status, or 0 when the callout failed (connect error, timeout) — `body` then holds the
- * reason. Headers and body are borrowed for the duration of the call. Not called if the stream
- * ended first (the callout is cancelled). */
+ * reason and there are no headers. `headers` are the response headers followed by the response
+ * trailers, if any (so a gRPC `grpc-status` is found there whether it came as a trailer or in a
+ * trailers-only answer). Headers and body are borrowed for the duration of the call. Not called
+ * if the stream ended first (the callout is cancelled). */
 typedef void (*remora_callout_cb)(void* user, int status, const remora_header_t* headers,
                                   size_t header_count, remora_str_t body);
 
@@ -244,8 +246,11 @@ typedef struct remora_host_api {
   uint64_t (*subscribe)(remora_str_t topic, remora_event_cb cb, void* user);
   void (*unsubscribe)(uint64_t id);
 
-  /* --- Async HTTP client for callouts (worker thread): an HTTP/1.1 request to a configured
-   * cluster. Headers and body are copied. Returns 0 if the request could not be started. --- */
+  /* --- Async HTTP client for callouts (worker thread): a request to a configured cluster, as
+   * HTTP/1.1 or as an HTTP/2 stream per the cluster's protocol. `method` is case-sensitive and
+   * must be one the kernel knows (GET, POST, ...). Hop-by-hop headers and Content-Length are
+   * dropped (the kernel sends its own Content-Length); Host defaults to the cluster's name.
+   * Headers and body are copied. Returns 0 if the request could not be started. --- */
   int (*http_call)(remora_stream_t* s, remora_str_t cluster, remora_str_t method, remora_str_t path,
                    const remora_header_t* headers, size_t header_count, remora_str_t body,
                    uint32_t timeout_ms, remora_callout_cb cb, void* user);

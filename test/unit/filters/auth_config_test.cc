@@ -206,6 +206,12 @@ TEST(AuthConfigTest, ExtAuthz) {
   j["ext_authz"]["failure_mode"] = "maybe";
   EXPECT_EQ(errorOf(j), "ext_authz.failure_mode: must be \"closed\" or \"open\", got \"maybe\"");
   j["ext_authz"].erase("failure_mode");
+  j["ext_authz"]["method"] = "get";
+  EXPECT_EQ(errorOf(j),
+            "ext_authz.method: must be one of GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH, got "
+            "\"get\"");
+  j["ext_authz"]["method"] = "POST";
+  ASSERT_TRUE(parseAuthConfig(j).ok());
   j["ext_authz"].erase("cluster");
   EXPECT_EQ(errorOf(j), "ext_authz.cluster: required");
 }

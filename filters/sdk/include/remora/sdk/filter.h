@@ -75,6 +75,7 @@ class CalloutResponse {
   int status() const { return status_; }
   bool failed() const { return status_ == 0; }
   std::string_view body() const { return body_; }
+  // The response headers, then its trailers (HTTP/2, or HTTP/1.1 chunked), in one list.
   size_t headerCount() const { return count_; }
   Header headerAt(size_t i) const {
     return Header{toView(headers_[i].name), toView(headers_[i].value)};
