@@ -20,21 +20,6 @@ uint64_t nowMicros() {
   return uint64_t(ts.tv_sec) * 1000000 + uint64_t(ts.tv_nsec) / 1000;
 }
 
-bool parseMethod(std::string_view m, http_method& out) {
-  if (m == "GET") {
-    out = HTTP_GET;
-    return true;
-  }
-#define REMORA_METHOD(num, name, string) \
-  if (m == #string) {                    \
-    out = HTTP_##name;                   \
-    return true;                         \
-  }
-  HTTP_METHOD_MAP(REMORA_METHOD)
-#undef REMORA_METHOD
-  return false;
-}
-
 // Builds the nghttp2 name/value array for a header block: names lowercased into `buf` (HTTP/2
 // requires it; HTTP/1 upstreams send any case), fields named by a Connection header dropped.
 // `buf` is sized before any pointer into it is taken.
@@ -139,7 +124,7 @@ void Http2Stream::onHeader(std::string_view name, std::string_view value) {
   if (!name.empty() && name[0] == ':') {
     if (name == ":method") {
       method_seen_ = true;
-      if (!parseMethod(value, request_.method)) bad_request_ = true;
+      if (!parseMethodName(value, request_.method)) bad_request_ = true;
     } else if (name == ":path") {
       request_.url.assign(value);
     } else if (name == ":authority") {

@@ -112,30 +112,13 @@ void Callout::deliver(int status, std::string body) {
   cb_(user_, status, hs.data(), hs.size(), remora_str_t{body.data(), body.size()});
 }
 
-namespace {
-
-// A method name as the plugin spelled it (case-sensitive, RFC 9110 §9.1), among those
-// http_parser knows: MessageHead carries the method as its enum.
-bool parseMethod(std::string_view m, http_method& out) {
-#define REMORA_METHOD(num, name, string) \
-  if (m == #string) {                    \
-    out = HTTP_##name;                   \
-    return true;                         \
-  }
-  HTTP_METHOD_MAP(REMORA_METHOD)
-#undef REMORA_METHOD
-  return false;
-}
-
-}  // namespace
-
 bool startCallout(http::ProxyStream& stream, upstream::WorkerCluster& cluster,
                   std::string_view method, std::string_view path, const remora_header_t* headers,
                   size_t header_count, std::string_view body, uint32_t timeout_ms,
                   remora_callout_cb cb, void* user) {
   if (path.empty() || path[0] != '/') return false;
   http::MessageHead req;
-  if (!parseMethod(method, req.method)) return false;
+  if (!http::parseMethodName(method, req.method)) return false;
   req.url.assign(path);
   for (size_t i = 0; i < header_count; ++i) {
     std::string_view n(headers[i].name.data, headers[i].name.len);

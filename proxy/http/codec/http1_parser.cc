@@ -27,6 +27,21 @@ std::string_view trim(std::string_view v) {
 
 }  // namespace
 
+bool parseMethodName(std::string_view m, http_method& out) {
+  if (m == "GET") {  // nearly every request: skip the table
+    out = HTTP_GET;
+    return true;
+  }
+#define REMORA_METHOD(num, name, string) \
+  if (m == #string) {                    \
+    out = HTTP_##name;                   \
+    return true;                         \
+  }
+  HTTP_METHOD_MAP(REMORA_METHOD)
+#undef REMORA_METHOD
+  return false;
+}
+
 void MessageHead::clear() {
   headers.clear();
   url.clear();

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "http/header_map.h"
 #include "stats/stats.h"
@@ -19,6 +20,11 @@
 namespace remora::http {
 
 // The start line and headers of one message.
+// The method named `m` (case-sensitive, RFC 9110 §9.1), among those http_parser knows; false
+// for any other. For heads that do not come through the HTTP/1 parser (HTTP/2 `:method`,
+// plugin callouts).
+bool parseMethodName(std::string_view m, http_method& out);
+
 struct MessageHead {
   HeaderMap headers;
   std::string url;     // request target (requests only)

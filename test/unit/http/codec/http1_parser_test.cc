@@ -20,6 +20,22 @@ using testing::RecordingSink;
 constexpr std::string_view kGet =
     "GET /index.html?q=1 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: t\r\n\r\n";
 
+TEST(ParseMethodNameTest, KnowsHttpParsersMethodsCaseSensitively) {
+  http_method m = HTTP_DELETE;
+  EXPECT_TRUE(parseMethodName("GET", m));
+  EXPECT_EQ(m, HTTP_GET);
+  EXPECT_TRUE(parseMethodName("POST", m));
+  EXPECT_EQ(m, HTTP_POST);
+  EXPECT_TRUE(parseMethodName("PATCH", m));
+  EXPECT_EQ(m, HTTP_PATCH);
+  EXPECT_TRUE(parseMethodName("M-SEARCH", m));
+  EXPECT_EQ(m, HTTP_MSEARCH);
+  EXPECT_FALSE(parseMethodName("get", m));
+  EXPECT_FALSE(parseMethodName("GETS", m));
+  EXPECT_FALSE(parseMethodName("", m));
+  EXPECT_FALSE(parseMethodName("BREW", m));
+}
+
 TEST(Http1ParserTest, ParsesASimpleGet) {
   RecordingSink sink;
   Http1Parser p(Http1Parser::Kind::kRequest, sink);
