@@ -43,8 +43,11 @@ constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 constexpr uint8_t kFlagSmallLimits = 0x01;  // tiny header limits, windows and flood budgets
 constexpr uint8_t kFlagDrain = 0x02;        // closeWhenIdle() halfway through (worker drain)
 constexpr uint8_t kFlagSplit = 0x04;        // client bytes go out in pieces, one per pass
-constexpr uint8_t kFlagNoRead = 0x08;       // the client reads nothing until the end
-// Bits 4-7: piece size for kFlagSplit, in units of 8 bytes (0 means 1 byte).
+constexpr uint8_t kFlagNoRead = 0x08;       // the client reads nothing until the end, and the
+                                            // server's socket buffer is small
+constexpr uint8_t kFlagTimers = 0x10;       // 1 ms idle and request timeouts, and a pause
+                                            // halfway that lets them expire
+// Bits 5-7: piece size for kFlagSplit, in units of 16 bytes (0 means 1 byte).
 
 constexpr int kPasses = 48;      // event-loop passes with the client connected
 constexpr int kDrainPasses = 8;  // after the client hangs up
@@ -141,7 +144,17 @@ class StubUpstream {
     auto has = [&](std::string_view word) { return line.find(word) != std::string_view::npos; };
     std::string out;
     bool close = false;
-    if (has("big")) {
+    if (has("stall")) {
+      // Reads nothing more and never answers: the request body backs up into the proxy
+      // (readDisable, held stream windows).
+      event_del(c.ev.get());
+      return;
+    }
+    if (has("cut")) {
+      // Closes mid-body: the response cannot complete, the stream is reset.
+      out = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial";
+      close = true;
+    } else if (has("big")) {
       // Larger than the client's default stream window: the rest waits for WINDOW_UPDATE.
       out = "HTTP/1.1 200 OK\r\nContent-Length: 70000\r\n\r\n" + std::string(70000, 'b');
     } else if (has("chunk")) {
@@ -219,6 +232,10 @@ config::Listener listenerConfig(uint8_t flags) {
     l.http2.max_empty_data_frames = 4;
     l.http2.max_continuation_frames = 2;
   }
+  if (flags & kFlagTimers) {
+    l.timeouts.idle = config::Duration(1);
+    l.timeouts.request = config::Duration(1);
+  }
   return l;
 }
 
@@ -256,7 +273,7 @@ void runOne(const uint8_t* data, size_t size) {
   std::string_view input = size > 0
                                ? std::string_view(reinterpret_cast<const char*>(data) + 1, size - 1)
                                : std::string_view();
-  size_t piece = (flags & kFlagSplit) ? std::max<size_t>(1, size_t(flags >> 4) * 8) : input.size();
+  size_t piece = (flags & kFlagSplit) ? std::max<size_t>(1, size_t(flags >> 5) * 16) : input.size();
 
   auto dispatcher = std::make_unique<Dispatcher>();
   auto slot = std::make_shared<ListenerSlot>();
@@ -267,6 +284,12 @@ void runOne(const uint8_t* data, size_t size) {
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) abort();
   Fd client(fds[0]);
+  if (flags & kFlagNoRead) {
+    // A small socket buffer fills after a few frames: the connection's write path stalls and
+    // nghttp2's output waits (NGHTTP2_ERR_WOULDBLOCK above the watermark).
+    int size = 4096;
+    ::setsockopt(fds[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+  }
   auto* conn = new Http2ServerConnection(*dispatcher, owner, slot, Fd(fds[1]), "fuzz");
   owner.conn_ = conn;
   conn->start(kPreface);
@@ -285,6 +308,8 @@ void runOne(const uint8_t* data, size_t size) {
       owner.draining_ = true;
       owner.conn_->closeWhenIdle();
     }
+    // LazyTimer reads a coarse clock (4 ms steps here): sleep past one step.
+    if ((flags & kFlagTimers) && pass == kPasses / 2) ::usleep(6000);
   }
   // The client hangs up: the connection sees EOF (also while lingering) and closes.
   discardReads(client.get());

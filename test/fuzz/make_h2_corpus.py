@@ -19,7 +19,7 @@ from hyperframe.frame import (ContinuationFrame, DataFrame, GoAwayFrame, Headers
                               PriorityFrame, RstStreamFrame, SettingsFrame, WindowUpdateFrame)
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-SMALL_LIMITS, DRAIN, SPLIT, NO_READ = 0x01, 0x02, 0x04, 0x08
+SMALL_LIMITS, DRAIN, SPLIT, NO_READ, TIMERS = 0x01, 0x02, 0x04, 0x08, 0x10
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "http2_server_fuzz")
 
@@ -107,7 +107,8 @@ def seeds():
     s["many_streams"] = c.bytes()
     s["many_streams_small_limits"] = c.bytes(SMALL_LIMITS)
     s["many_streams_drain"] = c.bytes(DRAIN)
-    s["many_streams_split"] = c.bytes(SPLIT | 0x20)
+    s["many_streams_split"] = c.bytes(SPLIT | 0x20)  # 16-byte pieces
+    s["many_streams_timers"] = c.bytes(TIMERS)
 
     # Request then reset before the body ends (rapid reset's single step).
     c = Client()
@@ -118,6 +119,22 @@ def seeds():
     c.conn.reset_stream(3)
     s["rst_stream"] = c.bytes()
     s["rst_stream_small_limits"] = c.bytes(SMALL_LIMITS)
+
+    # The upstream stops reading: the body backs up (readDisable) over the small watermark.
+    c = Client()
+    c.conn.send_headers(1, request("/u/stall", "POST"))
+    c.conn.increment_flow_control_window(1 << 20)
+    for _ in range(4):
+        c.conn.send_data(1, b"s" * 1000)
+    c.conn.send_headers(3, request("/u/big"), end_stream=True)
+    s["stalled_upstream_small_limits"] = c.bytes(SMALL_LIMITS)
+
+    # The upstream dies mid-body; a stream still sending its body when timeouts.request fires.
+    c = Client()
+    c.conn.send_headers(1, request("/u/cut"), end_stream=True)
+    c.conn.send_headers(3, request("/u/stall", "POST"))
+    c.conn.send_data(3, b"more to come")
+    s["cut_and_timeout"] = c.bytes(TIMERS)
 
     c = Client()
     c.conn.ping(b"12345678")
@@ -163,6 +180,8 @@ def seeds():
         frames += cf.serialize()
     s["continuation"] = bytes([0]) + frames
     s["continuation_small_limits"] = bytes([SMALL_LIMITS]) + frames
+    # A header block never finished: only the idle timeout ends the connection.
+    s["unfinished_headers_timers"] = bytes([TIMERS]) + frames[:len(frames) - 9 - len(parts[-1])]
 
     frames = raw_settings()
     frames += HeadersFrame(1, enc.encode(request("/u/post", "POST")), flags=["END_HEADERS"]).serialize()
