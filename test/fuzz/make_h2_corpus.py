@@ -82,6 +82,12 @@ def seeds():
     c.conn.send_data(1, b"hello world", end_stream=True)
     s["post_content_length"] = c.bytes()
 
+    c = Client()
+    c.conn.send_headers(1, request("/u/post", "POST", [("content-length", "3"),
+                                                       ("expect", "100-continue")]))
+    c.conn.send_data(1, b"abc", end_stream=True)
+    s["post_expect_continue"] = c.bytes()
+
     # No content-length: the upstream gets it chunked, with the request's trailers.
     c = Client()
     c.conn.send_headers(1, request("/u/chunk", "POST", [("te", "trailers"), ("trailer", "x-sum")]))
