@@ -137,7 +137,8 @@ void ProxyStream::onRouted() {
     return refuseUpgrade();
   if (grpc_) startGrpc();
   const MessageHead& request = *request_;
-  if (request.http_minor >= 1 && request.hasBody()) {
+  // HTTP/1.1 and HTTP/2 know 1xx answers; HTTP/1.0 does not.
+  if ((request.http_major > 1 || request.http_minor >= 1) && request.hasBody()) {
     auto expect = request.headers.get(HeaderToken::kExpect);
     // Answer 100-continue here, as Envoy does by default: the upstream then never waits.
     if (expect && equalsIgnoreCase(*expect, "100-continue")) encoder_.encode100Continue();

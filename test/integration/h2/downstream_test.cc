@@ -117,6 +117,17 @@ TEST(H2Downstream, ARecycledStreamCarriesNothingOfTheRequestBefore) {
   EXPECT_EQ(scrapeMetric(proxy.adminPort(), "remora_requests_total", {"code_class=\"4xx\""}), 1);
 }
 
+// Expect: 100-continue on an HTTP/2 stream gets its interim HEADERS (:status 100) before the
+// client sends the body, as on HTTP/1.1.
+TEST(H2Downstream, ExpectContinueGetsAnInterim100) {
+  ProxyUnderTest proxy;
+  std::string script = std::string(REMORA_SOURCE_DIR) + "/test/integration/h2/h2_expect.py";
+  bool ok = false;
+  std::string out = run({"/usr/bin/python3", script, std::to_string(proxy.port()), "/echo"}, &ok);
+  EXPECT_TRUE(ok) << out;
+  EXPECT_EQ(out, "HEAD 100\nHEAD 200\nBODY hello\n");
+}
+
 TEST(H2Downstream, LargeBodiesBothWaysInBoundedMemory) {
   ProxyUnderTest proxy;
   TempDir dir;
