@@ -105,7 +105,6 @@ class EndpointPool {
   // burst (h2load -m 10 from 10 clients, a gRPC channel) to cost no allocation, few enough to
   // stay small (each keeps its head, trailers and body buffer, ≈ 1-2 KiB).
   static constexpr size_t kMaxSpareStreams = 64;
-  size_t spareStreams() const { return spare_streams_.size(); }
 
   const sockaddr_storage& sockaddr() const { return sockaddr_; }
   socklen_t sockaddrLen() const { return sockaddr_len_; }
