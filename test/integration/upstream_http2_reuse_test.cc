@@ -19,11 +19,12 @@ namespace {
 
 using std::chrono::seconds;
 
-std::unique_ptr<ProxyUnderTest> proxyTo(const std::string& endpoint) {
+std::unique_ptr<ProxyUnderTest> proxyTo(const std::string& endpoint,
+                                        const std::string& cluster_yaml = "") {
   ProxySpec spec;
   spec.upstreams = 0;
   spec.extra_endpoints = {endpoint};
-  spec.cluster_yaml = "protocol: http2\n";
+  spec.cluster_yaml = "protocol: http2\n" + cluster_yaml;
   return std::make_unique<ProxyUnderTest>(spec);
 }
 
@@ -105,6 +106,35 @@ TEST(UpstreamHttp2Reuse, AReusedStreamCarriesNothingOfThePreviousExchange) {
   ASSERT_TRUE(after.ok()) << after.error;
   EXPECT_EQ(after.status, 200);
   expectNoEchoOrTrailers(after);
+}
+
+// A stream that timed out is retired from its own timer, outside the connection's callbacks
+// (the pool recycles it at the end of the pass); the next requests reuse it.
+TEST(UpstreamHttp2Reuse, AStreamRetiredByItsTimeoutIsReusedClean) {
+  H2TestServer server;
+  auto proxy = proxyTo(server.address(), "response_timeout: 300ms\n");
+  HttpClient client(proxy->port(), seconds(3));
+  HttpResponse slow = client.request("GET", "/slow/1000");
+  ASSERT_TRUE(slow.ok()) << slow.error;
+  EXPECT_EQ(slow.status, 504);
+  for (int i = 0; i < 3; ++i) {
+    HttpResponse trailers = client.request("GET", "/trailers", {{"TE", "trailers"}});
+    ASSERT_TRUE(trailers.ok()) << trailers.error;
+    EXPECT_EQ(trailers.status, 200);
+    EXPECT_EQ(trailers.trailers["x-status"], "done");
+    HttpResponse bare = client.request("GET", "/bare");
+    ASSERT_TRUE(bare.ok()) << bare.error;
+    EXPECT_EQ(bare.status, 200);
+    expectNoEchoOrTrailers(bare);
+  }
+  // Within the timeout: the old stream's timer does not fire on the new request.
+  HttpResponse quick = client.request("GET", "/slow/150");
+  ASSERT_TRUE(quick.ok()) << quick.error;
+  EXPECT_EQ(quick.status, 200);
+  EXPECT_EQ(quick.body, "slow\n");
+  nlohmann::json stats =
+      nlohmann::json::parse(client.request("GET", "/stats").body, nullptr, false);
+  EXPECT_EQ(stats["connections"], 1) << stats.dump();  // the timeout reset a stream only
 }
 
 }  // namespace
