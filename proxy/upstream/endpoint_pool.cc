@@ -58,6 +58,9 @@ EndpointPool::~EndpointPool() {
   // Streams pin the cluster, so only idle or closing connections can remain here.
   for (UpstreamConnection* c : all_) delete c;
   for (Http2Connection* c : h2_) delete c;
+  // Retired in the current pass, so possibly still on the stack; spares go with the pool.
+  for (Http2UpstreamStream* s : retired_streams_)
+    dispatcher_.deferDelete(std::unique_ptr<Deferrable>(s));
 }
 
 PendingAdmission EndpointPool::acquire(UpstreamCallbacks& cb, uint32_t pending_limit) {

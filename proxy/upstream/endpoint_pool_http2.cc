@@ -72,12 +72,52 @@ void EndpointPool::onClosed(Http2Connection& conn) {
   h2_.erase(it);
   stats_.cx_idle.sub();  // close() settled a busy connection to idle first
   dispatcher_.deferDelete(std::unique_ptr<Deferrable>(&conn));
+  // An endpoint with no connection keeps no spare streams (they are not on the stack: only
+  // retired streams can be).
+  if (h2_.empty()) spare_streams_.clear();
   if (!pending_.empty() && h2_.size() < cluster_.config().max_connections_per_endpoint) {
     UpstreamCallbacks* next = pending_.front();
     pending_.pop_front();
     cluster_.removePending();
     openHttp2()->newStream(*next);
   }
+}
+
+Http2UpstreamStream* EndpointPool::newStream(Http2Connection& conn, UpstreamCallbacks& cb) {
+  ++streams_out_;
+  if (spare_streams_.empty()) return new Http2UpstreamStream(*this, conn, cb);
+  Http2UpstreamStream* s = spare_streams_.back().release();
+  spare_streams_.pop_back();
+  s->reopen(conn, cb);
+  return s;
+}
+
+void EndpointPool::retireStream(Http2UpstreamStream& s) {
+  --streams_out_;
+  retired_streams_.push_back(&s);
+  // Inside a connection callback the scope recycles at its end; elsewhere (a downstream event
+  // released the stream, its own timer) once the current pass is over.
+  if (callback_depth_ > 0 || recycle_scheduled_) return;
+  if (!recycle_ev_) recycle_ev_.reset(event_new(dispatcher_.base(), -1, 0, onRecycle, this));
+  recycle_scheduled_ = true;
+  event_active(recycle_ev_.get(), 0, 0);
+}
+
+void EndpointPool::onRecycle(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<EndpointPool*>(arg);
+  self->recycle_scheduled_ = false;
+  self->recycleStreams();
+}
+
+void EndpointPool::recycleStreams() {
+  for (Http2UpstreamStream* s : retired_streams_) {
+    if (!h2_.empty() && spare_streams_.size() < kMaxSpareStreams) {
+      spare_streams_.emplace_back(s);
+    } else {
+      delete s;
+    }
+  }
+  retired_streams_.clear();
 }
 
 }  // namespace remora::upstream

@@ -109,6 +109,7 @@ void Http2Connection::onConnected() {
 
 void Http2Connection::onEvent(evutil_socket_t, short what, void* arg) {
   auto* self = static_cast<Http2Connection*>(arg);
+  EndpointPool::StreamRecycleScope scope(self->pool_);
   if (self->state_ == State::kConnecting) return self->onConnected();
   if (what & EV_READ) self->onReadable();
   if ((what & EV_WRITE) && self->state_ == State::kOpen) self->flush();
@@ -116,6 +117,7 @@ void Http2Connection::onEvent(evutil_socket_t, short what, void* arg) {
 
 void Http2Connection::onTimer(void* arg) {
   auto* self = static_cast<Http2Connection*>(arg);
+  EndpointPool::StreamRecycleScope scope(self->pool_);
   if (self->state_ == State::kClosed) return;
   if (self->connect_error_) {
     self->pool_.cluster().stats().connect_failures.inc();
@@ -137,6 +139,7 @@ void Http2Connection::onTimer(void* arg) {
 
 void Http2Connection::onKeepaliveTimer(void* arg) {
   auto* self = static_cast<Http2Connection*>(arg);
+  EndpointPool::StreamRecycleScope scope(self->pool_);
   if (self->state_ != State::kOpen) return;
   const config::Http2Settings& h2 = self->pool_.cluster().config().http2;
   if (self->ping_outstanding_) {
@@ -194,6 +197,7 @@ void Http2Connection::scheduleFlush() {
 
 void Http2Connection::onSendEvent(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<Http2Connection*>(arg);
+  EndpointPool::StreamRecycleScope scope(self->pool_);
   self->send_scheduled_ = false;
   self->flush();
 }
@@ -247,7 +251,7 @@ void Http2Connection::newStream(UpstreamCallbacks& cb) {
 }
 
 void Http2Connection::startStream(UpstreamCallbacks& cb) {
-  auto* s = new Http2UpstreamStream(*this, cb);
+  Http2UpstreamStream* s = pool_.newStream(*this, cb);
   streams_.push_back(s);
   pool_.onStreamCountChanged(+1);
   afterActivity();

@@ -5,6 +5,9 @@
 //
 // nghttp2 does the framing, HPACK and flow control; this class does the socket I/O (same raw
 // event + evbuffer scheme as UpstreamConnection) and maps nghttp2's callbacks onto the streams.
+//
+// Stream objects are reused: the EndpointPool keeps spare Http2UpstreamStreams and reopens one
+// for each new stream (see EndpointPool::newStream and docs/architecture.md).
 
 #include <event2/buffer.h>
 #include <nghttp2/nghttp2.h>
@@ -34,8 +37,12 @@ struct NgHttp2SessionDeleter {
 
 class Http2UpstreamStream final : public UpstreamRequest, public Deferrable {
  public:
-  Http2UpstreamStream(Http2Connection& conn, UpstreamCallbacks& cb);
+  Http2UpstreamStream(EndpointPool& pool, Http2Connection& conn, UpstreamCallbacks& cb);
   ~Http2UpstreamStream() override;
+
+  // A spare stream taken for a new request on `conn`: every per-request field is reset; the
+  // buffers keep their capacity. Only for a stream its pool recycled (no code of it running).
+  void reopen(Http2Connection& conn, UpstreamCallbacks& cb);
 
   // UpstreamRequest.
   void sendHeaders(const http::MessageHead& request, const http::RequestRewrite& rw,
@@ -70,11 +77,14 @@ class Http2UpstreamStream final : public UpstreamRequest, public Deferrable {
   void fail(UpstreamFailure failure);
   void armResponseTimer();
   static void onTimer(void* arg);
-  void maybeDestroy();
+  // Closed on the session and released by its user: back to the pool, which recycles it once
+  // no code of it can be on the stack.
+  void maybeRetire();
 
-  Http2Connection& conn_;  // valid while !closed_ (the connection may be gone after)
+  EndpointPool& pool_;     // outlives its streams (it counts them: EndpointPool::busy)
+  Http2Connection* conn_;  // valid while !closed_ (the connection may be gone after)
   Dispatcher& dispatcher_;
-  const std::string& endpoint_;  // the pool's name; the pool outlives its streams
+  const std::string& endpoint_;  // the pool's name
   UpstreamCallbacks* cb_;
   int32_t id_ = 0;
   EvbufferPtr body_;  // request body not yet taken by nghttp2 (flow control)
@@ -93,7 +103,7 @@ class Http2UpstreamStream final : public UpstreamRequest, public Deferrable {
   bool closed_ = false;  // gone from the session (or never opened)
   bool was_above_high_ = false;
   bool touched_ = false;  // in the connection's list of streams read this round
-  bool destroyed_ = false;
+  bool retired_ = false;  // handed back to the pool (until reopen)
 };
 
 class Http2Connection : public Deferrable {

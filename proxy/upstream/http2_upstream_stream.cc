@@ -44,15 +44,32 @@ nghttp2_nv makeNv(const std::string& buf, const FieldRef& f) {
 
 }  // namespace
 
-Http2UpstreamStream::Http2UpstreamStream(Http2Connection& conn, UpstreamCallbacks& cb)
-    : conn_(conn),
+Http2UpstreamStream::Http2UpstreamStream(EndpointPool& pool, Http2Connection& conn,
+                                         UpstreamCallbacks& cb)
+    : pool_(pool),
+      conn_(&conn),
       dispatcher_(conn.dispatcher()),
-      endpoint_(conn.endpointName()),
+      endpoint_(pool.name()),
       cb_(&cb),
       body_(evbuffer_new()),
       timer_(conn.dispatcher().base(), onTimer, this) {}
 
 Http2UpstreamStream::~Http2UpstreamStream() = default;
+
+void Http2UpstreamStream::reopen(Http2Connection& conn, UpstreamCallbacks& cb) {
+  conn_ = &conn;
+  cb_ = &cb;
+  id_ = 0;
+  evbuffer_drain(body_.get(), evbuffer_get_length(body_.get()));
+  request_trailers_.clear();
+  response_.clear();
+  trailers_.clear();
+  timer_.cancel();
+  unconsumed_ = 0;
+  response_timeout_ms_ = 0;
+  end_ = data_deferred_ = headers_done_ = in_trailers_ = response_done_ = false;
+  read_disabled_ = closed_ = was_above_high_ = touched_ = retired_ = false;
+}
 
 void Http2UpstreamStream::sendHeaders(const http::MessageHead& req, const http::RequestRewrite& rw,
                                       bool end_stream) {
@@ -128,13 +145,13 @@ void Http2UpstreamStream::sendHeaders(const http::MessageHead& req, const http::
   provider.source.ptr = this;
   provider.read_callback = readBodyCb;
   end_ = end_stream;
-  int32_t id = nghttp2_submit_request(conn_.session(), nullptr, nva.data(), nva.size(),
+  int32_t id = nghttp2_submit_request(conn_->session(), nullptr, nva.data(), nva.size(),
                                       end_stream ? nullptr : &provider, this);
   if (id < 0) {
     // Stream ids exhausted or the session is going away: nothing was sent, so the request may
     // go elsewhere. Reported from the loop, never inside the caller's onUpstreamReady.
     closed_ = true;
-    conn_.streamClosed(*this);
+    conn_->streamClosed(*this);
     response_done_ = false;
     id_ = -1;
     timer_.fireSoon();
@@ -149,7 +166,7 @@ void Http2UpstreamStream::sendBody(const char* data, size_t len) {
   if (evbuffer_get_length(body_.get()) > Http2Connection::kHighWatermark) was_above_high_ = true;
   if (data_deferred_) {
     data_deferred_ = false;
-    nghttp2_session_resume_data(conn_.session(), id_);
+    nghttp2_session_resume_data(conn_->session(), id_);
   }
 }
 
@@ -159,7 +176,7 @@ void Http2UpstreamStream::sendHeldBody(evbuffer* held) {
   if (evbuffer_get_length(body_.get()) > Http2Connection::kHighWatermark) was_above_high_ = true;
   if (data_deferred_) {
     data_deferred_ = false;
-    nghttp2_session_resume_data(conn_.session(), id_);
+    nghttp2_session_resume_data(conn_->session(), id_);
   }
 }
 
@@ -177,7 +194,7 @@ void Http2UpstreamStream::sendEnd(const http::HeaderMap* trailers) {
   end_ = true;
   if (data_deferred_) {
     data_deferred_ = false;
-    nghttp2_session_resume_data(conn_.session(), id_);
+    nghttp2_session_resume_data(conn_->session(), id_);
   }
   armResponseTimer();
 }
@@ -203,7 +220,7 @@ ssize_t Http2UpstreamStream::readRequestBody(uint8_t* buf, size_t length, uint32
         nva.push_back({reinterpret_cast<uint8_t*>(name.data()),
                        reinterpret_cast<uint8_t*>(value.data()), name.size(), value.size(),
                        NGHTTP2_NV_FLAG_NONE});
-      if (nghttp2_submit_trailer(conn_.session(), id_, nva.data(), nva.size()) == 0)
+      if (nghttp2_submit_trailer(conn_->session(), id_, nva.data(), nva.size()) == 0)
         *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
     }
   }
@@ -211,7 +228,7 @@ ssize_t Http2UpstreamStream::readRequestBody(uint8_t* buf, size_t length, uint32
 }
 
 void Http2UpstreamStream::flush() {
-  if (!closed_) conn_.scheduleFlush();
+  if (!closed_) conn_->scheduleFlush();
 }
 
 bool Http2UpstreamStream::aboveHighWatermark() const {
@@ -222,9 +239,9 @@ void Http2UpstreamStream::readDisable(bool disable) {
   read_disabled_ = disable;
   if (disable || unconsumed_ == 0 || closed_) return;
   // The downstream drained: acknowledge what it took, reopening the window.
-  nghttp2_session_consume(conn_.session(), id_, unconsumed_);
+  nghttp2_session_consume(conn_->session(), id_, unconsumed_);
   unconsumed_ = 0;
-  conn_.scheduleFlush();
+  conn_->scheduleFlush();
 }
 
 void Http2UpstreamStream::release() {
@@ -233,16 +250,16 @@ void Http2UpstreamStream::release() {
   if (!closed_) {
     if (id_ <= 0) {
       closed_ = true;  // never submitted
-      conn_.streamClosed(*this);
-    } else if (!response_done_ || !nghttp2_session_get_stream_local_close(conn_.session(), id_)) {
+      conn_->streamClosed(*this);
+    } else if (!response_done_ || !nghttp2_session_get_stream_local_close(conn_->session(), id_)) {
       // The proxy stream gave up (client gone, local reply, retry): tell the upstream to stop.
-      if (unconsumed_ > 0) nghttp2_session_consume(conn_.session(), id_, unconsumed_);
+      if (unconsumed_ > 0) nghttp2_session_consume(conn_->session(), id_, unconsumed_);
       unconsumed_ = 0;
-      nghttp2_submit_rst_stream(conn_.session(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_CANCEL);
-      conn_.scheduleFlush();
+      nghttp2_submit_rst_stream(conn_->session(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_CANCEL);
+      conn_->scheduleFlush();
     }
   }
-  maybeDestroy();
+  maybeRetire();
 }
 
 const std::string& Http2UpstreamStream::endpointName() const {
@@ -299,24 +316,24 @@ void Http2UpstreamStream::onHeadersEnd(bool end_stream) {
     response_.has_content_length = true;
     response_.content_length = 0;
   }
-  conn_.touch(*this);
+  conn_->touch(*this);
   if (cb_->onResponseHeaders(response_) < 0 || cb_ == nullptr) return;
   if (end_stream) complete();
 }
 
 void Http2UpstreamStream::onData(const char* data, size_t len) {
   if (cb_ == nullptr || !headers_done_) {
-    nghttp2_session_consume(conn_.session(), id_, len);
+    nghttp2_session_consume(conn_->session(), id_, len);
     return;
   }
   armResponseTimer();
-  conn_.touch(*this);
+  conn_->touch(*this);
   cb_->onResponseBody(data, len);
   if (cb_ != nullptr && read_disabled_) {
     unconsumed_ += len;  // acknowledged when the downstream drains (readDisable(false))
     return;
   }
-  nghttp2_session_consume(conn_.session(), id_, len);
+  nghttp2_session_consume(conn_->session(), id_, len);
 }
 
 void Http2UpstreamStream::onDataEnd() {
@@ -334,13 +351,13 @@ void Http2UpstreamStream::onClosed(UpstreamFailure failure) {
   if (closed_) return;
   closed_ = true;
   timer_.cancel();
-  conn_.streamClosed(*this);
+  conn_->streamClosed(*this);
   if (cb_ != nullptr && !response_done_) {
     // Closed before the response completed: refused (never processed), reset, or torn down
     // with its connection.
     fail(headers_done_ && failure == UpstreamFailure::kRefused ? UpstreamFailure::kReset : failure);
   }
-  maybeDestroy();
+  maybeRetire();
 }
 
 void Http2UpstreamStream::fail(UpstreamFailure failure) {
@@ -352,7 +369,7 @@ void Http2UpstreamStream::fail(UpstreamFailure failure) {
 
 void Http2UpstreamStream::armResponseTimer() {
   if (response_timeout_ms_ != 0) return timer_.set(response_timeout_ms_);
-  timer_.set(uint64_t(conn_.pool().cluster().config().response_timeout.count()));
+  timer_.set(uint64_t(pool_.cluster().config().response_timeout.count()));
 }
 
 void Http2UpstreamStream::onTimer(void* arg) {
@@ -360,22 +377,22 @@ void Http2UpstreamStream::onTimer(void* arg) {
   if (self->cb_ == nullptr) return;
   if (self->id_ < 0) {  // submit failed (sendHeaders)
     self->fail(UpstreamFailure::kRefused);
-    return self->maybeDestroy();
+    return self->maybeRetire();
   }
   if (self->response_done_ || self->closed_) return;
-  self->conn_.pool().cluster().stats().response_timeouts.inc();
+  self->pool_.cluster().stats().response_timeouts.inc();
   // The RST first, while the connection is certainly alive; the failure is reported before the
   // RST is written, since writing it closes the stream (onClosed must find no user).
-  nghttp2_submit_rst_stream(self->conn_.session(), NGHTTP2_FLAG_NONE, self->id_, NGHTTP2_CANCEL);
-  Http2Connection& conn = self->conn_;
+  nghttp2_submit_rst_stream(self->conn_->session(), NGHTTP2_FLAG_NONE, self->id_, NGHTTP2_CANCEL);
+  Http2Connection& conn = *self->conn_;
   self->fail(UpstreamFailure::kResponseTimeout);
   conn.flush();
 }
 
-void Http2UpstreamStream::maybeDestroy() {
-  if (!closed_ || cb_ != nullptr || destroyed_) return;
-  destroyed_ = true;
-  dispatcher_.deferDelete(std::unique_ptr<Deferrable>(this));
+void Http2UpstreamStream::maybeRetire() {
+  if (!closed_ || cb_ != nullptr || retired_) return;
+  retired_ = true;
+  pool_.retireStream(*this);
 }
 
 namespace {

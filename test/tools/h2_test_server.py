@@ -10,6 +10,7 @@ Paths:
   /bytes/N         answers N bytes of 'x', honouring flow control
   /slow/MS         answers after MS milliseconds (holds a stream open)
   /hold            reads the request body but never opens the window again (flow control)
+  /bare            200 with no other field and no body (one HEADERS with END_STREAM)
   /stats           JSON: connections accepted, most streams seen open at once
   /die             closes the TCP connection without answering
   /die-mid-body    sends the head and part of a body, then closes the connection
@@ -201,6 +202,9 @@ class Conn(asyncio.Protocol):
             await asyncio.sleep(int(path.split("/")[2]) / 1000.0)
             self.h2.send_headers(sid, [(":status", "200")] + seen)
             await self.send_body(sid, b"slow\n")
+        elif path == "/bare":
+            self.h2.send_headers(sid, [(":status", "200")], end_stream=True)
+            self.flush()
         elif path == "/stats":
             body = json.dumps(STATS).encode()
             self.h2.send_headers(sid, [(":status", "200"), ("content-type", "application/json")])
