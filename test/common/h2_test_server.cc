@@ -17,4 +17,13 @@ H2TestServer::H2TestServer(std::vector<std::string> args) {
   port_ = uint16_t(std::stoi(out.substr(out.find("listening ") + 10)));
 }
 
+std::unique_ptr<ProxyUnderTest> proxyToHttp2(const std::string& endpoint,
+                                             const std::string& cluster_yaml) {
+  ProxySpec spec;
+  spec.upstreams = 0;
+  spec.extra_endpoints = {endpoint};
+  spec.cluster_yaml = "protocol: http2\n" + cluster_yaml;
+  return std::make_unique<ProxyUnderTest>(spec);
+}
+
 }  // namespace remora::test

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/process.h"
+#include "common/proxy_under_test.h"
 
 namespace remora::test {
 
@@ -26,5 +27,10 @@ class H2TestServer {
   std::unique_ptr<Process> process_;
   uint16_t port_ = 0;
 };
+
+// The proxy in front of one HTTP/2 endpoint (cluster `protocol: http2`), with extra cluster
+// keys (`cluster_yaml`, one per line).
+std::unique_ptr<ProxyUnderTest> proxyToHttp2(const std::string& endpoint,
+                                             const std::string& cluster_yaml = "");
 
 }  // namespace remora::test

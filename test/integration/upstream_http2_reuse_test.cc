@@ -19,15 +19,6 @@ namespace {
 
 using std::chrono::seconds;
 
-std::unique_ptr<ProxyUnderTest> proxyTo(const std::string& endpoint,
-                                        const std::string& cluster_yaml = "") {
-  ProxySpec spec;
-  spec.upstreams = 0;
-  spec.extra_endpoints = {endpoint};
-  spec.cluster_yaml = "protocol: http2\n" + cluster_yaml;
-  return std::make_unique<ProxyUnderTest>(spec);
-}
-
 // Nothing the upstream test server echoes (x-seen-*) or sends as trailers.
 void expectNoEchoOrTrailers(const HttpResponse& r) {
   for (const auto& [name, value] : r.headers)
@@ -39,7 +30,7 @@ void expectNoEchoOrTrailers(const HttpResponse& r) {
 
 TEST(UpstreamHttp2Reuse, AReusedStreamCarriesNothingOfThePreviousExchange) {
   H2TestServer server;
-  auto proxy = proxyTo(server.address());
+  auto proxy = proxyToHttp2(server.address());
   // Short waits: a stream that kept its old state hangs rather than answers wrongly.
   HttpClient client(proxy->port(), seconds(3));
 
@@ -112,7 +103,7 @@ TEST(UpstreamHttp2Reuse, AReusedStreamCarriesNothingOfThePreviousExchange) {
 // (the pool recycles it at the end of the pass); the next requests reuse it.
 TEST(UpstreamHttp2Reuse, AStreamRetiredByItsTimeoutIsReusedClean) {
   H2TestServer server;
-  auto proxy = proxyTo(server.address(), "response_timeout: 300ms\n");
+  auto proxy = proxyToHttp2(server.address(), "response_timeout: 300ms\n");
   HttpClient client(proxy->port(), seconds(3));
   HttpResponse slow = client.request("GET", "/slow/1000");
   ASSERT_TRUE(slow.ok()) << slow.error;

@@ -27,16 +27,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// The proxy in front of one HTTP/2 endpoint, with extra cluster keys.
-std::unique_ptr<ProxyUnderTest> proxyTo(const std::string& endpoint,
-                                        const std::string& cluster_yaml = "") {
-  ProxySpec spec;
-  spec.upstreams = 0;
-  spec.extra_endpoints = {endpoint};
-  spec.cluster_yaml = "protocol: http2\n" + cluster_yaml;
-  return std::make_unique<ProxyUnderTest>(spec);
-}
-
 // The test server's counters, read through the proxy (one more request on its pool).
 nlohmann::json serverStats(ProxyUnderTest& proxy) {
   HttpClient client(proxy.port());
@@ -68,7 +58,7 @@ TEST(UpstreamHttp2, NghttpdServesFilesToAnHttp1Client) {
   const uint16_t port = freePort();
   Process nghttpd({"/usr/sbin/nghttpd", "--no-tls", "-d", docroot.path(), std::to_string(port)});
   ASSERT_TRUE(waitUntil([&] { return HttpClient(port).connected(); }, seconds(5)));
-  auto proxy = proxyTo("127.0.0.1:" + std::to_string(port));
+  auto proxy = proxyToHttp2("127.0.0.1:" + std::to_string(port));
   int rc = -1;
   EXPECT_EQ(curl({"-sS", proxy->url("/hello.txt")}, &rc), text);
   EXPECT_EQ(rc, 0);
@@ -82,7 +72,7 @@ TEST(UpstreamHttp2, NghttpdServesFilesToAnHttp1Client) {
 
 TEST(UpstreamHttp2, TranslatesTheRequestHead) {
   H2TestServer server;
-  auto proxy = proxyTo(server.address());
+  auto proxy = proxyToHttp2(server.address());
   HttpClient client(proxy->port());
   HttpResponse r = client.request("GET", "/head?q=1",
                                   {{"Host", "svc.example:8080"},
@@ -106,7 +96,7 @@ TEST(UpstreamHttp2, TranslatesTheRequestHead) {
 
 TEST(UpstreamHttp2, EchoesFixedAndChunkedBodies) {
   H2TestServer server;
-  auto proxy = proxyTo(server.address());
+  auto proxy = proxyToHttp2(server.address());
   HttpClient client(proxy->port());
   HttpResponse fixed = client.request("POST", "/echo", {}, "hello, upstream");
   ASSERT_TRUE(fixed.ok()) << fixed.error;
@@ -124,7 +114,7 @@ TEST(UpstreamHttp2, EchoesFixedAndChunkedBodies) {
 
 TEST(UpstreamHttp2, FiftyConcurrentRequestsShareOneConnection) {
   H2TestServer server;
-  auto proxy = proxyTo(server.address());
+  auto proxy = proxyToHttp2(server.address());
   std::atomic<int64_t> peak_streams{0};
   std::thread watcher([&] {
     for (int i = 0; i < 40; ++i) {
@@ -155,7 +145,7 @@ TEST(UpstreamHttp2, FiftyConcurrentRequestsShareOneConnection) {
 
 TEST(UpstreamHttp2, PeerStreamLimitOpensASecondConnection) {
   H2TestServer server({"--max-streams", "2"});
-  auto proxy = proxyTo(server.address());
+  auto proxy = proxyToHttp2(server.address());
   std::vector<int> statuses = concurrentGets(proxy->port(), "/slow/300", 4);
   for (int s : statuses) EXPECT_EQ(s, 200);
   nlohmann::json stats = serverStats(*proxy);
@@ -165,7 +155,7 @@ TEST(UpstreamHttp2, PeerStreamLimitOpensASecondConnection) {
 
 TEST(UpstreamHttp2, FullConnectionsQueueTheRest) {
   H2TestServer server({"--max-streams", "2"});
-  auto proxy = proxyTo(server.address(), "max_connections_per_endpoint: 1\n");
+  auto proxy = proxyToHttp2(server.address(), "max_connections_per_endpoint: 1\n");
   std::vector<int> statuses = concurrentGets(proxy->port(), "/slow/200", 6);
   for (int s : statuses) EXPECT_EQ(s, 200);
   nlohmann::json stats = serverStats(*proxy);
@@ -175,7 +165,7 @@ TEST(UpstreamHttp2, FullConnectionsQueueTheRest) {
 
 TEST(UpstreamHttp2, TrailersReachClientsThatAcceptThem) {
   H2TestServer server;
-  auto proxy = proxyTo(server.address());
+  auto proxy = proxyToHttp2(server.address());
   HttpClient client(proxy->port());
   HttpResponse with = client.request("GET", "/trailers", {{"TE", "trailers"}});
   ASSERT_TRUE(with.ok()) << with.error;
@@ -191,7 +181,7 @@ TEST(UpstreamHttp2, TrailersReachClientsThatAcceptThem) {
 
 TEST(UpstreamHttp2, LargeBodiesStreamWithBoundedMemory) {
   H2TestServer server;
-  auto proxy = proxyTo(server.address());
+  auto proxy = proxyToHttp2(server.address());
   const uint64_t kDown = 64ull << 20;
   HttpClient client(proxy->port(), seconds(30));
   ASSERT_TRUE(client.send(requestText("GET", "/bytes/" + std::to_string(kDown))));
@@ -210,7 +200,7 @@ TEST(UpstreamHttp2, LargeBodiesStreamWithBoundedMemory) {
 
 TEST(UpstreamHttp2, AShutWindowStopsReadingTheClient) {
   H2TestServer server;
-  auto proxy = proxyTo(server.address());
+  auto proxy = proxyToHttp2(server.address());
   HttpClient client(proxy->port());
   ASSERT_TRUE(client.send("POST /hold HTTP/1.1\r\nHost: x\r\nContent-Length: 1073741824\r\n\r\n"));
   ASSERT_EQ(fcntl(client.fd(), F_SETFL, fcntl(client.fd(), F_GETFL) | O_NONBLOCK), 0);
@@ -238,7 +228,7 @@ TEST(UpstreamHttp2, AShutWindowStopsReadingTheClient) {
 
 TEST(UpstreamHttp2, GoawayStreamsAreRetriedWithoutClientFailures) {
   H2TestServer server({"--goaway-after", "3"});
-  auto proxy = proxyTo(server.address());
+  auto proxy = proxyToHttp2(server.address());
   // POST without a body: not idempotent, yet never processed, so safe to send again.
   std::vector<int> statuses = concurrentGets(proxy->port(), "/slow/200", 8, "POST");
   for (int s : statuses) EXPECT_EQ(s, 200);
@@ -249,7 +239,7 @@ TEST(UpstreamHttp2, GoawayStreamsAreRetriedWithoutClientFailures) {
 
 TEST(UpstreamHttp2, RefusedStreamIsRetried) {
   H2TestServer server;
-  auto proxy = proxyTo(server.address());
+  auto proxy = proxyToHttp2(server.address());
   HttpClient client(proxy->port());
   HttpResponse r = client.request("POST", "/refused", {{"x-refuse", "once"}});
   ASSERT_TRUE(r.ok()) << r.error;
@@ -259,7 +249,7 @@ TEST(UpstreamHttp2, RefusedStreamIsRetried) {
 
 TEST(UpstreamHttp2, UpstreamDyingMidStreamGives502OrACutResponse) {
   H2TestServer server;
-  auto proxy = proxyTo(server.address());
+  auto proxy = proxyToHttp2(server.address());
   HttpClient client(proxy->port());
   HttpResponse before = client.request("GET", "/die");
   ASSERT_TRUE(before.ok()) << before.error;
@@ -283,7 +273,7 @@ namespace {
 
 TEST(UpstreamHttp2, SlowStreamTimesOutAloneAndTheConnectionStays) {
   H2TestServer server;
-  auto proxy = proxyTo(server.address(), "response_timeout: 300ms\n");
+  auto proxy = proxyToHttp2(server.address(), "response_timeout: 300ms\n");
   HttpClient client(proxy->port());
   HttpResponse slow = client.request("GET", "/slow/2000");
   ASSERT_TRUE(slow.ok()) << slow.error;
@@ -298,7 +288,7 @@ TEST(UpstreamHttp2, SlowStreamTimesOutAloneAndTheConnectionStays) {
 
 TEST(UpstreamHttp2, RefusedStreamWithABodyIsNotSentTwice) {
   H2TestServer server;
-  auto proxy = proxyTo(server.address());
+  auto proxy = proxyToHttp2(server.address());
   HttpClient client(proxy->port());
   HttpResponse r = client.request("POST", "/echo", {{"x-refuse", "body"}}, "payload");
   ASSERT_TRUE(r.ok()) << r.error;
@@ -308,7 +298,7 @@ TEST(UpstreamHttp2, RefusedStreamWithABodyIsNotSentTwice) {
 
 TEST(UpstreamHttp2, IdleConnectionsCloseAfterTheIdleTimeout) {
   H2TestServer server;
-  auto proxy = proxyTo(server.address(), "idle_timeout: 200ms\n");
+  auto proxy = proxyToHttp2(server.address(), "idle_timeout: 200ms\n");
   HttpClient client(proxy->port());
   EXPECT_EQ(client.request("GET", "/ok").status, 200);
   // The gauge reads 0 too before the connection is back in the pool: first let the idle
@@ -325,8 +315,8 @@ TEST(UpstreamHttp2, IdleConnectionsCloseAfterTheIdleTimeout) {
 
 TEST(UpstreamHttp2, PingKeepaliveFindsAPeerThatStoppedAnswering) {
   H2TestServer server;
-  auto proxy =
-      proxyTo(server.address(), "http2: {keepalive_interval: 100ms, keepalive_timeout: 300ms}\n");
+  auto proxy = proxyToHttp2(server.address(),
+                            "http2: {keepalive_interval: 100ms, keepalive_timeout: 300ms}\n");
   HttpClient client(proxy->port());
   EXPECT_EQ(client.request("GET", "/ok").status, 200);
   std::this_thread::sleep_for(milliseconds(500));  // several PINGs, each answered
@@ -346,7 +336,7 @@ TEST(UpstreamHttp2, PingKeepaliveFindsAPeerThatStoppedAnswering) {
 
 TEST(UpstreamHttp2, ClientLeavingResetsOnlyItsStream) {
   H2TestServer server;
-  auto proxy = proxyTo(server.address());
+  auto proxy = proxyToHttp2(server.address());
   {
     HttpClient leaving(proxy->port());
     ASSERT_TRUE(leaving.send(requestText("GET", "/slow/3000")));
@@ -374,7 +364,7 @@ TEST(UpstreamHttp2, ClientLeavingResetsOnlyItsStream) {
 
 TEST(UpstreamHttp2, UpgradeRequestsAreRefusedWith501AndTheConnectionCloses) {
   H2TestServer server;
-  auto proxy = proxyTo(server.address());
+  auto proxy = proxyToHttp2(server.address());
   HttpClient client(proxy->port(), seconds(5));
   // A WebSocket handshake, and a first frame sent eagerly after it (as some clients do): bytes
   // of a protocol the proxy cannot carry, so it must not read them as a next request.
