@@ -107,7 +107,9 @@ bool parseContentLength(std::string_view v, uint64_t& out) {
 }
 
 // A Connection value as http_parser reads it, when it is a plain token list: "close" and
-// "keep-alive" set the flags; "upgrade" and anything unusual decline.
+// "keep-alive" set the flags; "upgrade" and anything unusual decline. Empty list elements
+// decline too: http_parser 2.9 skips the token after a leading comma (",close" is not close to
+// it, ",,close" is), and only it can say what it makes of them.
 bool parseConnection(std::string_view v, bool& close, bool& keep_alive) {
   size_t pos = 0;
   while (pos <= v.size()) {
@@ -116,7 +118,7 @@ bool parseConnection(std::string_view v, bool& close, bool& keep_alive) {
     std::string_view item = v.substr(pos, comma - pos);
     while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
     while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-    if (!allOf(kToken, item)) return false;
+    if (item.empty() || !allOf(kToken, item)) return false;
     if (equalsIgnoreCase(item, "close")) close = true;
     if (equalsIgnoreCase(item, "keep-alive")) keep_alive = true;
     if (equalsIgnoreCase(item, "upgrade")) return false;
