@@ -12,7 +12,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 seconds=${FUZZ_SECONDS:-30}
 artifacts=${FUZZ_ARTIFACTS:-$build/fuzz-artifacts}
-read -r -a targets <<<"${FUZZ_TARGETS:-http1_request_fuzz http1_response_fuzz config_fuzz http2_server_fuzz}"
+read -r -a targets <<<"${FUZZ_TARGETS:-http1_request_fuzz http1_response_fuzz config_fuzz http2_server_fuzz http2_upstream_fuzz}"
 
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DREMORA_BUILD_FUZZERS=ON -DREMORA_BUILD_TESTS=OFF >/dev/null
@@ -27,6 +27,7 @@ for target in "${targets[@]}"; do
   case $target in
     config_fuzz) dict=$root/test/fuzz/config.dict ;;
     http2_server_fuzz) dict=$root/test/fuzz/http2.dict ;;
+    http2_upstream_fuzz) dict=$root/test/fuzz/http2_upstream.dict ;;
     *) dict=$root/test/fuzz/http1.dict ;;
   esac
   corpus=$scratch/$target
