@@ -8,10 +8,11 @@
 //
 // Input: byte 0 holds flags (kFlag*, kMode*), the rest is what the upstream sends once Remora's
 // first request HEADERS reached it (frames sent earlier would name a stream nghttp2 has not
-// opened yet). Connections Remora opens after the first one (a retry after GOAWAY or
-// REFUSED_STREAM) get SETTINGS and a plain 200 on stream 1. The event loop runs a bounded number
-// of non-blocking passes; then the client hangs up, the upstream closes, and everything is torn
-// down, so LeakSanitizer sees any object an input leaves behind.
+// opened yet); each kWaitMarker in it holds what follows until Remora's next HEADERS. Connections
+// Remora opens after the first one (a retry after GOAWAY or REFUSED_STREAM) get SETTINGS and a
+// plain 200 on stream 1. The event loop runs a bounded number of non-blocking passes; then the
+// client hangs up, the upstream closes, and everything is torn down, so LeakSanitizer sees any
+// object an input leaves behind.
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -44,12 +45,14 @@ constexpr uint8_t kModePipeline = 1;       // three pipelined HTTP/1.1 requests,
 constexpr uint8_t kModeHttp2 = 2;          // HTTP/2 downstream: three concurrent streams
 constexpr uint8_t kModeChunked = 3;        // HTTP/1.1 gRPC-style POST, chunked body, te: trailers
 constexpr uint8_t kFlagSplit = 0x04;       // upstream bytes go out in pieces, one per pass
-constexpr uint8_t kFlagSmall = 0x08;       // cluster max_concurrent_streams 1 and smallest window;
-                                           // the upstream's SETTINGS allow 1 stream, 8-byte windows
+constexpr uint8_t kFlagSmall = 0x08;       // one connection per endpoint, 2 streams on it, smallest
+                                           // window; the upstream's SETTINGS allow 1 stream and
+                                           // 8-byte windows: requests queue and are requeued
 constexpr uint8_t kFlagTimers = 0x10;      // 1 ms response/idle timeouts and keepalive PINGs, and
                                            // a pause halfway that lets them expire
-constexpr uint8_t kFlagSlowClient = 0x20;  // the client reads nothing until the end, and the
-                                           // downstream socket buffer is small
+constexpr uint8_t kFlagSlowClient = 0x20;  // the client reads only halfway and at the end, its
+                                           // socket buffer is small and, over HTTP/2, its
+                                           // stream windows are 0
 // Bits 6-7: piece size for kFlagSplit.
 constexpr size_t kPieceSizes[] = {1, 9, 64, 512};
 
@@ -59,6 +62,9 @@ constexpr int kDrainPasses = 8;  // after each teardown step
 constexpr const char* kDumpVar = "REMORA_FUZZ_H2UP_DUMP";
 
 constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+// In the input, an empty frame of an unassigned type: the harness sends the bytes after it only
+// once Remora sent one more request HEADERS (opened the next stream) on the connection.
+constexpr std::string_view kWaitMarker("\x00\x00\x00\xfe\x00\x00\x00\x00\x00", 9);
 
 std::string frame(uint8_t type, uint8_t flags, uint32_t stream, std::string_view payload) {
   std::string f;
@@ -78,7 +84,7 @@ std::string setting(uint16_t id, uint32_t value) {
 }
 
 // What the downstream client sends.
-std::string downstreamBytes(uint8_t mode) {
+std::string downstreamBytes(uint8_t mode, bool slow_client) {
   switch (mode) {
     case kModePipeline:
       return "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -89,7 +95,10 @@ std::string downstreamBytes(uint8_t mode) {
       // body on 5. HPACK: static-table :method/:scheme/:path, literal :authority "x".
       const std::string get = "\x82\x86\x84\x01\x01x";
       const std::string post = "\x83\x86\x84\x01\x01x";
-      return frame(4, 0, 0, "") + frame(1, 0x05, 1, get) + frame(1, 0x05, 3, get) +
+      // A slow client's SETTINGS shut its stream windows: response bodies pile up in the
+      // streams' buffers until the upstream streams are read-disabled.
+      std::string settings = slow_client ? setting(4, 0) : "";
+      return frame(4, 0, 0, settings) + frame(1, 0x05, 1, get) + frame(1, 0x05, 3, get) +
              frame(1, 0x04, 5, post) + frame(0, 0x01, 5, "hello");
     }
     case kModeChunked:
@@ -125,7 +134,8 @@ std::shared_ptr<ListenerRuntime> runtime(Dispatcher& d, uint8_t flags) {
   c.protocol = config::UpstreamProtocol::kHttp2;
   c.endpoints = {{"127.0.0.1", env().port}};
   if (flags & kFlagSmall) {
-    c.http2.max_concurrent_streams = 1;
+    c.max_connections_per_endpoint = 1;
+    c.http2.max_concurrent_streams = 2;
     c.http2.initial_window_size = 65535;
   }
   if (flags & kFlagTimers) {
@@ -139,12 +149,17 @@ std::shared_ptr<ListenerRuntime> runtime(Dispatcher& d, uint8_t flags) {
   return rt;
 }
 
-// The upstream server: accepts Remora's connections, reads and drops what they send (watching
-// for the first request HEADERS), and answers the first one with the input.
+// The upstream server: accepts Remora's connections, reads and drops what they send (counting
+// its request HEADERS), and answers the first one with the input, segment by segment.
 class Upstream {
  public:
-  Upstream(std::string_view input, uint8_t flags) : input_(input), flags_(flags) {
+  Upstream(std::string_view input, uint8_t flags) : flags_(flags) {
     piece_ = (flags & kFlagSplit) ? kPieceSizes[flags >> 6] : input.size();
+    for (size_t at; (at = input.find(kWaitMarker)) != std::string_view::npos;) {
+      segments_.push_back(input.substr(0, at));
+      input.remove_prefix(at + kWaitMarker.size());
+    }
+    segments_.push_back(input);
   }
   ~Upstream() { drainBacklog(); }
 
@@ -155,20 +170,32 @@ class Upstream {
       // Each piece leaves at once: Nagle would hold small pieces for Remora's delayed ACK.
       int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-      conns_.push_back({Fd(fd), {}, false, false});
+      conns_.push_back({Fd(fd), {}, 0, false, false});
       send(conns_.back(), settings());
     }
     for (Conn& c : conns_) readFrom(c);
     // Later connections carry retries: a plain 200 on stream 1 lets them finish.
     for (size_t i = 1; i < conns_.size(); ++i) {
       Conn& c = conns_[i];
-      if (c.headers_seen && !c.answered) send(c, frame(1, 0x05, 1, "\x88"));
-      c.answered = c.headers_seen;
+      if (c.requests > 0 && !c.answered) send(c, frame(1, 0x05, 1, "\x88"));
+      c.answered = c.requests > 0;
     }
-    if (conns_.empty() || !conns_[0].headers_seen || sent_ >= input_.size()) return;
-    size_t n = std::min(piece_, input_.size() - sent_);
-    ssize_t w = ::send(conns_[0].fd.get(), input_.data() + sent_, n, MSG_NOSIGNAL);
-    if (w > 0) sent_ += size_t(w);
+    if (conns_.empty()) return;
+    // Segment k goes once Remora sent its (k+1)th request HEADERS on this connection.
+    Conn& first = conns_[0];
+    for (size_t budget = piece_; budget > 0 && segment_ < segments_.size() &&
+                                 first.requests > segment_ && first.fd.valid();) {
+      std::string_view rest = segments_[segment_].substr(offset_);
+      if (rest.empty()) {
+        ++segment_;
+        offset_ = 0;
+        continue;
+      }
+      ssize_t w = ::send(first.fd.get(), rest.data(), std::min(budget, rest.size()), MSG_NOSIGNAL);
+      if (w <= 0) break;
+      offset_ += size_t(w);
+      budget -= size_t(w);
+    }
   }
 
   // The upstream hangs up.
@@ -183,7 +210,8 @@ class Upstream {
   struct Conn {
     Fd fd;
     std::string in;     // Remora's bytes not yet parsed into frames
-    bool headers_seen;  // Remora's first request HEADERS arrived
+    uint32_t requests;  // HEADERS frames Remora sent
+    bool preface_seen;
     bool answered;
   };
 
@@ -203,24 +231,29 @@ class Upstream {
   static void readFrom(Conn& c) {
     if (!c.fd.valid()) return;
     char buf[16384];
-    for (ssize_t n; (n = ::read(c.fd.get(), buf, sizeof(buf))) > 0;) {
-      if (c.headers_seen) continue;
-      c.in.append(buf, size_t(n));
-      size_t pos = c.in.size() >= kPreface.size() ? kPreface.size() : c.in.size();
-      while (pos + 9 <= c.in.size()) {
-        auto len = size_t(uint8_t(c.in[pos])) << 16 | size_t(uint8_t(c.in[pos + 1])) << 8 |
-                   size_t(uint8_t(c.in[pos + 2]));
-        if (c.in[pos + 3] == 1) c.headers_seen = true;
-        pos += 9 + len;
-      }
-      if (c.headers_seen) c.in.clear();
+    for (ssize_t n; (n = ::read(c.fd.get(), buf, sizeof(buf))) > 0;) c.in.append(buf, size_t(n));
+    size_t pos = 0;
+    if (!c.preface_seen) {
+      if (c.in.size() < kPreface.size()) return;
+      c.preface_seen = true;
+      pos = kPreface.size();
     }
+    for (;;) {
+      if (pos + 9 > c.in.size()) break;
+      auto len = size_t(uint8_t(c.in[pos])) << 16 | size_t(uint8_t(c.in[pos + 1])) << 8 |
+                 size_t(uint8_t(c.in[pos + 2]));
+      if (pos + 9 + len > c.in.size()) break;
+      if (c.in[pos + 3] == 1) ++c.requests;
+      pos += 9 + len;
+    }
+    c.in.erase(0, pos);
   }
 
-  std::string_view input_;
   uint8_t flags_;
   size_t piece_;
-  size_t sent_ = 0;
+  std::vector<std::string_view> segments_;
+  size_t segment_ = 0;  // the segment being sent
+  size_t offset_ = 0;   // into it
   std::vector<Conn> conns_;
 };
 
@@ -237,7 +270,8 @@ void fuzz::runOne(const uint8_t* data, size_t size) {
   fuzz::Owner owner(*dispatcher);
 
   // kFlagSlowClient: the socket buffer fills after a few response bytes, the downstream write
-  // path stalls, the upstream stream is read-disabled and its window is not given back.
+  // path stalls, the upstream stream is read-disabled and its window is not given back until
+  // the client reads.
   int server_fd = -1;
   Fd client = fuzz::clientSocketPair(server_fd, flags & kFlagSlowClient);
   if (mode == kModeHttp2) {
@@ -247,14 +281,21 @@ void fuzz::runOne(const uint8_t* data, size_t size) {
   } else {
     owner.conn_ = new ServerConnection(*dispatcher, owner, slot, server_fd, nullptr);
   }
-  std::string request = downstreamBytes(mode);
+  std::string request = downstreamBytes(mode, flags & kFlagSlowClient);
   if (::send(client.get(), request.data(), request.size(), MSG_NOSIGNAL) != ssize_t(request.size()))
     abort();
 
   for (int pass = 0; pass < kPasses; ++pass) {
     event_base_loop(dispatcher->base(), EVLOOP_NONBLOCK);
     upstream->pump();
-    if (!(flags & kFlagSlowClient)) fuzz::discardReads(client.get(), kDumpVar);
+    if (!(flags & kFlagSlowClient)) {
+      fuzz::discardReads(client.get(), kDumpVar);
+    } else if (pass == kPasses / 2) {
+      // The slow client catches up once: the streams drain and their upstream windows reopen.
+      fuzz::discardReads(client.get(), kDumpVar);
+      std::string open = frame(4, 0, 0, setting(4, 65535));
+      if (mode == kModeHttp2) ::send(client.get(), open.data(), open.size(), MSG_NOSIGNAL);
+    }
     // LazyTimer reads a coarse clock (4 ms steps here): sleep past one step.
     if ((flags & kFlagTimers) && pass == kPasses / 2) ::usleep(6000);
   }

@@ -5,7 +5,7 @@ plus hand-built frames for what h2 will not send (CONTINUATION, malformed respon
 
 Each seed is one flags byte (see kMode*/kFlag* in http2_upstream_fuzz.cc) and the bytes the
 upstream sends after its SETTINGS frame, which the harness sends itself, once Remora's first
-request HEADERS arrived.
+request HEADERS arrived; after each WAIT, once Remora's next request HEADERS arrived.
 
     /usr/bin/python3 test/fuzz/make_h2_upstream_corpus.py   # rewrites its seed_* files
 """
@@ -26,6 +26,8 @@ GET, PIPELINE, HTTP2, CHUNKED = 0, 1, 2, 3
 SPLIT, SMALL, TIMERS, SLOW_CLIENT = 0x04, 0x08, 0x10, 0x20
 PIECE_1, PIECE_9, PIECE_64, PIECE_512 = 0x00, 0x40, 0x80, 0xc0
 REFUSED_STREAM, CANCEL, PROTOCOL_ERROR = 7, 8, 1
+# kWaitMarker: what follows waits until Remora sent its next request HEADERS.
+WAIT = b"\x00\x00\x00\xfe\x00\x00\x00\x00\x00"
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "http2_upstream_fuzz")
 
@@ -142,12 +144,20 @@ def seeds():
     s["http2_three_streams"] = c.bytes(HTTP2)
     s["http2_three_streams_small"] = c.bytes(HTTP2 | SMALL)
 
-    # Pipelined HTTP/1.1: streams 1, 3, 5 open one after the other; small pieces give Remora
-    # the passes to open each before its answer arrives.
+    # Pipelined HTTP/1.1: streams 1, 3, 5 open one after the other, each answer waits for its
+    # request (or, split into small pieces, gives Remora the passes to open each stream).
+    c = Server(streams=(1, 3, 5))
+    for sid in (1, 3, 5):
+        c.respond(sid, headers=[("content-length", "2")], body=b"ok").raw(WAIT)
+    s["pipeline"] = c.bytes(PIPELINE)
     c = Server(streams=(1, 3, 5))
     for sid in (1, 3, 5):
         c.respond(sid, headers=[("content-length", "2")], body=b"ok")
-    s["pipeline"] = c.bytes(PIPELINE | SPLIT | PIECE_9)
+    s["pipeline_split"] = c.bytes(PIPELINE | SPLIT | PIECE_9)
+
+    # A refused stream is retried on the same connection, as stream 3.
+    c = Server(streams=(1, 3)).raw(RstStreamFrame(1, REFUSED_STREAM).serialize() + WAIT)
+    s["rst_refused_retry"] = c.respond(3, body=b"second try").bytes()
 
     c = Server()
     c.raw(PingFrame(0, b"12345678").serialize())
@@ -157,13 +167,22 @@ def seeds():
     c.respond(1, body=b"after ping")
     s["ping_settings_window"] = c.bytes()
 
-    # More response than the slow client takes: the stream is read-disabled and its window held.
+    # More response than the slow client takes (over the 4 KiB watermark): the stream is
+    # read-disabled and its window held until the client catches up. Over HTTP/2, three streams.
     c = Server()
     c.conn.send_headers(1, [(":status", "200")])
-    for _ in range(6):
+    for _ in range(10):
         c.conn.send_data(1, b"b" * 500)
     c.conn.end_stream(1)
     s["slow_client_body"] = c.bytes(SLOW_CLIENT)
+    c = Server(streams=(1, 3, 5))
+    for sid in (1, 3, 5):
+        c.conn.send_headers(sid, [(":status", "200")])
+    for _ in range(10):
+        c.conn.send_data(1, b"b" * 500)
+    c.conn.send_data(3, b"c" * 100, end_stream=True)
+    c.conn.end_stream(1)
+    c.conn.end_stream(5)
     s["slow_client_body_http2"] = c.bytes(SLOW_CLIENT | HTTP2)
 
     # Nothing but the SETTINGS ACK: the response timeout fires (504), keepalive PINGs go out.
