@@ -8,11 +8,11 @@
 //
 // Input: byte 0 holds flags (kFlag*, kMode*), the rest is what the upstream sends once Remora's
 // first request HEADERS reached it (frames sent earlier would name a stream nghttp2 has not
-// opened yet); each kWaitMarker in it holds what follows until Remora's next HEADERS. Connections
-// Remora opens after the first one (a retry after GOAWAY or REFUSED_STREAM) get SETTINGS and a
-// plain 200 on stream 1. The event loop runs a bounded number of non-blocking passes; then the
-// client hangs up, the upstream closes, and everything is torn down, so LeakSanitizer sees any
-// object an input leaves behind.
+// opened yet); each kWaitMarker in it holds what follows until Remora's next HEADERS, and a
+// kCloseMarker closes the connection there. Connections Remora opens after the first one (a
+// retry after GOAWAY or REFUSED_STREAM) get SETTINGS and a plain 200 on stream 1. The event loop
+// runs a bounded number of non-blocking passes; then the client hangs up, the upstream closes, and
+// everything is torn down, so LeakSanitizer sees any object an input leaves behind.
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -62,9 +62,11 @@ constexpr int kDrainPasses = 8;  // after each teardown step
 constexpr const char* kDumpVar = "REMORA_FUZZ_H2UP_DUMP";
 
 constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-// In the input, an empty frame of an unassigned type: the harness sends the bytes after it only
-// once Remora sent one more request HEADERS (opened the next stream) on the connection.
+// Markers in the input, empty frames of unassigned types the harness never sends. After a wait
+// marker, the bytes go only once Remora sent one more request HEADERS (opened the next stream)
+// on the connection; at a close marker, the upstream closes the connection.
 constexpr std::string_view kWaitMarker("\x00\x00\x00\xfe\x00\x00\x00\x00\x00", 9);
+constexpr std::string_view kCloseMarker("\x00\x00\x00\xff\x00\x00\x00\x00\x00", 9);
 
 std::string frame(uint8_t type, uint8_t flags, uint32_t stream, std::string_view payload) {
   std::string f;
@@ -155,11 +157,15 @@ class Upstream {
  public:
   Upstream(std::string_view input, uint8_t flags) : flags_(flags) {
     piece_ = (flags & kFlagSplit) ? kPieceSizes[flags >> 6] : input.size();
-    for (size_t at; (at = input.find(kWaitMarker)) != std::string_view::npos;) {
-      segments_.push_back(input.substr(0, at));
+    uint32_t need = 1;
+    for (;;) {
+      size_t wait = input.find(kWaitMarker), close = input.find(kCloseMarker);
+      size_t at = std::min(wait, close);
+      segments_.push_back({input.substr(0, at), need, at == close && at != input.npos});
+      if (at == input.npos) break;
+      if (at == wait) ++need;
       input.remove_prefix(at + kWaitMarker.size());
     }
-    segments_.push_back(input);
   }
   ~Upstream() { drainBacklog(); }
 
@@ -181,12 +187,14 @@ class Upstream {
       c.answered = c.requests > 0;
     }
     if (conns_.empty()) return;
-    // Segment k goes once Remora sent its (k+1)th request HEADERS on this connection.
+    // A segment goes once Remora sent as many request HEADERS on this connection as it needs.
     Conn& first = conns_[0];
-    for (size_t budget = piece_; budget > 0 && segment_ < segments_.size() &&
-                                 first.requests > segment_ && first.fd.valid();) {
-      std::string_view rest = segments_[segment_].substr(offset_);
+    for (size_t budget = piece_; budget > 0 && segment_ < segments_.size() && first.fd.valid() &&
+                                 first.requests >= segments_[segment_].need;) {
+      const Segment& seg = segments_[segment_];
+      std::string_view rest = seg.bytes.substr(offset_);
       if (rest.empty()) {
+        if (seg.close_after) first.fd.reset();
         ++segment_;
         offset_ = 0;
         continue;
@@ -207,6 +215,11 @@ class Upstream {
   }
 
  private:
+  struct Segment {
+    std::string_view bytes;
+    uint32_t need;  // request HEADERS Remora must have sent first
+    bool close_after;
+  };
   struct Conn {
     Fd fd;
     std::string in;     // Remora's bytes not yet parsed into frames
@@ -251,7 +264,7 @@ class Upstream {
 
   uint8_t flags_;
   size_t piece_;
-  std::vector<std::string_view> segments_;
+  std::vector<Segment> segments_;
   size_t segment_ = 0;  // the segment being sent
   size_t offset_ = 0;   // into it
   std::vector<Conn> conns_;

@@ -5,7 +5,8 @@ plus hand-built frames for what h2 will not send (CONTINUATION, malformed respon
 
 Each seed is one flags byte (see kMode*/kFlag* in http2_upstream_fuzz.cc) and the bytes the
 upstream sends after its SETTINGS frame, which the harness sends itself, once Remora's first
-request HEADERS arrived; after each WAIT, once Remora's next request HEADERS arrived.
+request HEADERS arrived; after each WAIT, once Remora's next request HEADERS arrived; at a
+CLOSE, the upstream closes the connection.
 
     /usr/bin/python3 test/fuzz/make_h2_upstream_corpus.py   # rewrites its seed_* files
 """
@@ -26,8 +27,10 @@ GET, PIPELINE, HTTP2, CHUNKED = 0, 1, 2, 3
 SPLIT, SMALL, TIMERS, SLOW_CLIENT = 0x04, 0x08, 0x10, 0x20
 PIECE_1, PIECE_9, PIECE_64, PIECE_512 = 0x00, 0x40, 0x80, 0xc0
 REFUSED_STREAM, CANCEL, PROTOCOL_ERROR = 7, 8, 1
-# kWaitMarker: what follows waits until Remora sent its next request HEADERS.
+# kWaitMarker: what follows waits until Remora sent its next request HEADERS; kCloseMarker: the
+# upstream closes the connection there.
 WAIT = b"\x00\x00\x00\xfe\x00\x00\x00\x00\x00"
+CLOSE = b"\x00\x00\x00\xff\x00\x00\x00\x00\x00"
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "http2_upstream_fuzz")
 
@@ -154,6 +157,16 @@ def seeds():
     for sid in (1, 3, 5):
         c.respond(sid, headers=[("content-length", "2")], body=b"ok")
     s["pipeline_split"] = c.bytes(PIPELINE | SPLIT | PIECE_9)
+
+    # The upstream goes away mid-body (the response is cut), or between pipelined answers (the
+    # next request goes on a new connection, which the harness answers).
+    c = Server().raw(HeadersFrame(1, plain_literals(hpack.Encoder()).encode(
+        [(":status", "200"), ("content-length", "100")]), flags=["END_HEADERS"]).serialize() +
+        DataFrame(1, b"partial").serialize() + CLOSE)
+    s["close_mid_body"] = c.bytes()
+    s["close_mid_body_http2"] = c.bytes(HTTP2)
+    c = Server(streams=(1,)).respond(1, headers=[("content-length", "2")], body=b"ok")
+    s["pipeline_close"] = c.raw(CLOSE).bytes(PIPELINE)
 
     # A refused stream is retried on the same connection, as stream 3.
     c = Server(streams=(1, 3)).raw(RstStreamFrame(1, REFUSED_STREAM).serialize() + WAIT)
