@@ -12,8 +12,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <signal.h>
-#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -31,11 +29,16 @@
 #include "http/http2_server_connection.h"
 #include "http/listener_runtime.h"
 #include "kernel/dispatcher.h"
+#include "proxy_fuzz_harness.h"
 #include "stats/stats.h"
 #include "upstream/worker_cluster.h"
 
 namespace remora::http {
 namespace {
+
+using fuzz::localSocket;
+using fuzz::Owner;
+using fuzz::setNonBlocking;
 
 constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
@@ -51,26 +54,8 @@ constexpr uint8_t kFlagTimers = 0x10;       // 1 ms idle and request timeouts, a
 
 constexpr int kPasses = 48;      // event-loop passes with the client connected
 constexpr int kDrainPasses = 8;  // after the client hangs up
-
-void setNonBlocking(int fd) {
-  evutil_make_socket_nonblocking(fd);
-}
-
-// A listening (or, with listen == false, only bound: connections to it are refused) TCP socket
-// on 127.0.0.1 and an ephemeral port.
-Fd localSocket(bool listen, uint16_t& port) {
-  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(sa);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), len) != 0 ||
-      (listen && ::listen(fd.get(), 128) != 0) ||
-      ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&sa), &len) != 0)
-    abort();
-  port = ntohs(sa.sin_port);
-  return fd;
-}
+// <file> in this variable collects what the server sent, to check an input by hand.
+constexpr const char* kDumpVar = "REMORA_FUZZ_H2_DUMP";
 
 // Process-wide: the stats store and the two upstream addresses.
 struct Env {
@@ -189,32 +174,6 @@ class StubUpstream {
   std::vector<Conn*> conns_;
 };
 
-// The worker's part: owns the one connection, as Worker does.
-class Owner : public ConnectionOwner {
- public:
-  explicit Owner(Dispatcher& d) : dispatcher_(d) {}
-  bool draining() const override { return draining_; }
-  void onConnectionClosed(DownstreamConnection& conn) override {
-    if (&conn != conn_) abort();
-    conn_ = nullptr;
-    if (!stopping_) dispatcher_.deferDelete(std::unique_ptr<Deferrable>(&conn));
-  }
-  void startHttp2(std::shared_ptr<ListenerSlot>, Fd, std::string, std::string_view) override {
-    abort();  // only the HTTP/1 codec hands connections over
-  }
-  // Deletes the connection if it is still open (as ~Worker does).
-  void stop() {
-    stopping_ = true;
-    delete conn_;
-    conn_ = nullptr;
-  }
-
-  Dispatcher& dispatcher_;
-  DownstreamConnection* conn_ = nullptr;
-  bool draining_ = false;
-  bool stopping_ = false;
-};
-
 config::Listener listenerConfig(uint8_t flags) {
   config::Listener l;
   l.name = "fuzz";
@@ -256,23 +215,10 @@ std::shared_ptr<ListenerRuntime> runtime(Dispatcher& d, uint8_t flags) {
   return rt;
 }
 
-// What the server sends is read and dropped; with REMORA_FUZZ_H2_DUMP=<file> it is appended to
-// that file, to check by hand what an input got back.
-void discardReads(int fd) {
-  static FILE* dump = [] {
-    const char* path = getenv("REMORA_FUZZ_H2_DUMP");
-    return path ? fopen(path, "ab") : nullptr;
-  }();
-  char buf[16384];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;)
-    if (dump) fwrite(buf, 1, size_t(n), dump), fflush(dump);
-}
+}  // namespace
 
-void runOne(const uint8_t* data, size_t size) {
-  uint8_t flags = size > 0 ? data[0] : 0;
-  std::string_view input = size > 0
-                               ? std::string_view(reinterpret_cast<const char*>(data) + 1, size - 1)
-                               : std::string_view();
+void fuzz::runOne(const uint8_t* data, size_t size) {
+  auto [flags, input] = fuzz::splitInput(data, size);
   size_t piece = (flags & kFlagSplit) ? std::max<size_t>(1, size_t(flags >> 5) * 16) : input.size();
 
   auto dispatcher = std::make_unique<Dispatcher>();
@@ -281,16 +227,11 @@ void runOne(const uint8_t* data, size_t size) {
   auto upstream = std::make_unique<StubUpstream>(*dispatcher);
   Owner owner(*dispatcher);
 
-  int fds[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) abort();
-  Fd client(fds[0]);
-  if (flags & kFlagNoRead) {
-    // A small socket buffer fills after a few frames: the connection's write path stalls and
-    // nghttp2's output waits (NGHTTP2_ERR_WOULDBLOCK above the watermark).
-    int size = 4096;
-    ::setsockopt(fds[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-  }
-  auto* conn = new Http2ServerConnection(*dispatcher, owner, slot, Fd(fds[1]), "fuzz");
+  // kFlagNoRead: the socket buffer fills after a few frames, the connection's write path
+  // stalls and nghttp2's output waits (NGHTTP2_ERR_WOULDBLOCK above the watermark).
+  int server_fd = -1;
+  Fd client = fuzz::clientSocketPair(server_fd, flags & kFlagNoRead);
+  auto* conn = new Http2ServerConnection(*dispatcher, owner, slot, Fd(server_fd), "fuzz");
   owner.conn_ = conn;
   conn->start(kPreface);
 
@@ -303,7 +244,7 @@ void runOne(const uint8_t* data, size_t size) {
       if (w > 0) sent += size_t(w);
     }
     event_base_loop(base, EVLOOP_NONBLOCK);
-    if (!(flags & kFlagNoRead)) discardReads(client.get());
+    if (!(flags & kFlagNoRead)) fuzz::discardReads(client.get(), kDumpVar);
     if ((flags & kFlagDrain) && pass == kPasses / 2 && owner.conn_) {
       owner.draining_ = true;
       owner.conn_->closeWhenIdle();
@@ -312,29 +253,10 @@ void runOne(const uint8_t* data, size_t size) {
     if ((flags & kFlagTimers) && pass == kPasses / 2) ::usleep(6000);
   }
   // The client hangs up: the connection sees EOF (also while lingering) and closes.
-  discardReads(client.get());
+  fuzz::discardReads(client.get(), kDumpVar);
   client.reset();
-  for (int pass = 0; pass < kDrainPasses; ++pass) event_base_loop(base, EVLOOP_NONBLOCK);
-  owner.stop();
-  upstream.reset();
-  for (int pass = 0; pass < kDrainPasses; ++pass) event_base_loop(base, EVLOOP_NONBLOCK);
-  // The runtime holds the clusters (and their pools), which need the dispatcher.
-  slot.reset();
-  for (int pass = 0; pass < kDrainPasses; ++pass) event_base_loop(base, EVLOOP_NONBLOCK);
-  dispatcher.reset();
+  fuzz::tearDown(
+      dispatcher, owner, slot, [&] { upstream.reset(); }, kDrainPasses);
 }
 
-}  // namespace
 }  // namespace remora::http
-
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  ::signal(SIGPIPE, SIG_IGN);
-  spdlog::set_level(spdlog::level::off);
-  remora::http::env();
-  return 0;
-}
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  remora::http::runOne(data, size);
-  return 0;
-}

@@ -29,6 +29,14 @@ def request(path, method="GET", extra=()):
             (":path", path)] + list(extra)
 
 
+def plain_literals(encoder, huffman=False):
+    """Makes an hpack.Encoder write its literals plain (or Huffman-coded with huffman=True):
+    plain literals keep paths and names visible to the fuzzer's mutations."""
+    encode = encoder.encode
+    encoder.encode = lambda headers, huffman=huffman: encode(headers, huffman)
+    return encoder
+
+
 class Client:
     """An h2 client connection whose output is collected without the preface."""
 
@@ -36,9 +44,7 @@ class Client:
         self.conn = h2.connection.H2Connection(
             h2.config.H2Configuration(client_side=True, header_encoding="utf-8",
                                      validate_outbound_headers=False))
-        # Plain literals keep paths and names visible to the fuzzer's mutations.
-        encode = self.conn.encoder.encode
-        self.conn.encoder.encode = lambda headers, huffman=huffman: encode(headers, huffman)
+        plain_literals(self.conn.encoder, huffman)
         self.conn.initiate_connection()
         self.out = self.conn.data_to_send()
         assert self.out.startswith(PREFACE)
@@ -168,9 +174,7 @@ def seeds():
 
     # Hand-built: a header block in HEADERS + CONTINUATIONs, with literal fields never indexed,
     # then PRIORITY, an empty DATA, SETTINGS and PING floods (over the small budgets).
-    enc = hpack.Encoder()
-    plain = enc.encode
-    enc.encode = lambda headers: plain(headers, huffman=False)
+    enc = plain_literals(hpack.Encoder())
     block = enc.encode(request("/u/cont") +
                        [hpack.NeverIndexedHeaderTuple("authorization", "secret"),
                         ("x-long", "v" * 40)])

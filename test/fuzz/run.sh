@@ -12,7 +12,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 seconds=${FUZZ_SECONDS:-30}
 artifacts=${FUZZ_ARTIFACTS:-$build/fuzz-artifacts}
-read -r -a targets <<<"${FUZZ_TARGETS:-http1_request_fuzz http1_response_fuzz config_fuzz http2_server_fuzz}"
+read -r -a targets <<<"${FUZZ_TARGETS:-http1_request_fuzz http1_response_fuzz config_fuzz http2_server_fuzz http2_upstream_fuzz}"
 
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DREMORA_BUILD_FUZZERS=ON -DREMORA_BUILD_TESTS=OFF >/dev/null
@@ -24,9 +24,12 @@ mkdir -p "$artifacts"
 
 failed=()
 for target in "${targets[@]}"; do
+  max_len=4096
   case $target in
     config_fuzz) dict=$root/test/fuzz/config.dict ;;
     http2_server_fuzz) dict=$root/test/fuzz/http2.dict ;;
+    # Room for a response body over the 4 KiB write watermark (read-disabled upstream streams).
+    http2_upstream_fuzz) dict=$root/test/fuzz/http2_upstream.dict max_len=8192 ;;
     *) dict=$root/test/fuzz/http1.dict ;;
   esac
   corpus=$scratch/$target
@@ -35,7 +38,7 @@ for target in "${targets[@]}"; do
   log=$artifacts/$target.log
   echo "== $target: ${seconds}s, log in $log"
   if "$build/test/fuzz/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-    -max_len=4096 -dict="$dict" -print_final_stats=1 -artifact_prefix="$artifacts/$target-" \
+    -max_len="$max_len" -dict="$dict" -print_final_stats=1 -artifact_prefix="$artifacts/$target-" \
     "$corpus" >"$log" 2>&1; then
     grep -E '^stat::number_of_executed_units|^Done|^#[0-9]+.*DONE' "$log" || true
   else
