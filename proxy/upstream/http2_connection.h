@@ -102,8 +102,9 @@ class Http2UpstreamStream final : public UpstreamRequest, public Deferrable {
   bool read_disabled_ = false;
   bool closed_ = false;  // gone from the session (or never opened)
   bool was_above_high_ = false;
-  bool touched_ = false;  // in the connection's list of streams read this round
-  bool retired_ = false;  // handed back to the pool (until reopen)
+  bool touched_ = false;         // in the connection's list of streams read this round
+  bool retired_ = false;         // handed back to the pool (until reopen)
+  bool on_reused_conn_ = false;  // the connection had completed a stream when this one started
 };
 
 class Http2Connection : public Deferrable {
@@ -124,6 +125,9 @@ class Http2Connection : public Deferrable {
   bool hasRoom() const;
   uint32_t load() const { return uint32_t(streams_.size() + waiting_.size()); }
   bool open() const { return state_ != State::kClosed; }
+  // At least one stream got its whole response here: the connection has been idle and reused,
+  // so the peer may close it just as a new stream goes out (see Http2UpstreamStream::fail).
+  bool reused() const { return completed_streams_ > 0; }
   bool draining() const { return draining_; }
   // Closes now if no stream uses the connection (drain, cluster removal).
   void closeIfIdle();
@@ -181,6 +185,7 @@ class Http2Connection : public Deferrable {
   std::deque<UpstreamCallbacks*> waiting_;     // bound here before the peer's SETTINGS
   std::vector<Http2UpstreamStream*> touched_;  // streams that received bytes this read
   uint32_t capacity_;                          // our cap until the peer's SETTINGS lower it
+  uint64_t completed_streams_ = 0;
   State state_ = State::kConnecting;
   bool settings_received_ = false;
   bool draining_ = false;  // GOAWAY received or sent: no new streams

@@ -52,7 +52,8 @@ Http2UpstreamStream::Http2UpstreamStream(EndpointPool& pool, Http2Connection& co
       endpoint_(pool.name()),
       cb_(&cb),
       body_(evbuffer_new()),
-      timer_(conn.dispatcher().base(), onTimer, this) {}
+      timer_(conn.dispatcher().base(), onTimer, this),
+      on_reused_conn_(conn.reused()) {}
 
 Http2UpstreamStream::~Http2UpstreamStream() = default;
 
@@ -69,6 +70,7 @@ void Http2UpstreamStream::reopen(Http2Connection& conn, UpstreamCallbacks& cb) {
   response_timeout_ms_ = 0;
   end_ = data_deferred_ = headers_done_ = in_trailers_ = response_done_ = false;
   read_disabled_ = closed_ = was_above_high_ = touched_ = retired_ = false;
+  on_reused_conn_ = conn.reused();
 }
 
 void Http2UpstreamStream::sendHeaders(const http::MessageHead& req, const http::RequestRewrite& rw,
@@ -342,6 +344,7 @@ void Http2UpstreamStream::onDataEnd() {
 
 void Http2UpstreamStream::complete() {
   response_done_ = true;
+  ++conn_->completed_streams_;
   timer_.cancel();
   if (!in_trailers_) trailers_.clear();
   cb_->onResponseComplete(trailers_);
@@ -364,7 +367,13 @@ void Http2UpstreamStream::fail(UpstreamFailure failure) {
   UpstreamCallbacks* cb = cb_;
   cb_ = nullptr;
   timer_.cancel();
-  if (cb != nullptr) cb->onUpstreamFailure(failure, false);
+  // The whole connection went (no GOAWAY) before any of the response, on a connection that had
+  // sat between streams: the peer likely closed it as this stream went out, as an HTTP/1.1
+  // keep-alive connection can be, and ProxyStream may send a bodyless request again. A reset
+  // of this stream alone is the peer's answer and is not.
+  bool stale =
+      failure == UpstreamFailure::kReset && on_reused_conn_ && !headers_done_ && !conn_->open();
+  if (cb != nullptr) cb->onUpstreamFailure(failure, stale);
 }
 
 void Http2UpstreamStream::armResponseTimer() {

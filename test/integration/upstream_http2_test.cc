@@ -247,6 +247,24 @@ TEST(UpstreamHttp2, RefusedStreamIsRetried) {
   EXPECT_EQ(serverStats(*proxy)["requests"], 3);  // refused, retried, /stats
 }
 
+// The upstream closes a connection that sat idle between streams (no GOAWAY: a restart, an
+// idle timer) just as the next request goes out on it: as with an HTTP/1.1 keep-alive
+// connection, a request without a body is sent again on a new connection; one with a body is not.
+TEST(UpstreamHttp2, AReusedConnectionClosedUnderABodylessRequestIsRetried) {
+  H2TestServer server;
+  auto proxy = proxyToHttp2(server.address());
+  HttpClient client(proxy->port());
+  ASSERT_EQ(client.request("GET", "/ok").status, 200);  // the connection has served a stream
+  HttpResponse r = client.request("GET", "/ok", {{"x-die", "get"}});
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(serverStats(*proxy)["connections"], 2);  // the closed one, then a new one
+  // With a body the request may have been taken: 502, not a second copy.
+  HttpResponse post = client.request("POST", "/echo", {{"x-die", "post"}}, "payload");
+  ASSERT_TRUE(post.ok()) << post.error;
+  EXPECT_EQ(post.status, 502) << post.body;
+}
+
 TEST(UpstreamHttp2, UpstreamDyingMidStreamGives502OrACutResponse) {
   H2TestServer server;
   auto proxy = proxyToHttp2(server.address());

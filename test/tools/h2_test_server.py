@@ -22,6 +22,8 @@ Paths:
                    x-user-id: carol, anything else 403 with www-authenticate and a JSON body
   anything else    200 "ok"
 Header x-refuse: TOKEN  → the first request with that token gets RST_STREAM REFUSED_STREAM.
+Header x-die: TOKEN     → the first request with that token makes the server close the TCP
+                          connection without answering (no GOAWAY), as a server restarting does.
 
 Options:
   --max-streams N  SETTINGS_MAX_CONCURRENT_STREAMS
@@ -43,6 +45,7 @@ import hyperframe.frame
 
 STATS = {"connections": 0, "max_open_streams": 0, "requests": 0}
 REFUSED = set()
+DIED = set()
 
 
 class Conn(asyncio.Protocol):
@@ -115,6 +118,11 @@ class Conn(asyncio.Protocol):
         STATS["requests"] += 1
         if self.goaway_sent_at is not None and ev.stream_id > self.goaway_sent_at:
             return  # above last_stream_id: never processed, as the GOAWAY said
+        token = headers.get("x-die")
+        if token and token not in DIED:
+            DIED.add(token)
+            self.transport.abort()
+            return
         token = headers.get("x-refuse")
         if token and token not in REFUSED:
             REFUSED.add(token)
