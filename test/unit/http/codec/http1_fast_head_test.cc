@@ -50,6 +50,9 @@ TEST(Http1FastHead, LeavesEverythingUnusualToHttpParser) {
       "GET / HTTP/1.1\r\nHost: x\r\nConnection: a b\r\n\r\n",
       "GET / HTTP/1.0\r\nConnection: ,keep-alive\r\n\r\n",  // empty element: http_parser's call
       "GET / HTTP/1.1\r\nHost: x\r\nConnection: close,,x\r\n\r\n",
+      "GET / HTTP/1.0\r\nConnection: z ,k,keep-alive\r\n\r\n",  // "k": a prefix of keep-alive
+      "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\t,keep-alive\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: x\r\nConnection: te\r\n\r\n",
       "GET / HTTP/1.1\r\nHost: x\r\nProxy-Connection: close\r\n\r\n",
       "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5 \r\n\r\n",
       "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
@@ -89,6 +92,10 @@ TEST(Http1FastHead, ParserReportsTheSameWithAndWithoutIt) {
       // connection ends after this request (the fuzzer's find).
       {Http1Parser::Kind::kRequest, "GET / HTTP/1.0\r\nConnection: ,keep-alive\r\n\r\n"},
       {Http1Parser::Kind::kRequest, "GET / HTTP/1.0\r\nConnection: ,,keep-alive\r\n\r\n"},
+      {Http1Parser::Kind::kRequest, "GET / HTTP/1.0\r\nConnection: z ,k,keep-alive\r\n\r\n"},
+      {Http1Parser::Kind::kRequest, "GET / HTTP/1.0\r\nConnection: close\t,keep-alive\r\n\r\n"},
+      {Http1Parser::Kind::kRequest, "GET / HTTP/1.0\r\nConnection: close,\tkeep-alive\r\n\r\n"},
+      {Http1Parser::Kind::kRequest, "GET / HTTP/1.0\r\nConnection: Keep-Alive , close\r\n\r\n"},
       {Http1Parser::Kind::kRequest, "GET / HTTP/1.1\r\nHost: x\r\nConnection: ,close\r\n\r\n"},
       {Http1Parser::Kind::kRequest,
        "POST /b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
