@@ -96,7 +96,13 @@ in_peer ip link set "$veth_peer" up
 start() {  # log-name command...
   local log="$work/$1.log"
   shift
-  "$@" >"$log" 2>&1 &
+  # The background subshell execs its way down to the program (ip netns exec and setpriv exec
+  # too), so the PID kept is the program's own and cleanup's kill reaches it.
+  (
+    in_app() { exec ip netns exec "$app_ns" "$@"; }
+    in_peer() { exec ip netns exec "$peer_ns" "$@"; }
+    "$@"
+  ) >"$log" 2>&1 &
   pids+=($!)
 }
 start app in_app "$demo" --listen 0.0.0.0:8080 --name app
