@@ -2,7 +2,7 @@
 
 #include "config/cluster_fields.h"
 
-#include "kernel/lazy_timer.h"
+#include "event/lazy_timer.h"
 
 #include <event2/buffer.h>
 #include <event2/http.h>

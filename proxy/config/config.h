@@ -9,17 +9,14 @@
 #include <string>
 #include <vector>
 
+#include "network/socket_address.h"
+
 namespace remora::config {
 
 using Duration = std::chrono::milliseconds;
 
 // "host:port" resolved to a numeric IPv4/IPv6 address at load time.
-struct SocketAddress {
-  std::string host;  // numeric, e.g. "127.0.0.1" or "::1"
-  uint16_t port = 0;
-  std::string str() const;  // "127.0.0.1:80" or "[::1]:80"
-  bool operator==(const SocketAddress&) const = default;
-};
+using network::SocketAddress;
 
 struct Route {
   std::string prefix = "/";  // request path prefix to match

@@ -4,7 +4,7 @@
 
 #include <cerrno>
 
-#include "kernel/socket_io.h"
+#include "network/socket_io.h"
 
 namespace remora::http {
 
@@ -12,7 +12,7 @@ bool writeToSocket(evbuffer* out, int fd, event* write_ev, bool& write_pending,
                    stats::ListenerStats& stats) {
   size_t len = evbuffer_get_length(out);
   while (len > 0) {
-    int n = socketWrite(out, fd);
+    int n = network::socketWrite(out, fd);
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) break;
       return false;

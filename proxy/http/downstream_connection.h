@@ -9,8 +9,8 @@
 #include <event2/event.h>
 
 #include "common/c_handles.h"
+#include "event/dispatcher.h"
 #include "http/listener_runtime.h"
-#include "kernel/dispatcher.h"
 
 namespace remora::http {
 

@@ -2,7 +2,7 @@
 
 #include <array>
 
-#include "http/header_map.h"
+#include "codec/header_map.h"
 
 namespace remora::http::grpc {
 namespace {

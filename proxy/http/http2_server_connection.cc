@@ -8,7 +8,7 @@
 #include <cerrno>
 
 #include "http/http2_stream.h"
-#include "kernel/socket_io.h"
+#include "network/socket_io.h"
 
 namespace remora::http {
 namespace {
@@ -117,7 +117,7 @@ void Http2ServerConnection::onEvent(evutil_socket_t, short what, void* arg) {
 
 void Http2ServerConnection::onReadable() {
   char* buf = dispatcher_.scratch();
-  ssize_t n = socketRead(fd_.get(), buf, Dispatcher::kScratchSize);
+  ssize_t n = network::socketRead(fd_.get(), buf, Dispatcher::kScratchSize);
   if (n < 0) {
     if (errno == EAGAIN || errno == EINTR) return;
     return close();

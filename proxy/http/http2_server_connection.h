@@ -23,10 +23,10 @@
 #include <vector>
 
 #include "common/c_handles.h"
+#include "event/dispatcher.h"
+#include "event/lazy_timer.h"
 #include "http/downstream_connection.h"
 #include "http/listener_runtime.h"
-#include "kernel/dispatcher.h"
-#include "kernel/lazy_timer.h"
 #include "stats/stats.h"
 
 namespace remora::http {

@@ -7,9 +7,9 @@
 #include <charconv>
 #include <vector>
 
-#include "http/codec/http1_format.h"
+#include "codec/http1_format.h"
+#include "codec/request_writer.h"
 #include "http/http2_server_connection.h"
-#include "http/request_writer.h"
 
 namespace remora::http {
 namespace {

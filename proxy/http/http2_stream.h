@@ -21,9 +21,9 @@
 #include <string_view>
 
 #include "common/c_handles.h"
+#include "event/dispatcher.h"
+#include "event/lazy_timer.h"
 #include "http/proxy_stream.h"
-#include "kernel/dispatcher.h"
-#include "kernel/lazy_timer.h"
 
 namespace remora::http {
 

@@ -3,8 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <sys/time.h>
 
-#include "http/codec/http1_format.h"
-#include "http/request_writer.h"
+#include "codec/http1_format.h"
+#include "codec/request_writer.h"
 #include "upstream/endpoint_pool.h"
 
 namespace remora::http {

@@ -17,14 +17,14 @@
 #include <utility>
 #include <vector>
 
+#include "codec/http1_parser.h"
 #include "common/c_handles.h"
-#include "http/codec/http1_parser.h"
+#include "event/dispatcher.h"
+#include "event/lazy_timer.h"
+#include "http/callout.h"
+#include "http/filter_manager.h"
 #include "http/listener_runtime.h"
 #include "http/original_dst.h"
-#include "kernel/dispatcher.h"
-#include "kernel/lazy_timer.h"
-#include "plugin/callout.h"
-#include "plugin/filter_manager.h"
 #include "upstream/upstream_connection.h"
 
 namespace remora::http {

@@ -7,10 +7,10 @@
 
 #include <algorithm>
 
-#include "http/codec/http1_format.h"
+#include "codec/http1_format.h"
+#include "codec/request_writer.h"
 #include "http/grpc.h"
 #include "http/proxy_stream.h"
-#include "http/request_writer.h"
 #include "stats/grpc_stats.h"
 
 namespace remora::http {

@@ -9,8 +9,8 @@
 #include <cerrno>
 #include <cstdio>
 
-#include "http/codec/http1_format.h"
-#include "kernel/socket_io.h"
+#include "codec/http1_format.h"
+#include "network/socket_io.h"
 
 namespace remora::http {
 namespace {
@@ -111,7 +111,7 @@ void ServerConnection::onEvent(evutil_socket_t, short what, void* arg) {
 
 void ServerConnection::onReadable() {
   char* buf = dispatcher_.scratch();
-  ssize_t n = socketRead(fd_.get(), buf, Dispatcher::kScratchSize);
+  ssize_t n = network::socketRead(fd_.get(), buf, Dispatcher::kScratchSize);
   if (n < 0) {
     if (errno == EAGAIN || errno == EINTR) return;
     return close();

@@ -12,13 +12,13 @@
 #include <memory>
 #include <string>
 
+#include "codec/http1_parser.h"
 #include "common/c_handles.h"
-#include "http/codec/http1_parser.h"
+#include "event/dispatcher.h"
+#include "event/lazy_timer.h"
 #include "http/downstream_connection.h"
 #include "http/listener_runtime.h"
 #include "http/proxy_stream.h"
-#include "kernel/dispatcher.h"
-#include "kernel/lazy_timer.h"
 
 namespace remora::http {
 

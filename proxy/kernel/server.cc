@@ -11,8 +11,8 @@
 #include <thread>
 
 #include "config/loader.h"
+#include "http/host_api.h"
 #include "kernel/thread_latency.h"
-#include "plugin/host_api.h"
 #include "stats/collector.h"
 
 namespace remora {

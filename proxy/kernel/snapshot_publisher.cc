@@ -7,7 +7,7 @@
 #include <map>
 #include <mutex>
 
-#include "kernel/listen_socket.h"
+#include "network/listen_socket.h"
 #include "plugin/filter_chain.h"
 
 namespace remora {
@@ -28,7 +28,7 @@ Status SnapshotPublisher::publish(std::shared_ptr<const config::Config> config, 
         unchanged |= old.name == l.name && old.address == l.address;
     }
     if (unchanged) continue;
-    auto fds = openListenSockets(l.address, workers_.size());
+    auto fds = network::openListenSockets(l.address, workers_.size());
     if (!fds) {
       errors += (errors.empty() ? "" : "\n") + ("listeners[" + std::to_string(i) + "].address: ") +
                 fds.error();

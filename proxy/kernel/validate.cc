@@ -1,8 +1,8 @@
 #include "kernel/validate.h"
 
+#include "http/host_api.h"
 #include "plugin/event_bus.h"
 #include "plugin/filter_chain.h"
-#include "plugin/host_api.h"
 #include "plugin/plugin_metrics.h"
 #include "plugin/plugin_registry.h"
 

@@ -15,10 +15,10 @@
 #include <vector>
 
 #include "common/c_handles.h"
+#include "event/dispatcher.h"
 #include "http/http2_server_connection.h"
 #include "http/listener_runtime.h"
 #include "http/server_connection.h"
-#include "kernel/dispatcher.h"
 #include "kernel/snapshot.h"
 #include "stats/stats.h"
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "kernel/dispatcher.h"
+#include "event/dispatcher.h"
 
 namespace remora::plugin {
 

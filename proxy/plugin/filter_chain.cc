@@ -5,18 +5,17 @@
 #include <algorithm>
 #include <map>
 
-#include "plugin/filter_manager.h"
-#include "plugin/host_api.h"
 #include "plugin/lifecycle_events.h"
 #include "plugin/plugin_metrics.h"
 #include "plugin/plugin_registry.h"
+#include "plugin/plugin_scope.h"
 
 namespace remora::plugin {
 
 FilterVariant::~FilterVariant() {
   if (quarantined.load(std::memory_order_relaxed)) gen->addQuarantined(-1);
   if (config != nullptr && gen->descriptor().config_free != nullptr) {
-    FilterManager::PluginScope scope(gen->name());
+    PluginScope scope(gen->name());
     gen->descriptor().config_free(config);
   }
 }
@@ -31,12 +30,13 @@ FilterEntry::FilterEntry(std::unique_ptr<FilterVariant> primary,
       quarantine_(quarantine),
       picks_(new PickCounter[std::max<size_t>(workers, 1)]) {}
 
-bool FilterEntry::pickCanary(size_t worker, remora_stream_t* stream) const {
+bool FilterEntry::pickCanary(size_t worker, const remora_host_api_t* host,
+                             remora_stream_t* stream) const {
   if (!canary_) return false;
   if (!rule_.header.empty() && stream != nullptr) {
     remora_str_t v;
-    if (hostApi()->header_get(stream, REMORA_REQUEST_HEADERS,
-                              remora_str_t{rule_.header.data(), rule_.header.size()}, &v) &&
+    if (host->header_get(stream, REMORA_REQUEST_HEADERS,
+                         remora_str_t{rule_.header.data(), rule_.header.size()}, &v) &&
         (rule_.value.empty() || std::string_view(v.data, v.len) == rule_.value))
       return true;
   }
@@ -89,7 +89,7 @@ std::unique_ptr<FilterVariant> configure(const PluginGenerationPtr& gen,
   const remora_plugin_descriptor_t& d = gen->descriptor();
   if (d.config_new != nullptr) {
     remora_config_ctx ctx{gen.get(), &metrics, {}};
-    FilterManager::PluginScope scope(gen->name());
+    PluginScope scope(gen->name());
     char err[1024] = {0};
     cfg = d.config_new(&ctx, remora_str_t{ref.config_json.data(), ref.config_json.size()}, err,
                        sizeof(err));

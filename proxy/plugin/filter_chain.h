@@ -79,8 +79,9 @@ class FilterEntry {
 
   // Worker thread, once per stream: whether the stream runs the canary. The header rule is
   // checked first; the percentage uses a per-worker counter stepped by a stride coprime with
-  // 100, so every 100 streams of a worker hold exactly `percent` canaries, spread out.
-  bool pickCanary(size_t worker, remora_stream_t* stream) const;
+  // 100, so every 100 streams of a worker hold exactly `percent` canaries, spread out. `host`
+  // reads the header rule's request header; the caller, which owns the stream, hands it in.
+  bool pickCanary(size_t worker, const remora_host_api_t* host, remora_stream_t* stream) const;
 
   // Any worker: counts one hook failure of `variant`; the call that reaches the limit
   // quarantines it (every worker sees the flag at its next stream) and reports it.

@@ -1,8 +1,8 @@
 #include "plugin/plugin_generation.h"
 
-#include "kernel/dispatcher.h"
-#include "plugin/filter_manager.h"
+#include "event/dispatcher.h"
 #include "plugin/lifecycle_events.h"
+#include "plugin/plugin_scope.h"
 
 #include <dlfcn.h>
 #include <nettle/sha2.h>
@@ -127,7 +127,7 @@ Result<std::shared_ptr<PluginGeneration>> PluginGeneration::load(const std::stri
                gen->generation_, gen->sha256_.substr(0, 12));
   publishLifecycle("loaded", describeGeneration(*gen));
   if (d->start != nullptr) {
-    FilterManager::PluginScope scope(gen->name_);
+    PluginScope scope(gen->name_);
     if (d->start(host) == 0) return Error{path + ": plugin " + gen->name_ + " failed to start"};
   }
   gen->started_ = true;
@@ -138,7 +138,7 @@ Result<std::shared_ptr<PluginGeneration>> PluginGeneration::load(const std::stri
 PluginGeneration::~PluginGeneration() {
   if (started_) {
     if (desc_->stop != nullptr) {
-      FilterManager::PluginScope scope(name_);
+      PluginScope scope(name_);
       desc_->stop();
     }
     publishLifecycle("stopped", describeGeneration(*this));

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "plugin/filter_chain.h"
-#include "plugin/filter_manager.h"
+#include "plugin/plugin_scope.h"
 
 namespace remora::plugin {
 namespace {
@@ -22,7 +22,7 @@ void StateHandoff::run(size_t worker) {
     bytes.clear();
     const remora_plugin_descriptor_t& from = p.from->gen->descriptor();
     const remora_plugin_descriptor_t& to = p.to->gen->descriptor();
-    FilterManager::PluginScope scope(p.to->gen->name());
+    PluginScope scope(p.to->gen->name());
     if (from.state_export(p.from->config, &appendBytes, &bytes) == 0) {
       spdlog::warn("plugin {} generation {}: state export failed on worker {}", p.from->gen->name(),
                    p.from->gen->generation(), worker);

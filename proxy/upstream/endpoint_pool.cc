@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "kernel/lazy_timer.h"
+#include "event/lazy_timer.h"
 #include "upstream/worker_cluster.h"
 
 namespace remora::upstream {

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "kernel/dispatcher.h"
+#include "event/dispatcher.h"
 #include "stats/stats.h"
 #include "upstream/http2_connection.h"
 #include "upstream/upstream_connection.h"

@@ -23,7 +23,7 @@
 
 #include "common/c_handles.h"
 #include "config/config.h"
-#include "kernel/dispatcher.h"
+#include "event/dispatcher.h"
 #include "upstream/health_probe.h"
 
 namespace remora::upstream {

@@ -14,7 +14,7 @@
 
 #include "common/c_handles.h"
 #include "config/config.h"
-#include "kernel/dispatcher.h"
+#include "event/dispatcher.h"
 
 namespace remora::upstream {
 

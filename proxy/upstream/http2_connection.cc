@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "kernel/socket_io.h"
+#include "network/socket_io.h"
 #include "upstream/endpoint_pool.h"
 #include "upstream/worker_cluster.h"
 
@@ -154,7 +154,7 @@ void Http2Connection::onKeepaliveTimer(void* arg) {
 
 void Http2Connection::onReadable() {
   char* buf = dispatcher_.scratch();
-  ssize_t n = socketRead(fd_.get(), buf, Dispatcher::kScratchSize);
+  ssize_t n = network::socketRead(fd_.get(), buf, Dispatcher::kScratchSize);
   if (n < 0) {
     if (errno == EAGAIN || errno == EINTR) return;
     return fail(UpstreamFailure::kReset);
@@ -224,7 +224,7 @@ void Http2Connection::flush() {
     }
     size_t len = evbuffer_get_length(out);
     while (len > 0) {
-      int n = socketWrite(out, fd_.get());
+      int n = network::socketWrite(out, fd_.get());
       if (n < 0) {
         if (errno == EAGAIN || errno == EINTR) break;
         return fail(UpstreamFailure::kReset);

@@ -19,10 +19,10 @@
 #include <utility>
 #include <vector>
 
+#include "codec/http1_parser.h"
 #include "common/c_handles.h"
-#include "http/codec/http1_parser.h"
-#include "kernel/dispatcher.h"
-#include "kernel/lazy_timer.h"
+#include "event/dispatcher.h"
+#include "event/lazy_timer.h"
 #include "upstream/upstream_connection.h"
 #include "upstream/upstream_request.h"
 

@@ -6,8 +6,8 @@
 
 #include <cerrno>
 
-#include "http/codec/http1_format.h"
-#include "kernel/socket_io.h"
+#include "codec/http1_format.h"
+#include "network/socket_io.h"
 #include "upstream/endpoint_pool.h"
 #include "upstream/worker_cluster.h"
 
@@ -127,7 +127,7 @@ void UpstreamConnection::onTimer(void* arg) {
 
 void UpstreamConnection::onReadable() {
   char* buf = dispatcher_.scratch();
-  ssize_t n = socketRead(fd_.get(), buf, Dispatcher::kScratchSize);
+  ssize_t n = network::socketRead(fd_.get(), buf, Dispatcher::kScratchSize);
   if (n < 0) {
     if (errno == EAGAIN || errno == EINTR) return;
     return fail(UpstreamFailure::kReset);
@@ -189,7 +189,7 @@ void UpstreamConnection::flush() {
   size_t len = evbuffer_get_length(out);
   bool was_high = len > kHighWatermark;
   while (len > 0) {
-    int n = socketWrite(out, fd_.get());
+    int n = network::socketWrite(out, fd_.get());
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) break;
       return fail(UpstreamFailure::kReset);

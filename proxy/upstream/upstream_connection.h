@@ -7,10 +7,11 @@
 
 #include <cstdint>
 
+#include "codec/http1_parser.h"
 #include "common/c_handles.h"
-#include "http/codec/http1_parser.h"
-#include "kernel/dispatcher.h"
-#include "kernel/lazy_timer.h"
+#include "config/config.h"
+#include "event/dispatcher.h"
+#include "event/lazy_timer.h"
 #include "upstream/upstream_request.h"
 
 namespace remora::upstream {

@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <string>
 
-#include "http/codec/http1_parser.h"
-#include "http/request_writer.h"
+#include "codec/http1_parser.h"
+#include "codec/request_writer.h"
 
 struct evbuffer;
 

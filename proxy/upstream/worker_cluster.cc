@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "kernel/lazy_timer.h"
+#include "event/lazy_timer.h"
 
 namespace remora::upstream {
 namespace {

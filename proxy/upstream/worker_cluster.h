@@ -12,7 +12,7 @@
 
 #include "common/c_handles.h"
 #include "config/config.h"
-#include "kernel/dispatcher.h"
+#include "event/dispatcher.h"
 #include "stats/stats.h"
 #include "upstream/endpoint_pool.h"
 #include "upstream/load_balancer.h"

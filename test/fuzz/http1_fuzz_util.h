@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "http/codec/http1_parser.h"
+#include "codec/http1_parser.h"
 
 namespace remora::http::fuzz {
 

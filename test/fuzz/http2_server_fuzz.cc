@@ -26,9 +26,9 @@
 #include <string_view>
 #include <vector>
 
+#include "event/dispatcher.h"
 #include "http/http2_server_connection.h"
 #include "http/listener_runtime.h"
-#include "kernel/dispatcher.h"
 #include "proxy_fuzz_harness.h"
 #include "stats/stats.h"
 #include "upstream/worker_cluster.h"

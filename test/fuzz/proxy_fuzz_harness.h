@@ -19,8 +19,8 @@
 #include <string>
 #include <string_view>
 
+#include "event/dispatcher.h"
 #include "http/downstream_connection.h"
-#include "kernel/dispatcher.h"
 
 namespace remora::http::fuzz {
 

@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "common/c_handles.h"
-#include "kernel/lazy_timer.h"
+#include "event/lazy_timer.h"
 #include "stats/collector.h"
 #include "stats/stats.h"
 

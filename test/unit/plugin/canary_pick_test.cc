@@ -19,7 +19,7 @@ TEST(CanaryPickTest, ExactlyPercentOfEvery100Streams) {
     FilterEntry e = entryWithCanary(percent, 1);
     for (int round = 0; round < 3; ++round) {
       uint32_t canaries = 0;
-      for (int i = 0; i < 100; ++i) canaries += e.pickCanary(0, nullptr);
+      for (int i = 0; i < 100; ++i) canaries += e.pickCanary(0, nullptr, nullptr);
       EXPECT_EQ(canaries, percent) << "round " << round;
     }
   }
@@ -28,7 +28,7 @@ TEST(CanaryPickTest, ExactlyPercentOfEvery100Streams) {
 TEST(CanaryPickTest, SpreadOutNotBunchedAtTheStart) {
   FilterEntry e = entryWithCanary(50, 1);
   uint32_t first_half = 0;
-  for (int i = 0; i < 50; ++i) first_half += e.pickCanary(0, nullptr);
+  for (int i = 0; i < 50; ++i) first_half += e.pickCanary(0, nullptr, nullptr);
   EXPECT_GT(first_half, 15u);
   EXPECT_LT(first_half, 35u);
 }
@@ -36,8 +36,8 @@ TEST(CanaryPickTest, SpreadOutNotBunchedAtTheStart) {
 TEST(CanaryPickTest, WorkersCountOnTheirOwn) {
   FilterEntry e = entryWithCanary(10, 2);
   uint32_t w0 = 0, w1 = 0;
-  for (int i = 0; i < 100; ++i) w0 += e.pickCanary(0, nullptr);
-  for (int i = 0; i < 100; ++i) w1 += e.pickCanary(1, nullptr);
+  for (int i = 0; i < 100; ++i) w0 += e.pickCanary(0, nullptr, nullptr);
+  for (int i = 0; i < 100; ++i) w1 += e.pickCanary(1, nullptr, nullptr);
   EXPECT_EQ(w0, 10u);
   EXPECT_EQ(w1, 10u);
 }
@@ -45,7 +45,7 @@ TEST(CanaryPickTest, WorkersCountOnTheirOwn) {
 TEST(CanaryPickTest, NoCanaryNeverPicks) {
   FilterEntry e(std::make_unique<FilterVariant>(nullptr, nullptr), nullptr, CanaryRule{100, "", ""},
                 config::OnError::kFailClosed, config::Quarantine{}, 1);
-  EXPECT_FALSE(e.pickCanary(0, nullptr));
+  EXPECT_FALSE(e.pickCanary(0, nullptr, nullptr));
 }
 
 }  // namespace

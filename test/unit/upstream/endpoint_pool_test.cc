@@ -13,7 +13,7 @@
 #include <functional>
 #include <memory>
 
-#include "kernel/dispatcher.h"
+#include "event/dispatcher.h"
 #include "stats/stats.h"
 #include "upstream/worker_cluster.h"
 

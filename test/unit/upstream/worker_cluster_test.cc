@@ -11,7 +11,7 @@
 #include <set>
 #include <string>
 
-#include "kernel/dispatcher.h"
+#include "event/dispatcher.h"
 #include "stats/stats.h"
 
 namespace remora::upstream {

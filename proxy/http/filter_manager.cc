@@ -1,12 +1,12 @@
-#include "plugin/filter_manager.h"
+#include "http/filter_manager.h"
 
 #include <spdlog/spdlog.h>
 #include <time.h>
 
+#include "http/host_api.h"
+
 namespace remora::plugin {
 namespace {
-
-thread_local std::string_view t_current_plugin;
 
 // Milliseconds on the coarse monotonic clock: read from the vDSO (no syscall), a few ms of
 // resolution, which is what a hook budget in milliseconds needs.
@@ -17,18 +17,6 @@ inline int64_t coarseMs() {
 }
 
 }  // namespace
-
-std::string_view FilterManager::currentPlugin() {
-  return t_current_plugin;
-}
-
-FilterManager::PluginScope::PluginScope(std::string_view name) : outer_(t_current_plugin) {
-  t_current_plugin = name;
-}
-
-FilterManager::PluginScope::~PluginScope() {
-  t_current_plugin = outer_;
-}
 
 void FilterManager::begin(std::shared_ptr<const FilterChain> chain, size_t worker,
                           remora_stream_t* handle, std::string_view path) {
@@ -47,7 +35,7 @@ void FilterManager::begin(std::shared_ptr<const FilterChain> chain, size_t worke
   for (size_t i = 0; i < chain_->entries.size(); ++i) {
     if (skipped(i)) continue;
     const FilterEntry& e = *chain_->entries[i];
-    bool use_canary = e.hasCanary() && e.pickCanary(worker, handle);
+    bool use_canary = e.hasCanary() && e.pickCanary(worker, hostApi(), handle);
     if (use_canary) canary_ |= uint64_t{1} << i;
     const FilterVariant& v = e.variant(use_canary);
     if (v.quarantined.load(std::memory_order_relaxed)) {
@@ -60,9 +48,9 @@ void FilterManager::begin(std::shared_ptr<const FilterChain> chain, size_t worke
     v.gen->inflight(worker).add();
     v.gen->requests(worker).inc();
     if (v.gen->descriptor().stream_new != nullptr) {
-      t_current_plugin = v.gen->name();
+      detail::t_current_plugin = v.gen->name();
       ctx_[i] = v.gen->descriptor().stream_new(v.config, handle);
-      t_current_plugin = {};
+      detail::t_current_plugin = {};
     }
   }
 }
@@ -72,14 +60,14 @@ ChainResult FilterManager::call(size_t i, Call&& fn) {
   const FilterEntry& e = *chain_->entries[i];
   const bool is_canary = canary(i);
   const FilterVariant& v = e.variant(is_canary);
-  std::string_view outer = t_current_plugin;
-  t_current_plugin = v.gen->name();
+  std::string_view outer = detail::t_current_plugin;
+  detail::t_current_plugin = v.gen->name();
   const uint32_t budget = e.quarantinePolicy().hook_budget_ms;
   const int64_t started = budget > 0 ? coarseMs() : 0;
   ++depth_;
   remora_status_t st = fn(v.gen->descriptor(), ctx_[i]);
   --depth_;
-  t_current_plugin = outer;
+  detail::t_current_plugin = outer;
   bool failed = st != REMORA_CONTINUE && st != REMORA_STOP && st != REMORA_REPLIED;
   if (budget > 0 && !failed && coarseMs() - started > int64_t(budget)) {
     // Over budget: the result stands (the work is done), but it counts against the build.
@@ -174,10 +162,10 @@ void FilterManager::end(remora_stream_t* log_handle) {
     if (skipped(i)) continue;
     const FilterVariant& v = chain->entries[i]->variant(canary(i));
     const remora_plugin_descriptor_t& d = v.gen->descriptor();
-    t_current_plugin = v.gen->name();
+    detail::t_current_plugin = v.gen->name();
     if (log_handle != nullptr && d.on_log != nullptr) d.on_log(ctx_[i], log_handle);
     if (d.stream_free != nullptr && ctx_[i] != nullptr) d.stream_free(ctx_[i]);
-    t_current_plugin = {};
+    detail::t_current_plugin = {};
     v.gen->inflight(worker_).sub();
   }
   ctx_.clear();

@@ -8,11 +8,11 @@
 
 #include "common/c_handles.h"
 #include "common/result.h"
-#include "config/config.h"
+#include "network/socket_address.h"
 
-namespace remora {
+namespace remora::network {
 
 // Binds `count` SO_REUSEPORT sockets to `address` and listens on them.
-Result<std::vector<Fd>> openListenSockets(const config::SocketAddress& address, size_t count);
+Result<std::vector<Fd>> openListenSockets(const network::SocketAddress& address, size_t count);
 
-}  // namespace remora
+}  // namespace remora::network

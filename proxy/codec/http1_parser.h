@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "http/header_map.h"
+#include "codec/header_map.h"
 #include "stats/stats.h"
 
 namespace remora::http {

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "http/codec/http1_parser.h"
-#include "kernel/dispatcher.h"
+#include "codec/http1_parser.h"
+#include "event/dispatcher.h"
 
 namespace remora::http {
 

@@ -1,4 +1,4 @@
-#include "plugin/host_api.h"
+#include "http/host_api.h"
 
 #include <spdlog/spdlog.h>
 #include <sys/time.h>
@@ -7,12 +7,12 @@
 #include <cstddef>
 #include <cstring>
 
+#include "http/callout.h"
 #include "http/proxy_stream.h"
-#include "plugin/callout.h"
 #include "plugin/event_bus.h"
-#include "plugin/filter_manager.h"
 #include "plugin/lifecycle_events.h"
 #include "plugin/plugin_metrics.h"
+#include "plugin/plugin_scope.h"
 
 namespace remora::plugin {
 namespace {
@@ -263,7 +263,7 @@ void log(remora_log_level_t level, remora_str_t message) {
                                                       spdlog::level::info, spdlog::level::warn,
                                                       spdlog::level::err};
   auto lvl = kLevels[level >= 0 && level <= REMORA_LOG_ERROR ? level : REMORA_LOG_INFO];
-  std::string_view who = FilterManager::currentPlugin();
+  std::string_view who = currentPlugin();
   spdlog::log(lvl, "[filter {}] {}", who.empty() ? "?" : who, sv(message));
 }
 
@@ -308,12 +308,12 @@ void publish(remora_str_t topic, remora_str_t payload) {
 uint64_t subscribe(remora_str_t topic, remora_event_cb cb, void* user) {
   if (!g_services.bus || cb == nullptr) return 0;
   // Deliveries run outside any hook: remember who subscribed, so its log lines name it.
-  return g_services.bus->subscribe(std::string(sv(topic)),
-                                   [cb, user, who = std::string(FilterManager::currentPlugin())](
-                                       const std::string& t, const std::string& p) {
-                                     FilterManager::PluginScope scope(who);
-                                     cb(user, rs(t), rs(p));
-                                   });
+  return g_services.bus->subscribe(
+      std::string(sv(topic)),
+      [cb, user, who = std::string(currentPlugin())](const std::string& t, const std::string& p) {
+        PluginScope scope(who);
+        cb(user, rs(t), rs(p));
+      });
 }
 
 void unsubscribe(uint64_t id) {

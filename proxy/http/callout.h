@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "kernel/dispatcher.h"
-#include "kernel/lazy_timer.h"
+#include "event/dispatcher.h"
+#include "event/lazy_timer.h"
 #include "plugin/abi/remora_filter.h"
 #include "upstream/upstream_connection.h"
 #include "upstream/worker_cluster.h"

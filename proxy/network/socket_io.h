@@ -11,7 +11,7 @@
 
 #include <cstddef>
 
-namespace remora {
+namespace remora::network {
 
 // One read into `buf`; the result and errno as recv(2).
 inline ssize_t socketRead(int fd, char* buf, size_t len) {
@@ -41,4 +41,4 @@ inline int socketWrite(evbuffer* out, int fd) {
   return int(written);
 }
 
-}  // namespace remora
+}  // namespace remora::network

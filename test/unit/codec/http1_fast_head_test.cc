@@ -1,13 +1,13 @@
 // The fast path for plain heads (http1_fast_head.h): what it takes, what it leaves to
 // http_parser, and that a parser with it reports exactly what a parser without it does.
-#include "http/codec/http1_fast_head.h"
+#include "codec/http1_fast_head.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "http/codec/http1_parser.h"
+#include "codec/http1_parser.h"
 #include "recording_sink.h"
 
 namespace remora::http {

@@ -1,7 +1,7 @@
-#include "plugin/callout.h"
+#include "http/callout.h"
 
-#include "http/codec/http1_format.h"
-#include "http/header_map.h"
+#include "codec/header_map.h"
+#include "codec/http1_format.h"
 #include "http/proxy_stream.h"
 #include "upstream/endpoint_pool.h"
 

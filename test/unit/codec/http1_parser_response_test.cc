@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "http/codec/http1_parser.h"
-#include "unit/http/codec/recording_sink.h"
+#include "codec/http1_parser.h"
+#include "unit/codec/recording_sink.h"
 
 namespace remora::http {
 namespace {

@@ -1,7 +1,7 @@
 // socketRead/socketWrite on a real socket pair: one piece goes out with send, many with sendmsg
 // (more than one call's worth of pieces too), a full socket gives EAGAIN and keeps the rest.
 
-#include "kernel/socket_io.h"
+#include "network/socket_io.h"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -12,7 +12,7 @@
 
 #include "common/c_handles.h"
 
-namespace remora {
+namespace remora::network {
 namespace {
 
 struct Pair {
@@ -90,4 +90,4 @@ TEST(SocketIoTest, AFullSocketKeepsWhatWasNotWritten) {
 }
 
 }  // namespace
-}  // namespace remora
+}  // namespace remora::network

@@ -1,4 +1,4 @@
-#include "kernel/dispatcher.h"
+#include "event/dispatcher.h"
 
 #include <sys/eventfd.h>
 

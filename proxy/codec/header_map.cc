@@ -1,4 +1,4 @@
-#include "http/header_map.h"
+#include "codec/header_map.h"
 
 #include <strings.h>
 #include <array>

@@ -1,11 +1,11 @@
-#include "http/codec/http1_parser.h"
+#include "codec/http1_parser.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "unit/http/codec/recording_sink.h"
+#include "unit/codec/recording_sink.h"
 
 namespace remora::http {
 namespace {

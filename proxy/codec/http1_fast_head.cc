@@ -1,11 +1,11 @@
-#include "http/codec/http1_fast_head.h"
+#include "codec/http1_fast_head.h"
 
 #include <algorithm>
 #include <array>
 #include <cstring>
 #include <string_view>
 
-#include "http/codec/http1_parser.h"
+#include "codec/http1_parser.h"
 
 namespace remora::http {
 namespace {

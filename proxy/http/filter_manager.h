@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "plugin/filter_chain.h"
+#include "plugin/plugin_scope.h"
 
 namespace remora::plugin {
 
@@ -47,22 +48,6 @@ class FilterManager {
   // Runs on_log for every filter (if `log`), then stream_free; the manager is idle afterwards.
   void end(remora_stream_t* log_handle);
 
-  // The plugin whose hook is running on this thread, for the host's log call ("" if none).
-  static std::string_view currentPlugin();
-
-  // Names the plugin running outside a stream hook (start, stop, config_new, state hand-off, an
-  // event delivery) for as long as it lives, so its log lines carry its name. `name` must
-  // outlive the scope.
-  class PluginScope {
-   public:
-    explicit PluginScope(std::string_view name);
-    ~PluginScope();
-    PluginScope(const PluginScope&) = delete;
-    PluginScope& operator=(const PluginScope&) = delete;
-
-   private:
-    std::string_view outer_;
-  };
   // The name of the filter that failed last (for the 500 body and the log).
   std::string_view failedFilter() const { return failed_; }
   // The status a failed stream is answered with: 500, or 503 for a quarantined fail_closed entry.

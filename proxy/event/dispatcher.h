@@ -17,7 +17,6 @@
 #include <vector>
 
 #include "common/c_handles.h"
-#include "config/config.h"
 
 namespace remora {
 

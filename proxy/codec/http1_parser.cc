@@ -1,6 +1,6 @@
-#include "http/codec/http1_parser.h"
+#include "codec/http1_parser.h"
 
-#include "http/codec/http1_fast_head.h"
+#include "codec/http1_fast_head.h"
 
 #include <algorithm>
 #include <climits>

@@ -2,7 +2,7 @@
 // connection of a long loop pass. Connection events are stood in for by activated user events at
 // the default priority, which is what a ready socket's event is.
 
-#include "kernel/dispatcher.h"
+#include "event/dispatcher.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "kernel/listen_socket.h"
+#include "network/listen_socket.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -7,9 +7,9 @@
 #include <cerrno>
 #include <cstring>
 
-namespace remora {
+namespace remora::network {
 
-Result<std::vector<Fd>> openListenSockets(const config::SocketAddress& address, size_t count) {
+Result<std::vector<Fd>> openListenSockets(const network::SocketAddress& address, size_t count) {
   sockaddr_storage ss{};
   socklen_t len = 0;
   auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
@@ -41,4 +41,4 @@ Result<std::vector<Fd>> openListenSockets(const config::SocketAddress& address, 
   return fds;
 }
 
-}  // namespace remora
+}  // namespace remora::network

@@ -1,10 +1,10 @@
-#include "http/request_writer.h"
+#include "codec/request_writer.h"
 
 #include <array>
 #include <cstring>
 #include <vector>
 
-#include "http/codec/http1_format.h"
+#include "codec/http1_format.h"
 
 namespace remora::http {
 bool isHopByHop(HeaderToken t) {

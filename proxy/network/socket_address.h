@@ -1,0 +1,17 @@
+#pragma once
+// A numeric IPv4/IPv6 address and port: what a listener binds, an upstream endpoint connects
+// to, and the config names as "host:port" (resolved at load time, so never a name here).
+
+#include <cstdint>
+#include <string>
+
+namespace remora::network {
+
+struct SocketAddress {
+  std::string host;  // numeric, e.g. "127.0.0.1" or "::1"
+  uint16_t port = 0;
+  std::string str() const;  // "127.0.0.1:80" or "[::1]:80"
+  bool operator==(const SocketAddress&) const = default;
+};
+
+}  // namespace remora::network
