@@ -16,7 +16,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DEMO=${DEMO:-$ROOT/build/tools/remora-demo-upstream}
 MODE=${MODE:-kernel}
 FILTER_DIR=${FILTER_DIR:-$(cd "$(dirname "$BIN")/.." && pwd)/filters}
-JWT_SECRET=callgrind-secret
+JWT_SECRET=callgrind-secret-of-thirty-two-bytes!
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 load=(--h1 -c10)

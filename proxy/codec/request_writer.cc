@@ -85,44 +85,16 @@ void writeRequestHead(evbuffer* out, const MessageHead& req, const RequestRewrit
   s.push_back(' ');
   s.append(req.url);
   s.append(" HTTP/1.1\r\n");
-  std::vector<std::string_view> listed;
-  if (h.count(HeaderToken::kConnection) > 0) connectionListed(h, listed);
-  std::string_view xff;
-  bool has_xff = false, has_proto = false, has_host = false;
-  for (const HeaderMap::Entry& e : h.entries()) {
-    if (e.removed) continue;
-    switch (e.token) {
-      case HeaderToken::kXForwardedFor:
-        if (!rw.forwarded) break;
-        xff = h.value(e);
-        has_xff = true;
-        continue;
-      case HeaderToken::kXForwardedProto:
-        has_proto = true;
-        break;
-      case HeaderToken::kHost:
-        has_host = true;
-        break;
-      case HeaderToken::kExpect:
-        continue;  // answered by the proxy
-      case HeaderToken::kTe:
-        // gRPC servers require `te: trailers` (Envoy forwards it for gRPC too); otherwise TE
-        // is hop-by-hop.
-        if (!rw.grpc || !equalsIgnoreCase(h.value(e), "trailers")) continue;
-        break;
-      default:
-        if (isHopByHop(e.token)) continue;
-        if (!listed.empty() && isListed(listed, h.name(e))) continue;
-        break;
-    }
-    s.append(h.name(e)).append(": ").append(h.value(e)).append("\r\n");
-  }
-  if (!has_host) s.append("host: ").append(rw.default_host).append("\r\n");
+  ForwardedFields f =
+      forEachForwardedHeader<HeadTarget::kHttp1>(h, rw, [&](const HeaderMap::Entry& e) {
+        s.append(h.name(e)).append(": ").append(h.value(e)).append("\r\n");
+      });
+  if (!f.has_host) s.append("host: ").append(rw.default_host).append("\r\n");
   if (rw.forwarded) {
     s.append("x-forwarded-for: ");
-    if (has_xff) s.append(xff).append(", ");
+    if (f.has_xff) s.append(f.xff).append(", ");
     s.append(rw.peer).append("\r\n");
-    if (!has_proto) s.append("x-forwarded-proto: http\r\n");
+    if (!f.has_proto) s.append("x-forwarded-proto: http\r\n");
   }
   if (rw.upgrade) {
     auto up = h.get(HeaderToken::kUpgrade);

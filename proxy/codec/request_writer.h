@@ -32,6 +32,66 @@ bool isHopByHop(HeaderToken t);
 void connectionListed(const HeaderMap& h, std::vector<std::string_view>& out);
 bool isListed(const std::vector<std::string_view>& listed, std::string_view name);
 
+// What the walk over a forwarded request's headers found, for the headers a writer adds after
+// them.
+struct ForwardedFields {
+  std::string_view xff;      // the client's X-Forwarded-For (forwarded requests only)
+  bool has_xff = false;      // ... which the writer appends the peer to
+  bool has_proto = false;    // X-Forwarded-Proto is present
+  bool has_host = false;     // Host is present
+  bool te_trailers = false;  // HTTP/2 only: a TE header lists "trailers"
+};
+
+enum class HeadTarget { kHttp1, kHttp2 };
+
+// The one walk that decides which request headers cross to the upstream, for the HTTP/1.1 head
+// writer and the HTTP/2 upstream stream alike: hop-by-hop headers and the ones Connection lists
+// are dropped, Expect is answered by the proxy, and a forwarded request's X-Forwarded-For is held
+// back for the writer to append the peer to. On HTTP/1.1 Host stays and TE passes only as a gRPC
+// request's `te: trailers`; on HTTP/2 Host becomes :authority and TE is reduced to the
+// `te: trailers` the writer adds from `te_trailers`. `emit(entry)` runs for every header that
+// goes out as it is, in order. Inline: both callers are on the request path.
+template <HeadTarget kTarget, typename Emit>
+ForwardedFields forEachForwardedHeader(const HeaderMap& h, const RequestRewrite& rw, Emit&& emit) {
+  ForwardedFields f;
+  std::vector<std::string_view> listed;
+  if (h.count(HeaderToken::kConnection) > 0) connectionListed(h, listed);
+  for (const HeaderMap::Entry& e : h.entries()) {
+    if (e.removed) continue;
+    switch (e.token) {
+      case HeaderToken::kXForwardedFor:
+        if (!rw.forwarded) break;
+        f.xff = h.value(e);
+        f.has_xff = true;
+        continue;
+      case HeaderToken::kXForwardedProto:
+        f.has_proto = true;
+        break;
+      case HeaderToken::kHost:
+        f.has_host = true;
+        if constexpr (kTarget == HeadTarget::kHttp2) continue;  // :authority
+        break;
+      case HeaderToken::kExpect:
+        continue;  // answered by the proxy
+      case HeaderToken::kTe:
+        if constexpr (kTarget == HeadTarget::kHttp2) {
+          f.te_trailers |= headerListContains(h.value(e), "trailers");
+          continue;
+        }
+        // gRPC servers require `te: trailers` (Envoy forwards it for gRPC too); otherwise TE
+        // is hop-by-hop.
+        if (!rw.grpc || !equalsIgnoreCase(h.value(e), "trailers")) continue;
+        break;
+      default:
+        if (isHopByHop(e.token)) continue;
+        if (!listed.empty() && isListed(listed, h.name(e))) continue;
+        break;
+    }
+    emit(e);
+  }
+  return f;
+}
+
 // Appends a random (version 4) UUID, the x-request-id Remora gives requests that have none.
 void appendRequestId(std::string& out, Dispatcher& dispatcher);
 

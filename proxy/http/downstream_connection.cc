@@ -2,25 +2,14 @@
 
 #include <event2/buffer.h>
 
-#include <cerrno>
-
-#include "network/socket_io.h"
-
 namespace remora::http {
 
-bool writeToSocket(evbuffer* out, int fd, event* write_ev, bool& write_pending,
-                   stats::ListenerStats& stats) {
-  size_t len = evbuffer_get_length(out);
-  while (len > 0) {
-    int n = network::socketWrite(out, fd);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) break;
-      return false;
-    }
-    stats.bytes_sent.inc(uint64_t(n));
-    len -= size_t(n);
-  }
-  bool pending = len > 0;
+bool writeOut(evbuffer* out, network::Transport& transport, event* write_ev, bool& write_pending,
+              stats::ListenerStats& stats) {
+  ssize_t n = network::writeAvailable(transport, out);
+  if (n < 0) return false;
+  stats.bytes_sent.inc(uint64_t(n));
+  bool pending = evbuffer_get_length(out) > 0 || transport.wantsWrite();
   if (pending != write_pending) {
     pending ? event_add(write_ev, nullptr) : event_del(write_ev);
     write_pending = pending;

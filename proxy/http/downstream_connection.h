@@ -3,6 +3,7 @@
 // codec (HTTP/1.1 ServerConnection or Http2ServerConnection), and ConnectionOwner, what such a
 // connection needs from its worker.
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -11,6 +12,7 @@
 #include "common/c_handles.h"
 #include "event/dispatcher.h"
 #include "http/listener_runtime.h"
+#include "network/transport.h"
 
 namespace remora::http {
 
@@ -20,11 +22,12 @@ class DownstreamConnection : public Deferrable {
   virtual void closeWhenIdle() = 0;
 };
 
-// Writes `out` to `fd` until it is empty or the socket would block, counting the bytes sent,
-// and keeps `write_ev` added exactly while bytes remain (`write_pending` mirrors that). Both
-// codecs send this way. False when the socket failed: the caller closes the connection.
-bool writeToSocket(evbuffer* out, int fd, event* write_ev, bool& write_pending,
-                   stats::ListenerStats& stats);
+// Writes `out` through `transport` until it is empty or the transport would block, counting the
+// bytes sent, and keeps `write_ev` added exactly while bytes remain, in `out` or inside the
+// transport (`write_pending` mirrors that). Both codecs send this way. False when the transport
+// failed: the caller closes the connection.
+bool writeOut(evbuffer* out, network::Transport& transport, event* write_ev, bool& write_pending,
+              stats::ListenerStats& stats);
 
 class ConnectionOwner {
  public:
@@ -33,9 +36,10 @@ class ConnectionOwner {
   // The connection has closed; the owner forgets it and defers its deletion.
   virtual void onConnectionClosed(DownstreamConnection& conn) = 0;
   // An HTTP/1 connection saw the HTTP/2 client preface as its first bytes: the owner starts an
-  // HTTP/2 connection on `fd` with the bytes read so far. The caller then closes itself without
-  // closing the socket.
-  virtual void startHttp2(std::shared_ptr<ListenerSlot> slot, Fd fd, std::string peer,
+  // HTTP/2 connection on `transport` with the bytes read so far. The caller hands its transport
+  // over and closes itself without closing it.
+  virtual void startHttp2(std::shared_ptr<ListenerSlot> slot,
+                          std::unique_ptr<network::Transport> transport, std::string peer,
                           std::string_view initial) = 0;
 };
 

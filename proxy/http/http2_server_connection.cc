@@ -8,7 +8,6 @@
 #include <cerrno>
 
 #include "http/http2_stream.h"
-#include "network/socket_io.h"
 
 namespace remora::http {
 namespace {
@@ -24,12 +23,13 @@ struct Callbacks {
 }  // namespace
 
 Http2ServerConnection::Http2ServerConnection(Dispatcher& dispatcher, ConnectionOwner& owner,
-                                             std::shared_ptr<ListenerSlot> slot, Fd fd,
+                                             std::shared_ptr<ListenerSlot> slot,
+                                             std::unique_ptr<network::Transport> transport,
                                              std::string peer)
     : dispatcher_(dispatcher),
       owner_(owner),
       slot_(std::move(slot)),
-      fd_(std::move(fd)),
+      transport_(std::move(transport)),
       peer_(std::move(peer)),
       stats_(slot_->current->stats),
       idle_timer_(dispatcher.base(), onIdle, this),
@@ -59,10 +59,10 @@ Http2ServerConnection::Http2ServerConnection(Dispatcher& dispatcher, ConnectionO
   }();
   nghttp2_session_server_new2(&session_, kCallbacks.cbs, this, kCallbacks.opts);
   int one = 1;
-  ::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  ::setsockopt(transport_->fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   event_base* base = dispatcher.base();
-  read_ev_.reset(event_new(base, fd_.get(), EV_READ | EV_PERSIST, onEvent, this));
-  write_ev_.reset(event_new(base, fd_.get(), EV_WRITE | EV_PERSIST, onEvent, this));
+  read_ev_.reset(event_new(base, transport_->fd(), EV_READ | EV_PERSIST, onEvent, this));
+  write_ev_.reset(event_new(base, transport_->fd(), EV_WRITE | EV_PERSIST, onEvent, this));
   send_ev_.reset(event_new(base, -1, 0, onSendEvent, this));
   stats_->downstream_cx_active.add();
 }
@@ -117,7 +117,7 @@ void Http2ServerConnection::onEvent(evutil_socket_t, short what, void* arg) {
 
 void Http2ServerConnection::onReadable() {
   char* buf = dispatcher_.scratch();
-  ssize_t n = network::socketRead(fd_.get(), buf, Dispatcher::kScratchSize);
+  ssize_t n = transport_->read(buf, Dispatcher::kScratchSize);
   if (n < 0) {
     if (errno == EAGAIN || errno == EINTR) return;
     return close();
@@ -197,13 +197,13 @@ void Http2ServerConnection::sendNow() {
 void Http2ServerConnection::startLinger() {
   if (lingering_) return;
   lingering_ = true;
-  ::shutdown(fd_.get(), SHUT_WR);
+  transport_->shutdownWrite();
   event_add(read_ev_.get(), nullptr);
   idle_timer_.set(2000);
 }
 
 void Http2ServerConnection::writeSocket() {
-  if (!writeToSocket(out_.get(), fd_.get(), write_ev_.get(), write_pending_, *stats_)) close();
+  if (!writeOut(out_.get(), *transport_, write_ev_.get(), write_pending_, *stats_)) close();
 }
 
 void Http2ServerConnection::onStreamStarted() {
@@ -262,7 +262,7 @@ void Http2ServerConnection::close() {
   event_del(write_ev_.get());
   event_del(send_ev_.get());
   idle_timer_.cancel();
-  fd_.reset();
+  transport_->close();
   stats_->downstream_cx_active.sub();
   owner_.onConnectionClosed(*this);
 }

@@ -36,7 +36,8 @@ class Http2Stream;
 class Http2ServerConnection : public DownstreamConnection {
  public:
   Http2ServerConnection(Dispatcher& dispatcher, ConnectionOwner& owner,
-                        std::shared_ptr<ListenerSlot> slot, Fd fd, std::string peer);
+                        std::shared_ptr<ListenerSlot> slot,
+                        std::unique_ptr<network::Transport> transport, std::string peer);
   ~Http2ServerConnection() override;
 
   // Sends the server SETTINGS and processes `initial` (the preface and whatever followed it).
@@ -115,7 +116,7 @@ class Http2ServerConnection : public DownstreamConnection {
   Dispatcher& dispatcher_;
   ConnectionOwner& owner_;
   std::shared_ptr<ListenerSlot> slot_;
-  Fd fd_;
+  std::unique_ptr<network::Transport> transport_;
   std::string peer_;
   stats::ListenerStats* stats_;
   nghttp2_session* session_ = nullptr;

@@ -10,7 +10,6 @@
 #include <cstdio>
 
 #include "codec/http1_format.h"
-#include "network/socket_io.h"
 
 namespace remora::http {
 namespace {
@@ -51,17 +50,20 @@ constexpr uint64_t kLingerMs = 2000;
 }  // namespace
 
 ServerConnection::ServerConnection(Dispatcher& dispatcher, ConnectionOwner& owner,
-                                   std::shared_ptr<ListenerSlot> slot, int fd, const sockaddr* peer)
+                                   std::shared_ptr<ListenerSlot> slot,
+                                   std::unique_ptr<network::Transport> transport,
+                                   const sockaddr* peer)
     : dispatcher_(dispatcher),
       owner_(owner),
       slot_(std::move(slot)),
       runtime_(slot_->current),
-      fd_(fd),
+      transport_(std::move(transport)),
       peer_(formatPeer(peer)),
       timer_(dispatcher.base(), onTimer, this),
       out_(evbuffer_new()),
       parser_(Http1Parser::Kind::kRequest, *this),
       stream_(*this) {
+  const int fd = transport_->fd();
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   event_base* base = dispatcher.base();
@@ -111,7 +113,7 @@ void ServerConnection::onEvent(evutil_socket_t, short what, void* arg) {
 
 void ServerConnection::onReadable() {
   char* buf = dispatcher_.scratch();
-  ssize_t n = network::socketRead(fd_.get(), buf, Dispatcher::kScratchSize);
+  ssize_t n = transport_->read(buf, Dispatcher::kScratchSize);
   if (n < 0) {
     if (errno == EAGAIN || errno == EINTR) return;
     return close();
@@ -164,7 +166,7 @@ bool ServerConnection::sniffHttp2(const char* data, size_t len) {
   event_del(write_ev_.get());
   timer_.cancel();
   stats_->downstream_cx_active.sub();
-  owner_.startHttp2(slot_, Fd(fd_.release()), std::move(peer_), initial);
+  owner_.startHttp2(slot_, std::move(transport_), std::move(peer_), initial);
   owner_.onConnectionClosed(*this);
   return true;
 }
@@ -371,8 +373,7 @@ void ServerConnection::flush() {
   if (closed_) return;
   const size_t high = slot_->current->config.limits.buffer_high_watermark;
   bool was_high = evbuffer_get_length(out_.get()) > high;
-  if (!writeToSocket(out_.get(), fd_.get(), write_ev_.get(), write_pending_, *stats_))
-    return close();
+  if (!writeOut(out_.get(), *transport_, write_ev_.get(), write_pending_, *stats_)) return close();
   if (!write_pending_ && closing_ && !lingering_) return startLinger();
   if (was_high && evbuffer_get_length(out_.get()) <= high && stream_.active())
     stream_.onDownstreamWritable();
@@ -440,7 +441,7 @@ void ServerConnection::closeAfterFlush() {
 // close into a reset that destroys the response in flight (nginx's lingering close).
 void ServerConnection::startLinger() {
   lingering_ = true;
-  ::shutdown(fd_.get(), SHUT_WR);
+  transport_->shutdownWrite();
   readDisable(false);
   arm(TimerMode::kLinger);
 }
@@ -479,7 +480,7 @@ void ServerConnection::close() {
   event_del(read_ev_.get());
   event_del(write_ev_.get());
   timer_.cancel();
-  fd_.reset();
+  if (transport_) transport_->close();
   stats_->downstream_cx_active.sub();
   owner_.onConnectionClosed(*this);
 }

@@ -27,7 +27,8 @@ class ServerConnection : public Http1Parser::Sink,
                          public DownstreamConnection {
  public:
   ServerConnection(Dispatcher& dispatcher, ConnectionOwner& owner,
-                   std::shared_ptr<ListenerSlot> slot, int fd, const sockaddr* peer);
+                   std::shared_ptr<ListenerSlot> slot,
+                   std::unique_ptr<network::Transport> transport, const sockaddr* peer);
   ~ServerConnection() override;
 
   // Closes the connection now if no request is in progress (drain), else after its response.
@@ -74,7 +75,7 @@ class ServerConnection : public Http1Parser::Sink,
   ConnectionOwner& owner_;
   std::shared_ptr<ListenerSlot> slot_;
   std::shared_ptr<const ListenerRuntime> runtime_;  // the one the current stream started on
-  Fd fd_;
+  std::unique_ptr<network::Transport> transport_;
   std::string peer_;
   std::unique_ptr<OriginalDst> original_dst_;  // listeners with original_dst only
   EventPtr read_ev_;

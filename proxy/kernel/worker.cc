@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "network/plain_transport.h"
 #include "plugin/event_bus.h"
 
 namespace remora {
@@ -140,17 +141,20 @@ void Worker::onAccept(evconnlistener* l, evutil_socket_t fd, sockaddr* addr, int
   auto* self = static_cast<Worker*>(arg);
   for (auto& [name, active] : self->listeners_) {
     if (active.listener != l) continue;
-    auto* conn = new http::ServerConnection(self->dispatcher_, *self, active.slot, fd, addr);
+    auto* conn =
+        new http::ServerConnection(self->dispatcher_, *self, active.slot,
+                                   std::make_unique<network::PlainTransport>(Fd(fd)), addr);
     self->connections_.insert(conn);
     return;
   }
   evutil_closesocket(fd);
 }
 
-void Worker::startHttp2(std::shared_ptr<http::ListenerSlot> slot, Fd fd, std::string peer,
+void Worker::startHttp2(std::shared_ptr<http::ListenerSlot> slot,
+                        std::unique_ptr<network::Transport> transport, std::string peer,
                         std::string_view initial) {
-  auto* conn = new http::Http2ServerConnection(dispatcher_, *this, std::move(slot), std::move(fd),
-                                               std::move(peer));
+  auto* conn = new http::Http2ServerConnection(dispatcher_, *this, std::move(slot),
+                                               std::move(transport), std::move(peer));
   connections_.insert(conn);
   conn->start(initial);
 }

@@ -46,7 +46,8 @@ class Worker : public http::ConnectionOwner {
   // ConnectionOwner.
   bool draining() const override { return draining_; }
   void onConnectionClosed(http::DownstreamConnection& conn) override;
-  void startHttp2(std::shared_ptr<http::ListenerSlot> slot, Fd fd, std::string peer,
+  void startHttp2(std::shared_ptr<http::ListenerSlot> slot,
+                  std::unique_ptr<network::Transport> transport, std::string peer,
                   std::string_view initial) override;
 
   Dispatcher& dispatcher() { return dispatcher_; }

@@ -1,7 +1,5 @@
 #include "network/listen_socket.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -12,19 +10,7 @@ namespace remora::network {
 Result<std::vector<Fd>> openListenSockets(const network::SocketAddress& address, size_t count) {
   sockaddr_storage ss{};
   socklen_t len = 0;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  if (inet_pton(AF_INET, address.host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(address.port);
-    len = sizeof(sockaddr_in);
-  } else if (inet_pton(AF_INET6, address.host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(address.port);
-    len = sizeof(sockaddr_in6);
-  } else {
-    return Error{address.str() + ": not a numeric address"};
-  }
+  if (!address.toSockaddr(ss, len)) return Error{address.str() + ": not a numeric address"};
   std::vector<Fd> fds;
   for (size_t i = 0; i < count; ++i) {
     Fd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));

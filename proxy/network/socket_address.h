@@ -2,6 +2,8 @@
 // A numeric IPv4/IPv6 address and port: what a listener binds, an upstream endpoint connects
 // to, and the config names as "host:port" (resolved at load time, so never a name here).
 
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <string>
 
@@ -11,6 +13,8 @@ struct SocketAddress {
   std::string host;  // numeric, e.g. "127.0.0.1" or "::1"
   uint16_t port = 0;
   std::string str() const;  // "127.0.0.1:80" or "[::1]:80"
+  // Fills `ss` and `len` for bind/connect; false when `host` is not a numeric address.
+  bool toSockaddr(sockaddr_storage& ss, socklen_t& len) const;
   bool operator==(const SocketAddress&) const = default;
 };
 

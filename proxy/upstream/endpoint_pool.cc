@@ -1,14 +1,14 @@
 #include "upstream/endpoint_pool.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cstring>
 
 #include "event/lazy_timer.h"
+#include "network/client_socket.h"
+#include "network/plain_transport.h"
 #include "upstream/worker_cluster.h"
 
 namespace remora::upstream {
@@ -20,17 +20,9 @@ EndpointPool::EndpointPool(WorkerCluster& cluster, Dispatcher& dispatcher,
       name_(addr.str()),
       stats_(stats),
       http2_(cluster.config().protocol == config::UpstreamProtocol::kHttp2) {
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&sockaddr_);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&sockaddr_);
-  if (inet_pton(AF_INET, addr.host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(addr.port);
-    sockaddr_len_ = sizeof(sockaddr_in);
-  } else if (inet_pton(AF_INET6, addr.host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(addr.port);
-    sockaddr_len_ = sizeof(sockaddr_in6);
-  }
+  // The loader resolved the address; a host that is not numeric leaves the family unset and
+  // every connect fails, as before.
+  addr.toSockaddr(sockaddr_, sockaddr_len_);
 }
 
 EndpointPool::EndpointPool(WorkerCluster& cluster, Dispatcher& dispatcher,
@@ -44,14 +36,17 @@ EndpointPool::EndpointPool(WorkerCluster& cluster, Dispatcher& dispatcher,
       stats_(stats),
       http2_(cluster.config().protocol == config::UpstreamProtocol::kHttp2) {}
 
-bool EndpointPool::startConnect(Fd& fd) const {
-  int s = ::socket(sockaddr_.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (s < 0) return false;
-  fd.reset(s);
-  int one = 1;
-  ::setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  int rc = ::connect(s, reinterpret_cast<const struct sockaddr*>(&sockaddr_), sockaddr_len_);
-  return rc == 0 || errno == EINPROGRESS;
+bool EndpointPool::startConnect(std::unique_ptr<network::Transport>& transport, EventPtr& read_ev,
+                                EventPtr& write_ev, event_callback_fn cb, void* arg) const {
+  Fd fd;
+  bool started = network::startConnect(sockaddr_, sockaddr_len_, fd);
+  if (!fd.valid()) return false;
+  event_base* base = dispatcher_.base();
+  read_ev.reset(event_new(base, fd.get(), EV_READ | EV_PERSIST, cb, arg));
+  write_ev.reset(event_new(base, fd.get(), EV_WRITE | EV_PERSIST, cb, arg));
+  transport = std::make_unique<network::PlainTransport>(std::move(fd));
+  if (started) event_add(write_ev.get(), nullptr);
+  return started;
 }
 
 EndpointPool::~EndpointPool() {

@@ -108,10 +108,14 @@ class EndpointPool {
 
   const sockaddr_storage& sockaddr() const { return sockaddr_; }
   socklen_t sockaddrLen() const { return sockaddr_len_; }
-  // A non-blocking TCP_NODELAY socket connecting to this endpoint (HTTP/1 and HTTP/2
-  // connections alike). False when the connect failed at once (errno says why); `fd` is set
-  // whenever a socket was made, so the caller's events can watch it.
-  bool startConnect(Fd& fd) const;
+  // Starts a connection to this endpoint (HTTP/1 and HTTP/2 connections alike): `transport`
+  // becomes a plain transport whose non-blocking TCP_NODELAY socket is connecting, `read_ev` and
+  // `write_ev` persistent events on it for `cb`, and the write event is added (it fires once
+  // the connect completes; network::connectError tells how). False when the connect failed at
+  // once (errno says why): the caller reports that from the loop. The events exist whenever a
+  // socket was made.
+  bool startConnect(std::unique_ptr<network::Transport>& transport, EventPtr& read_ev,
+                    EventPtr& write_ev, event_callback_fn cb, void* arg) const;
   const std::string& name() const { return name_; }
   WorkerCluster& cluster() { return cluster_; }
   uint32_t activeRequests() const { return active_; }

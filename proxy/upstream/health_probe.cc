@@ -1,12 +1,14 @@
 #include "upstream/health_probe.h"
 
-#include <arpa/inet.h>
 #include <event2/buffer.h>
-#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "network/client_socket.h"
+#include "network/plain_transport.h"
 
 namespace remora::upstream {
 namespace {
@@ -14,27 +16,13 @@ namespace {
 // A status line longer than this is not an HTTP response worth reading further.
 constexpr size_t kMaxStatusLine = 1024;
 
-bool toSockaddr(const config::SocketAddress& a, sockaddr_storage& ss, socklen_t& len) {
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  if (inet_pton(AF_INET, a.host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(a.port);
-    len = sizeof(sockaddr_in);
-    return true;
-  }
-  if (inet_pton(AF_INET6, a.host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(a.port);
-    len = sizeof(sockaddr_in6);
-    return true;
-  }
-  return false;
-}
-
-std::string connectError(int err) {
+std::string connectFailure(int err) {
   if (err == ECONNREFUSED) return "connect refused";
   return std::string("connect failed: ") + std::strerror(err);
+}
+
+std::string resetDetail(int err) {
+  return std::string("reset: ") + std::strerror(err);
 }
 
 }  // namespace
@@ -59,54 +47,89 @@ std::unique_ptr<HealthProbe> HealthProbe::start(event_base* base,
                                                 const config::SocketAddress& address,
                                                 const config::HealthCheck& check, Done done) {
   std::unique_ptr<HealthProbe> probe(new HealthProbe());
-  probe->check_ = &check;
-  probe->done_ = std::move(done);
-  probe->timer_.reset(evtimer_new(base, onTimeout, probe.get()));
+  HealthProbe* p = probe.get();
+  p->check_ = &check;
+  p->done_ = std::move(done);
+  p->timer_.reset(evtimer_new(base, onTimeout, p));
   const auto ms = check.timeout.count();
   timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>(ms % 1000 * 1000)};
-  event_add(probe->timer_.get(), &tv);
+  event_add(p->timer_.get(), &tv);
 
-  probe->bev_ = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-  bufferevent_setcb(probe->bev_, onRead, nullptr, onEvent, probe.get());
-  bufferevent_enable(probe->bev_, EV_READ | EV_WRITE);
+  p->out_.reset(evbuffer_new());
   std::string request = "GET " + check.path + " HTTP/1.1\r\nHost: " + address.str() +
                         "\r\nUser-Agent: remora-health-check\r\nConnection: close\r\n\r\n";
-  bufferevent_write(probe->bev_, request.data(), request.size());
+  evbuffer_add(p->out_.get(), request.data(), request.size());
+
   sockaddr_storage ss{};
   socklen_t len = 0;
-  // Callbacks are deferred, so `done` never runs before the caller holds the probe; a connect
-  // that fails at once is reported through the timer, also from the loop.
-  if (!toSockaddr(address, ss, len) ||
-      bufferevent_socket_connect(probe->bev_, reinterpret_cast<sockaddr*>(&ss), int(len)) != 0) {
-    // Reported on the next timer tick rather than from inside start.
-    event_active(probe->timer_.get(), EV_WRITE, 0);
+  Fd fd;
+  bool started = address.toSockaddr(ss, len) && network::startConnect(ss, len, fd);
+  if (fd.valid()) {
+    p->read_ev_.reset(event_new(base, fd.get(), EV_READ | EV_PERSIST, onSocket, p));
+    p->write_ev_.reset(event_new(base, fd.get(), EV_WRITE | EV_PERSIST, onSocket, p));
+    p->transport_ = std::make_unique<network::PlainTransport>(std::move(fd));
+  }
+  // Events only fire from the loop, so `done` never runs before the caller holds the probe; a
+  // connect that fails at once is reported through the timer, also from the loop.
+  if (started) {
+    event_add(p->write_ev_.get(), nullptr);
+  } else {
+    event_active(p->timer_.get(), EV_WRITE, 0);
   }
   return probe;
 }
 
 HealthProbe::~HealthProbe() {
-  if (bev_) bufferevent_free(bev_);
+  if (read_ev_) event_del(read_ev_.get());
+  if (write_ev_) event_del(write_ev_.get());
+  if (transport_) transport_->close();
 }
 
 void HealthProbe::finish(ProbeResult result) {
   if (finished_) return;
   finished_ = true;
   event_del(timer_.get());
-  bufferevent_disable(bev_, EV_READ | EV_WRITE);
+  if (read_ev_) event_del(read_ev_.get());
+  if (write_ev_) event_del(write_ev_.get());
   done_(result);  // may hand this probe to deferDelete
 }
 
-void HealthProbe::onRead(bufferevent* bev, void* arg) {
+void HealthProbe::onSocket(evutil_socket_t, short what, void* arg) {
   auto* self = static_cast<HealthProbe*>(arg);
-  evbuffer* in = bufferevent_get_input(bev);
-  size_t n = 0;
-  char* line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF);
-  if (line == nullptr) {
-    if (evbuffer_get_length(in) > kMaxStatusLine)
-      self->finish({ProbeResult::Kind::kError, 0, "status line too long"});
-    return;
+  if (!self->connected_) {
+    if (int err = network::connectError(self->transport_->fd()); err != 0)
+      return self->finish({ProbeResult::Kind::kConnectFailed, 0, connectFailure(err)});
+    self->connected_ = true;
+    event_add(self->read_ev_.get(), nullptr);
   }
-  std::string_view text(line, n);
+  if (what & EV_WRITE) self->onWritable();
+  if ((what & EV_READ) && !self->finished_) self->onReadable();
+}
+
+void HealthProbe::onWritable() {
+  if (network::writeAvailable(*transport_, out_.get()) < 0)
+    return finish({ProbeResult::Kind::kError, 0, resetDetail(errno)});
+  if (evbuffer_get_length(out_.get()) == 0 && !transport_->wantsWrite()) event_del(write_ev_.get());
+}
+
+void HealthProbe::onReadable() {
+  char buf[kMaxStatusLine + 2];
+  ssize_t n = transport_->read(buf, sizeof(buf));
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EINTR) return;
+    return finish({ProbeResult::Kind::kError, 0, resetDetail(errno)});
+  }
+  if (n == 0) return finish({ProbeResult::Kind::kError, 0, "closed before a response"});
+  in_.append(buf, size_t(n));
+  if (!statusLineArrived() && in_.size() > kMaxStatusLine)
+    finish({ProbeResult::Kind::kError, 0, "status line too long"});
+}
+
+bool HealthProbe::statusLineArrived() {
+  size_t eol = in_.find('\n');
+  if (eol == std::string::npos) return false;
+  std::string_view text(in_.data(), eol);
+  if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
   int status = 0;
   // "HTTP/1.1 200 OK": the code is the three digits after the first space.
   if (text.substr(0, 5) == "HTTP/" && text.size() >= 12 && text[8] == ' ') {
@@ -114,29 +137,15 @@ void HealthProbe::onRead(bufferevent* bev, void* arg) {
       status = status * 10 + (text[i] - '0');
     if (status < 100) status = 0;
   }
-  std::free(line);
-  if (status == 0) return self->finish({ProbeResult::Kind::kError, 0, "bad response"});
-  const auto& ok = self->check_->expected_statuses;
+  if (status == 0) {
+    finish({ProbeResult::Kind::kError, 0, "bad response"});
+    return true;
+  }
+  const auto& ok = check_->expected_statuses;
   bool pass = std::find(ok.begin(), ok.end(), uint32_t(status)) != ok.end();
-  self->finish({pass ? ProbeResult::Kind::kPass : ProbeResult::Kind::kBadStatus, status,
-                "status " + std::to_string(status)});
-}
-
-void HealthProbe::onEvent(bufferevent*, short what, void* arg) {
-  auto* self = static_cast<HealthProbe*>(arg);
-  if (what & BEV_EVENT_CONNECTED) {
-    self->connected_ = true;
-    return;
-  }
-  if (what & BEV_EVENT_ERROR) {
-    int err = EVUTIL_SOCKET_ERROR();
-    if (!self->connected_)
-      return self->finish({ProbeResult::Kind::kConnectFailed, 0, connectError(err)});
-    return self->finish(
-        {ProbeResult::Kind::kError, 0, std::string("reset: ") + std::strerror(err)});
-  }
-  if (what & BEV_EVENT_EOF)
-    self->finish({ProbeResult::Kind::kError, 0, "closed before a response"});
+  finish({pass ? ProbeResult::Kind::kPass : ProbeResult::Kind::kBadStatus, status,
+          "status " + std::to_string(status)});
+  return true;
 }
 
 void HealthProbe::onTimeout(evutil_socket_t, short what, void* arg) {

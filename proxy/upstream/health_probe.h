@@ -1,12 +1,12 @@
 #pragma once
 // HealthProbe: one active health check of one endpoint — connect, `GET <path>` with
 // `Connection: close`, read the status line, done. Runs on the main thread's event_base (DESIGN
-// §2: the main thread runs health checks); workers never see it. The owner destroys the probe
-// after its callback, through Dispatcher::deferDelete (the callback runs inside the probe's own
-// libevent callbacks).
+// §2: the main thread runs health checks); workers never see it. Its bytes move through a
+// network::Transport like every other connection's. The owner destroys the probe after its
+// callback, through Dispatcher::deferDelete (the callback runs inside the probe's own libevent
+// callbacks).
 
-#include <event2/bufferevent.h>
-#include <sys/socket.h>
+#include <event2/event.h>
 
 #include <functional>
 #include <memory>
@@ -15,6 +15,7 @@
 #include "common/c_handles.h"
 #include "config/config.h"
 #include "event/dispatcher.h"
+#include "network/transport.h"
 
 namespace remora::upstream {
 
@@ -40,13 +41,20 @@ class HealthProbe : public Deferrable {
 
  private:
   HealthProbe() = default;
-  static void onRead(bufferevent* bev, void* arg);
-  static void onEvent(bufferevent* bev, short what, void* arg);
+  static void onSocket(evutil_socket_t, short what, void* arg);
   static void onTimeout(evutil_socket_t, short, void* arg);
+  void onWritable();
+  void onReadable();
+  // Parses the status line once `in_` holds one; false while it is still incomplete.
+  bool statusLineArrived();
   void finish(ProbeResult result);
 
-  bufferevent* bev_ = nullptr;
+  std::unique_ptr<network::Transport> transport_;
+  EventPtr read_ev_;
+  EventPtr write_ev_;
   EventPtr timer_;
+  EvbufferPtr out_;  // the request, until it is sent
+  std::string in_;   // the response's first bytes, until the status line is complete
   const config::HealthCheck* check_ = nullptr;  // owned by the checker, outlives the probe
   Done done_;
   bool connected_ = false;

@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "network/socket_io.h"
+#include "network/client_socket.h"
 #include "upstream/endpoint_pool.h"
 #include "upstream/worker_cluster.h"
 
@@ -75,26 +75,17 @@ void Http2Connection::setUpSession() {
 }
 
 void Http2Connection::connect() {
-  event_base* base = dispatcher_.base();
-  bool started = pool_.startConnect(fd_);
-  if (fd_.valid()) {
-    read_ev_.reset(event_new(base, fd_.get(), EV_READ | EV_PERSIST, onEvent, this));
-    write_ev_.reset(event_new(base, fd_.get(), EV_WRITE | EV_PERSIST, onEvent, this));
-  }
-  if (!started) {
+  if (!pool_.startConnect(transport_, read_ev_, write_ev_, onEvent, this)) {
     connect_error_ = true;  // reported from the loop, never inside the caller's acquire()
     timer_.fireSoon();
     return;
   }
-  event_add(write_ev_.get(), nullptr);
   write_pending_ = true;
   timer_.set(uint64_t(pool_.cluster().config().connect_timeout.count()));
 }
 
 void Http2Connection::onConnected() {
-  int err = 0;
-  socklen_t len = sizeof(err);
-  if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0) {
+  if (network::connectError(transport_->fd()) != 0) {
     pool_.cluster().stats().connect_failures.inc();
     return fail(UpstreamFailure::kConnectFailed);
   }
@@ -154,7 +145,7 @@ void Http2Connection::onKeepaliveTimer(void* arg) {
 
 void Http2Connection::onReadable() {
   char* buf = dispatcher_.scratch();
-  ssize_t n = network::socketRead(fd_.get(), buf, Dispatcher::kScratchSize);
+  ssize_t n = transport_->read(buf, Dispatcher::kScratchSize);
   if (n < 0) {
     if (errno == EAGAIN || errno == EINTR) return;
     return fail(UpstreamFailure::kReset);
@@ -222,18 +213,11 @@ void Http2Connection::flush() {
       if (n == 0) break;
       evbuffer_add(out, data, size_t(n));
     }
-    size_t len = evbuffer_get_length(out);
-    while (len > 0) {
-      int n = network::socketWrite(out, fd_.get());
-      if (n < 0) {
-        if (errno == EAGAIN || errno == EINTR) break;
-        return fail(UpstreamFailure::kReset);
-      }
-      len -= size_t(n);
-    }
-    if (len > 0 || !nghttp2_session_want_write(session())) break;
+    if (network::writeAvailable(*transport_, out) < 0) return fail(UpstreamFailure::kReset);
+    if (evbuffer_get_length(out) > 0 || !nghttp2_session_want_write(session())) break;
   }
-  bool pending = evbuffer_get_length(out) > 0 || nghttp2_session_want_write(session());
+  bool pending = evbuffer_get_length(out) > 0 || nghttp2_session_want_write(session()) ||
+                 transport_->wantsWrite();
   if (pending != write_pending_) {
     pending ? event_add(write_ev_.get(), nullptr) : event_del(write_ev_.get());
     write_pending_ = pending;
@@ -347,7 +331,7 @@ void Http2Connection::close(UpstreamFailure f) {
   if (write_ev_) event_del(write_ev_.get());
   timer_.cancel();
   keepalive_timer_.cancel();
-  fd_.reset();
+  if (transport_) transport_->close();
   if (busy_) {
     busy_ = false;
     pool_.onConnectionBusy(false);

@@ -23,6 +23,7 @@
 #include "common/c_handles.h"
 #include "event/dispatcher.h"
 #include "event/lazy_timer.h"
+#include "network/transport.h"
 #include "upstream/upstream_connection.h"
 #include "upstream/upstream_request.h"
 
@@ -174,7 +175,7 @@ class Http2Connection : public Deferrable {
   EndpointPool& pool_;
   Dispatcher& dispatcher_;
   std::unique_ptr<nghttp2_session, NgHttp2SessionDeleter> session_;
-  Fd fd_;
+  std::unique_ptr<network::Transport> transport_;
   EventPtr read_ev_;
   EventPtr write_ev_;
   EventPtr send_ev_;  // activated by scheduleFlush()

@@ -97,50 +97,26 @@ void Http2UpstreamStream::sendHeaders(const http::MessageHead& req, const http::
   literal(":scheme", "http");
   literal(":authority", host ? *host : rw.default_host);
   literal(":path", req.url);
-  std::vector<std::string_view> listed;
-  if (h.count(HeaderToken::kConnection) > 0) http::connectionListed(h, listed);
-  std::string_view xff;
-  bool has_xff = false, has_proto = false, te_trailers = false;
-  for (const http::HeaderMap::Entry& e : h.entries()) {
-    if (e.removed) continue;
-    switch (e.token) {
-      case HeaderToken::kXForwardedFor:
-        if (!rw.forwarded) break;
-        xff = h.value(e);
-        has_xff = true;
-        continue;
-      case HeaderToken::kXForwardedProto:
-        has_proto = true;
-        break;
-      case HeaderToken::kHost:
-      case HeaderToken::kExpect:
-        continue;  // :authority; Expect is answered by the proxy
-      case HeaderToken::kTe:
-        te_trailers |= http::headerListContains(h.value(e), "trailers");
-        continue;
-      default:
-        if (http::isHopByHop(e.token)) continue;
-        if (!listed.empty() && http::isListed(listed, h.name(e))) continue;
-        break;
-    }
-    FieldRef f{};
-    addName(buf, f, h.name(e));
-    f.value = h.value(e).data();
-    f.value_len = uint32_t(e.value_len);
-    fields.push_back(f);
-  }
+  http::ForwardedFields fwd = http::forEachForwardedHeader<http::HeadTarget::kHttp2>(
+      h, rw, [&](const http::HeaderMap::Entry& e) {
+        FieldRef f{};
+        addName(buf, f, h.name(e));
+        f.value = h.value(e).data();
+        f.value_len = uint32_t(e.value_len);
+        fields.push_back(f);
+      });
   // RFC 9113 §8.2.2: "te: trailers" is the one TE an HTTP/2 request may carry.
-  if (te_trailers) literal("te", "trailers");
+  if (fwd.te_trailers) literal("te", "trailers");
   if (rw.forwarded) {
     FieldRef f{};
     addName(buf, f, "x-forwarded-for");
     f.value_off = uint32_t(buf.size());
-    if (has_xff) buf.append(xff).append(", ");
+    if (fwd.has_xff) buf.append(fwd.xff).append(", ");
     buf.append(rw.peer);
     f.value_len = uint32_t(buf.size() - f.value_off);
     fields.push_back(f);
   }
-  if (rw.forwarded && !has_proto) literal("x-forwarded-proto", "http");
+  if (rw.forwarded && !fwd.has_proto) literal("x-forwarded-proto", "http");
   for (const FieldRef& f : fields) nva.push_back(makeNv(buf, f));
 
   nghttp2_data_provider provider{};

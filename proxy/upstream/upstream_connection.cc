@@ -7,7 +7,7 @@
 #include <cerrno>
 
 #include "codec/http1_format.h"
-#include "network/socket_io.h"
+#include "network/client_socket.h"
 #include "upstream/endpoint_pool.h"
 #include "upstream/worker_cluster.h"
 
@@ -48,19 +48,12 @@ UpstreamConnection::~UpstreamConnection() = default;
 void UpstreamConnection::connect(UpstreamCallbacks& cb) {
   cb_ = &cb;
   state_ = State::kConnecting;
-  event_base* base = dispatcher_.base();
-  bool started = pool_.startConnect(fd_);
-  if (fd_.valid()) {
-    read_ev_.reset(event_new(base, fd_.get(), EV_READ | EV_PERSIST, onEvent, this));
-    write_ev_.reset(event_new(base, fd_.get(), EV_WRITE | EV_PERSIST, onEvent, this));
-  }
-  if (!started) {
+  if (!pool_.startConnect(transport_, read_ev_, write_ev_, onEvent, this)) {
     // Report from the loop, never from inside the caller's acquire().
     connect_error_ = true;
     timer_.fireSoon();
     return;
   }
-  event_add(write_ev_.get(), nullptr);
   write_pending_ = true;
   armTimer(pool_.cluster().config().connect_timeout);
 }
@@ -90,10 +83,7 @@ void UpstreamConnection::detach() {
 }
 
 void UpstreamConnection::onConnected() {
-  int err = 0;
-  socklen_t len = sizeof(err);
-  if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0)
-    return fail(UpstreamFailure::kConnectFailed);
+  if (network::connectError(transport_->fd()) != 0) return fail(UpstreamFailure::kConnectFailed);
   state_ = State::kOpen;
   event_del(write_ev_.get());
   write_pending_ = false;
@@ -127,7 +117,7 @@ void UpstreamConnection::onTimer(void* arg) {
 
 void UpstreamConnection::onReadable() {
   char* buf = dispatcher_.scratch();
-  ssize_t n = network::socketRead(fd_.get(), buf, Dispatcher::kScratchSize);
+  ssize_t n = transport_->read(buf, Dispatcher::kScratchSize);
   if (n < 0) {
     if (errno == EAGAIN || errno == EINTR) return;
     return fail(UpstreamFailure::kReset);
@@ -186,17 +176,10 @@ int UpstreamConnection::onMessageComplete(http::HeaderMap& trailers) {
 void UpstreamConnection::flush() {
   if (state_ != State::kOpen) return;
   evbuffer* out = out_.get();
+  bool was_high = evbuffer_get_length(out) > kHighWatermark;
+  if (network::writeAvailable(*transport_, out) < 0) return fail(UpstreamFailure::kReset);
   size_t len = evbuffer_get_length(out);
-  bool was_high = len > kHighWatermark;
-  while (len > 0) {
-    int n = network::socketWrite(out, fd_.get());
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) break;
-      return fail(UpstreamFailure::kReset);
-    }
-    len -= size_t(n);
-  }
-  bool pending = len > 0;
+  bool pending = len > 0 || transport_->wantsWrite();
   if (pending != write_pending_) {
     pending ? event_add(write_ev_.get(), nullptr) : event_del(write_ev_.get());
     write_pending_ = pending;
@@ -282,7 +265,7 @@ void UpstreamConnection::close() {
   if (read_ev_) event_del(read_ev_.get());
   if (write_ev_) event_del(write_ev_.get());
   timer_.cancel();
-  fd_.reset();
+  if (transport_) transport_->close();
   pool_.onClosed(*this);
 }
 

@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "event/dispatcher.h"
 #include "event/lazy_timer.h"
+#include "network/transport.h"
 #include "upstream/upstream_request.h"
 
 namespace remora::upstream {
@@ -114,7 +115,7 @@ class UpstreamConnection final : public UpstreamRequest,
   EndpointPool& pool_;
   Dispatcher& dispatcher_;
   UpstreamCallbacks* cb_ = nullptr;
-  Fd fd_;
+  std::unique_ptr<network::Transport> transport_;
   EventPtr read_ev_;
   EventPtr write_ev_;
   LazyTimer timer_;
