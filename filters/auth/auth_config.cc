@@ -101,7 +101,7 @@ void readJwtKey(ConfigErrors* errors, const json& item, const std::string& where
     for (auto& k : *keys) out->push_back(std::move(k));
     return;
   }
-  Result<JwtKey> key = Error{""};
+  sdk::Result<JwtKey> key = sdk::Error{""};
   if (field == "secret" || field == "secret_base64") {
     if (alg && *alg != JwtAlg::kHS256)
       return errors->fail(obj.path("alg"), "a secret is for HS256");
@@ -351,10 +351,10 @@ const Requirement& AuthConfig::match(std::string_view normalized_path) const {
   return default_requirement;
 }
 
-Result<AuthConfigPtr> parseAuthConfig(const json& doc) {
+sdk::Result<AuthConfigPtr> parseAuthConfig(const json& doc) {
   ConfigErrors errors;
   ObjectReader top(&errors, &doc, "");
-  if (!top.valid()) return Error{errors.first()};
+  if (!top.valid()) return sdk::Error{errors.first()};
   auto config = std::make_shared<AuthConfig>();
   config->realm = top.str("realm", "remora");
   // The realm is quoted into WWW-Authenticate: keep it to bytes that need no escaping.
@@ -376,7 +376,7 @@ Result<AuthConfigPtr> parseAuthConfig(const json& doc) {
     config->default_requirement = implicitDefault(*config);
   }
   top.finish();
-  if (errors.failed()) return Error{errors.first()};
+  if (errors.failed()) return sdk::Error{errors.first()};
   return AuthConfigPtr(std::move(config));
 }
 
