@@ -1,9 +1,10 @@
 // The SDK's pure helpers, without a host: the config reader (both families of reads and their
-// wording), Result and query-string parsing.
+// wording), Result, query-string parsing and the C ABI's response-flag and host-table probes.
 
 #include <gtest/gtest.h>
 
 #include <remora/sdk/config_reader.h>
+#include <remora/sdk/host.h>
 #include <remora/sdk/query.h>
 #include <remora/sdk/result.h>
 
@@ -129,6 +130,27 @@ TEST(SdkQuery, DecodesPlusAndPercentEscapes) {
   EXPECT_EQ(queryParam("x+y=1", "x y"), "1");
   EXPECT_EQ(hexDigitValue('F'), 15);
   EXPECT_EQ(hexDigitValue('g'), -1);
+}
+
+TEST(SdkAbiHelpers, ResponseFlagsMatchWholeCodes) {
+  EXPECT_TRUE(hasFlag("UF", "UF"));
+  EXPECT_TRUE(hasFlag("UT,UR", "UR"));
+  EXPECT_TRUE(hasFlag("URX,UC", "UC"));
+  EXPECT_FALSE(hasFlag("URX", "UR"));
+  EXPECT_FALSE(hasFlag("U", "UR"));
+  EXPECT_FALSE(hasFlag("-", "UF"));
+  EXPECT_FALSE(hasFlag("", "UF"));
+  EXPECT_FALSE(hasFlag("UF,", ""));
+  EXPECT_EQ(remora_flags_has(remora_str_t{nullptr, 0}, "UF"), 0);
+}
+
+TEST(SdkAbiHelpers, HostHasProbesTheTableSize) {
+  remora_host_api_t table{};
+  table.struct_size = static_cast<uint32_t>(kHostApiBaseSize);
+  EXPECT_TRUE(REMORA_HOST_HAS(&table, now_monotonic_us));
+  EXPECT_FALSE(REMORA_HOST_HAS(&table, set_upstream_limits));
+  table.struct_size = sizeof(remora_host_api_t);
+  EXPECT_TRUE(REMORA_HOST_HAS(&table, upstream_limits_hit));
 }
 
 }  // namespace
