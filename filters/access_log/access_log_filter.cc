@@ -8,7 +8,7 @@
 //    "flush_interval": "100ms",                // longest a line waits in the buffer
 //    "buffer_size": 65536}                     // bytes that trigger a write before that
 
-#include <remora/sdk/config_util.h>
+#include <remora/sdk/config_reader.h>
 #include <remora/sdk/filter.h>
 
 #include <chrono>

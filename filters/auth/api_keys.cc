@@ -21,23 +21,23 @@ bool constantTimeEqual(const uint8_t* a, const uint8_t* b, size_t len) {
   return CRYPTO_memcmp(a, b, len) == 0;
 }
 
-Result<ApiKeyStore> ApiKeyStore::create(
+sdk::Result<ApiKeyStore> ApiKeyStore::create(
     const std::vector<std::pair<std::string, std::string>>& entries) {
   ApiKeyStore store;
   for (size_t i = 0; i < entries.size(); ++i) {
     const auto& [name, hex] = entries[i];
     std::string where = "[" + std::to_string(i) + "]";
-    if (name.empty()) return Error{where + ".name: must not be empty"};
+    if (name.empty()) return sdk::Error{where + ".name: must not be empty"};
     auto bytes = fromHex(hex);
     if (!bytes || bytes->size() != 32) {
-      return Error{where + ".sha256: must be 64 hex digits (sha256 of the key)"};
+      return sdk::Error{where + ".sha256: must be 64 hex digits (sha256 of the key)"};
     }
     ApiKeyEntry e;
     e.name = name;
     std::memcpy(e.digest.data(), bytes->data(), 32);
     for (size_t j = 0; j < store.entries_.size(); ++j) {
       if (store.entries_[j].digest == e.digest) {
-        return Error{where + ".sha256: same key as [" + std::to_string(j) + "]"};
+        return sdk::Error{where + ".sha256: same key as [" + std::to_string(j) + "]"};
       }
     }
     store.entries_.push_back(std::move(e));

@@ -3,14 +3,14 @@
 // the key itself, so a leaked config or /config dump does not leak credentials. Built once per
 // config (main thread), read by every worker.
 
+#include <remora/sdk/result.h>
+
 #include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "result.h"
 
 namespace remora::auth {
 
@@ -32,7 +32,7 @@ class ApiKeyStore {
 
   // `entries` as (name, sha256 hex). Names must be non-empty and digests unique; errors are
   // "[i].name: ..." / "[i].sha256: ..." for the caller to prefix with its field path.
-  static Result<ApiKeyStore> create(
+  static sdk::Result<ApiKeyStore> create(
       const std::vector<std::pair<std::string, std::string>>& entries);
 
   // The name of the key `presented` hashes to, or nullopt. Every stored digest is compared, with

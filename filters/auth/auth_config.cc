@@ -1,11 +1,12 @@
 #include "auth_config.h"
 
+#include <remora/sdk/config_reader.h>
+
 #include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <sstream>
 
-#include "config_reader.h"
 #include "encoding.h"
 #include "jwks.h"
 #include "path_match.h"
@@ -14,6 +15,8 @@ namespace remora::auth {
 namespace {
 
 using nlohmann::json;
+using sdk::ConfigErrors;
+using sdk::ConfigReader;
 using namespace std::chrono_literals;
 
 constexpr size_t kMaxKeyFileBytes = 1 << 20;
@@ -39,14 +42,14 @@ std::optional<std::string> readFile(const std::string& path, std::string* why) {
   return buf.str();
 }
 
-CredentialSource readSource(ConfigErrors* errors, ObjectReader& obj, std::string default_header,
+CredentialSource readSource(ConfigErrors* errors, ConfigReader& obj, std::string default_header,
                             std::string default_prefix) {
   CredentialSource src;
-  src.header = lower(obj.str("header", std::move(default_header)));
-  src.prefix = obj.str("prefix", std::move(default_prefix));
-  src.query_param = obj.str("query_param", "");
+  src.header = lower(obj.stringOr("header", std::move(default_header)));
+  src.prefix = obj.stringOr("prefix", std::move(default_prefix));
+  src.query_param = obj.stringOr("query_param", "");
   if (src.header.empty() && src.query_param.empty()) {
-    errors->fail(obj.path("header"), "header and query_param cannot both be empty");
+    errors->fail(obj.pathOf("header"), "header and query_param cannot both be empty");
   }
   return src;
 }
@@ -54,14 +57,14 @@ CredentialSource readSource(ConfigErrors* errors, ObjectReader& obj, std::string
 // One entry of jwt.keys: exactly one source field. A JWKS entry may yield several keys.
 void readJwtKey(ConfigErrors* errors, const json& item, const std::string& where,
                 std::vector<JwtKey>* out) {
-  ObjectReader obj(errors, &item, where);
+  ConfigReader obj = ConfigReader::section(&item, where, *errors);
   if (!obj.valid()) return;
-  std::string kid = obj.str("kid", "");
+  std::string kid = obj.stringOr("kid", "");
   std::optional<JwtAlg> alg;
-  if (auto name = obj.optStr("alg")) {
+  if (auto name = obj.optionalString("alg")) {
     alg = parseJwtAlg(*name);
     if (!alg)
-      errors->fail(obj.path("alg"), "must be one of HS256, RS256, ES256, got \"" + *name + "\"");
+      errors->fail(obj.pathOf("alg"), "must be one of HS256, RS256, ES256, got \"" + *name + "\"");
   }
   static constexpr const char* kSources[] = {"secret",   "secret_base64", "pem",
                                              "pem_file", "jwks",          "jwks_file"};
@@ -84,11 +87,11 @@ void readJwtKey(ConfigErrors* errors, const json& item, const std::string& where
   if (field == "jwks") {
     const json* doc = obj.raw("jwks");
     text = doc != nullptr ? doc->dump() : "";
-  } else if (auto value = obj.optStr(field)) {
+  } else if (auto value = obj.optionalString(field)) {
     text = std::move(*value);
     if (field == "pem_file" || field == "jwks_file") {
       auto content = readFile(text, &why);
-      if (!content) return errors->fail(obj.path(field), why);
+      if (!content) return errors->fail(obj.pathOf(field), why);
       text = std::move(*content);
     }
   }
@@ -97,48 +100,49 @@ void readJwtKey(ConfigErrors* errors, const json& item, const std::string& where
   if (field == "jwks" || field == "jwks_file") {
     if (alg || !kid.empty()) return errors->fail(where, "kid and alg come from the JWKS itself");
     auto keys = parseJwks(text);
-    if (!keys) return errors->fail(obj.path(field), keys.error());
+    if (!keys) return errors->fail(obj.pathOf(field), keys.error());
     for (auto& k : *keys) out->push_back(std::move(k));
     return;
   }
-  Result<JwtKey> key = Error{""};
+  sdk::Result<JwtKey> key = sdk::Error{""};
   if (field == "secret" || field == "secret_base64") {
     if (alg && *alg != JwtAlg::kHS256)
-      return errors->fail(obj.path("alg"), "a secret is for HS256");
+      return errors->fail(obj.pathOf("alg"), "a secret is for HS256");
     if (field == "secret_base64") {
       auto bytes = base64DecodeLenient(text);
-      if (!bytes) return errors->fail(obj.path(field), "not base64");
+      if (!bytes) return errors->fail(obj.pathOf(field), "not base64");
       text = std::move(*bytes);
     }
     key = makeHmacKey(std::move(kid), std::move(text));
   } else {
     key = makePemKey(std::move(kid), alg, text);
   }
-  if (!key) return errors->fail(obj.path(field), key.error());
+  if (!key) return errors->fail(obj.pathOf(field), key.error());
   out->push_back(std::move(*key));
 }
 
 std::optional<JwtSettings> readJwt(ConfigErrors* errors, const json* value) {
-  ObjectReader obj(errors, value, "jwt");
+  ConfigReader obj = ConfigReader::section(value, "jwt", *errors);
   if (!obj.valid()) return std::nullopt;
   JwtSettings jwt;
   jwt.source = readSource(errors, obj, "authorization", "Bearer ");
   JwtRules rules;
-  rules.issuers = obj.strList("issuers");
-  rules.audiences = obj.strList("audiences");
+  rules.issuers = obj.stringList("issuers");
+  rules.audiences = obj.stringList("audiences");
   rules.clock_skew_s =
-      std::chrono::duration_cast<std::chrono::seconds>(obj.duration("clock_skew", 60s, 0s, 1h))
+      std::chrono::duration_cast<std::chrono::seconds>(obj.durationOr("clock_skew", 60s, 0s, 1h))
           .count();
-  rules.require_exp = obj.boolean("require_exp", true);
-  rules.max_token_bytes = static_cast<size_t>(obj.integer("max_token_bytes", 8192, 256, 64 * 1024));
-  jwt.cache_size = static_cast<size_t>(obj.integer("cache_size", 1000, 0, 1'000'000));
+  rules.require_exp = obj.booleanOr("require_exp", true);
+  rules.max_token_bytes =
+      static_cast<size_t>(obj.integerOr("max_token_bytes", 8192, 256, 64 * 1024));
+  jwt.cache_size = static_cast<size_t>(obj.integerOr("cache_size", 1000, 0, 1'000'000));
   std::vector<JwtKey> keys;
   const json* list = obj.raw("keys");
   if (list == nullptr || !list->is_array() || list->empty()) {
-    errors->fail(obj.path("keys"), "must be a non-empty list");
+    errors->fail(obj.pathOf("keys"), "must be a non-empty list");
   } else {
     for (size_t i = 0; i < list->size(); ++i) {
-      readJwtKey(errors, (*list)[i], obj.path("keys") + "[" + std::to_string(i) + "]", &keys);
+      readJwtKey(errors, (*list)[i], sdk::indexPath(obj.pathOf("keys"), i), &keys);
     }
   }
   obj.finish();
@@ -147,17 +151,18 @@ std::optional<JwtSettings> readJwt(ConfigErrors* errors, const json* value) {
 }
 
 std::optional<ApiKeySettings> readApiKey(ConfigErrors* errors, const json* value) {
-  ObjectReader obj(errors, value, "api_key");
+  ConfigReader obj = ConfigReader::section(value, "api_key", *errors);
   if (!obj.valid()) return std::nullopt;
   CredentialSource source = readSource(errors, obj, "x-api-key", "");
   std::vector<std::pair<std::string, std::string>> entries;
   const json* list = obj.raw("keys");
   if (list == nullptr || !list->is_array() || list->empty()) {
-    errors->fail(obj.path("keys"), "must be a non-empty list");
+    errors->fail(obj.pathOf("keys"), "must be a non-empty list");
   } else {
     for (size_t i = 0; i < list->size(); ++i) {
-      ObjectReader entry(errors, &(*list)[i], obj.path("keys") + "[" + std::to_string(i) + "]");
-      entries.emplace_back(entry.str("name", ""), lower(entry.str("sha256", "")));
+      ConfigReader entry =
+          ConfigReader::section(&(*list)[i], sdk::indexPath(obj.pathOf("keys"), i), *errors);
+      entries.emplace_back(entry.stringOr("name", ""), lower(entry.stringOr("sha256", "")));
       entry.finish();
     }
   }
@@ -165,46 +170,47 @@ std::optional<ApiKeySettings> readApiKey(ConfigErrors* errors, const json* value
   if (errors->failed()) return std::nullopt;
   auto store = ApiKeyStore::create(entries);
   if (!store) {
-    errors->failRaw(obj.path("keys") + store.error());
+    errors->failRaw(obj.pathOf("keys") + store.error());
     return std::nullopt;
   }
   return ApiKeySettings{std::move(source), std::move(*store)};
 }
 
 std::optional<ExtAuthzSettings> readExtAuthz(ConfigErrors* errors, const json* value) {
-  ObjectReader obj(errors, value, "ext_authz");
+  ConfigReader obj = ConfigReader::section(value, "ext_authz", *errors);
   if (!obj.valid()) return std::nullopt;
   ExtAuthzSettings ext;
-  ext.cluster = obj.str("cluster", "");
-  if (ext.cluster.empty()) errors->fail(obj.path("cluster"), "required");
-  ext.path = obj.str("path", "");
-  if (ext.path.empty() || ext.path[0] != '/') errors->fail(obj.path("path"), "must start with /");
-  ext.method = obj.str("method", "GET");
+  ext.cluster = obj.stringOr("cluster", "");
+  if (ext.cluster.empty()) errors->fail(obj.pathOf("cluster"), "required");
+  ext.path = obj.stringOr("path", "");
+  if (ext.path.empty() || ext.path[0] != '/') errors->fail(obj.pathOf("path"), "must start with /");
+  ext.method = obj.stringOr("method", "GET");
   // The kernel sends only methods it knows, spelled as RFC 9110 does (upper case): catch a
   // misspelling here rather than failing every check at run time.
   static constexpr std::string_view kMethods[] = {"GET",    "HEAD",    "POST", "PUT",
                                                   "DELETE", "OPTIONS", "PATCH"};
   if (std::find(std::begin(kMethods), std::end(kMethods), ext.method) == std::end(kMethods)) {
     errors->fail(
-        obj.path("method"),
+        obj.pathOf("method"),
         "must be one of GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH, got \"" + ext.method + "\"");
   }
   ext.timeout_ms = static_cast<uint32_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(obj.duration("timeout", 1s, 1ms, 60s))
+      std::chrono::duration_cast<std::chrono::milliseconds>(obj.durationOr("timeout", 1s, 1ms, 60s))
           .count());
-  ext.forward_headers = obj.has("forward_headers") ? obj.strList("forward_headers")
+  ext.forward_headers = obj.has("forward_headers") ? obj.stringList("forward_headers")
                                                    : std::vector<std::string>{"authorization"};
-  ext.upstream_headers = obj.strList("upstream_headers");
-  ext.principal_header = lower(obj.str("principal_header", ""));
+  ext.upstream_headers = obj.stringList("upstream_headers");
+  ext.principal_header = lower(obj.stringOr("principal_header", ""));
   for (auto* list : {&ext.forward_headers, &ext.upstream_headers}) {
     for (auto& h : *list) h = lower(h);
   }
-  std::string mode = obj.str("failure_mode", "closed");
+  std::string mode = obj.stringOr("failure_mode", "closed");
   if (mode != "closed" && mode != "open") {
-    errors->fail(obj.path("failure_mode"), "must be \"closed\" or \"open\", got \"" + mode + "\"");
+    errors->fail(obj.pathOf("failure_mode"),
+                 "must be \"closed\" or \"open\", got \"" + mode + "\"");
   }
   ext.fail_open = mode == "open";
-  ext.status_on_error = static_cast<int>(obj.integer("status_on_error", 503, 400, 599));
+  ext.status_on_error = static_cast<int>(obj.integerOr("status_on_error", 503, 400, 599));
   obj.finish();
   return ext;
 }
@@ -247,17 +253,17 @@ std::vector<Method> readMethods(ConfigErrors* errors, const json& list, const st
 
 // The requirement fields of a rule or of `default`: require (list, "none", or {any_of: list}),
 // principals, scopes.
-Requirement readRequirement(ConfigErrors* errors, ObjectReader& obj, const AuthConfig& config) {
+Requirement readRequirement(ConfigErrors* errors, ConfigReader& obj, const AuthConfig& config) {
   Requirement req;
   const json* require = obj.raw("require");
-  std::string where = obj.path("require");
+  std::string where = obj.pathOf("require");
   if (require == nullptr) {
     errors->fail(where, "required (a list of methods, \"none\", or {any_of: [...]})");
   } else if (require->is_string()) {
     if (*require != "none")
       errors->fail(where, "must be a list of methods, \"none\", or {any_of: [...]}");
   } else if (require->is_object()) {
-    ObjectReader any(errors, require, where);
+    ConfigReader any = ConfigReader::section(require, where, *errors);
     const json* list = any.raw("any_of");
     if (list == nullptr)
       errors->fail(where + ".any_of", "required");
@@ -269,14 +275,14 @@ Requirement readRequirement(ConfigErrors* errors, ObjectReader& obj, const AuthC
     req.methods = readMethods(errors, *require, where, config);
     req.mode = Requirement::Mode::kAllOf;
   }
-  req.principals = obj.strList("principals");
-  req.scopes = obj.strList("scopes");
+  req.principals = obj.stringList("principals");
+  req.scopes = obj.stringList("scopes");
   for (size_t i = 0; i < req.scopes.size(); ++i) {
     // RFC 6749 §3.3 scope-token bytes: they are quoted into WWW-Authenticate as they are.
     const std::string& s = req.scopes[i];
     if (std::any_of(s.begin(), s.end(),
                     [](char c) { return c <= ' ' || c == '"' || c == '\\' || c == 0x7f; })) {
-      errors->fail(obj.path("scopes") + "[" + std::to_string(i) + "]",
+      errors->fail(sdk::indexPath(obj.pathOf("scopes"), i),
                    "must be a scope token (no spaces, quotes or backslashes)");
     }
   }
@@ -284,7 +290,7 @@ Requirement readRequirement(ConfigErrors* errors, ObjectReader& obj, const AuthC
     errors->fail(where, "\"none\" cannot have principals or scopes");
   }
   if (!req.scopes.empty() && !req.uses(Method::kJwt)) {
-    errors->fail(obj.path("scopes"), "scopes are JWT claims: the rule must accept jwt");
+    errors->fail(obj.pathOf("scopes"), "scopes are JWT claims: the rule must accept jwt");
   }
   return req;
 }
@@ -294,19 +300,20 @@ void readRules(ConfigErrors* errors, const json* list, AuthConfig* config) {
   if (!list->is_array()) return errors->fail("rules", "must be a list");
   for (size_t i = 0; i < list->size(); ++i) {
     std::string where = "rules[" + std::to_string(i) + "]";
-    ObjectReader obj(errors, &(*list)[i], where);
+    ConfigReader obj = ConfigReader::section(&(*list)[i], where, *errors);
     if (!obj.valid()) continue;
     Rule rule;
-    rule.prefix = obj.str("prefix", "");
+    rule.prefix = obj.stringOr("prefix", "");
     if (rule.prefix.empty() || rule.prefix[0] != '/') {
-      errors->fail(obj.path("prefix"), "must start with /");
+      errors->fail(obj.pathOf("prefix"), "must start with /");
     } else if (normalizeForMatch(rule.prefix) != rule.prefix) {
-      errors->fail(obj.path("prefix"), "must be a normalized path (no //, . or .. segments, %xx)");
+      errors->fail(obj.pathOf("prefix"),
+                   "must be a normalized path (no //, . or .. segments, %xx)");
     }
     for (size_t j = 0; j < config->rules.size(); ++j) {
       if (!rule.prefix.empty() && rule.prefix.starts_with(config->rules[j].prefix)) {
-        errors->fail(obj.path("prefix"), "never matches: rules[" + std::to_string(j) + "] (\"" +
-                                             config->rules[j].prefix + "\") comes first");
+        errors->fail(obj.pathOf("prefix"), "never matches: rules[" + std::to_string(j) + "] (\"" +
+                                               config->rules[j].prefix + "\") comes first");
       }
     }
     rule.requirement = readRequirement(errors, obj, *config);
@@ -351,12 +358,12 @@ const Requirement& AuthConfig::match(std::string_view normalized_path) const {
   return default_requirement;
 }
 
-Result<AuthConfigPtr> parseAuthConfig(const json& doc) {
+sdk::Result<AuthConfigPtr> parseAuthConfig(const json& doc) {
   ConfigErrors errors;
-  ObjectReader top(&errors, &doc, "");
-  if (!top.valid()) return Error{errors.first()};
+  ConfigReader top = ConfigReader::section(&doc, "", errors);
+  if (!top.valid()) return sdk::Error{errors.first()};
   auto config = std::make_shared<AuthConfig>();
-  config->realm = top.str("realm", "remora");
+  config->realm = top.stringOr("realm", "remora");
   // The realm is quoted into WWW-Authenticate: keep it to bytes that need no escaping.
   if (config->realm.empty() || config->realm.find_first_of("\"\\\r\n") != std::string::npos) {
     errors.fail("realm", "must be non-empty, without quotes, backslashes or line breaks");
@@ -369,14 +376,14 @@ Result<AuthConfigPtr> parseAuthConfig(const json& doc) {
   }
   readRules(&errors, top.raw("rules"), config.get());
   if (top.has("default")) {
-    ObjectReader def(&errors, top.raw("default"), "default");
+    ConfigReader def = ConfigReader::section(top.raw("default"), "default", errors);
     if (def.valid()) config->default_requirement = readRequirement(&errors, def, *config);
     def.finish();
   } else {
     config->default_requirement = implicitDefault(*config);
   }
   top.finish();
-  if (errors.failed()) return Error{errors.first()};
+  if (errors.failed()) return sdk::Error{errors.first()};
   return AuthConfigPtr(std::move(config));
 }
 

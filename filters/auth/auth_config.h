@@ -3,6 +3,8 @@
 // and shared read-only by every worker's streams (shared_ptr<const AuthConfig>). The field
 // reference is README.md in this folder.
 
+#include <remora/sdk/result.h>
+
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
@@ -14,7 +16,6 @@
 
 #include "api_keys.h"
 #include "jwt_verifier.h"
-#include "result.h"
 
 namespace remora::auth {
 
@@ -90,6 +91,6 @@ using AuthConfigPtr = std::shared_ptr<const AuthConfig>;
 
 // Parses and validates the filter's config block. Errors carry the field path inside the block,
 // e.g. `rules[1].require[0]: "jwt" needs the jwt section`. Reads key files (pem_file, jwks_file).
-Result<AuthConfigPtr> parseAuthConfig(const nlohmann::json& json);
+sdk::Result<AuthConfigPtr> parseAuthConfig(const nlohmann::json& json);
 
 }  // namespace remora::auth

@@ -1,6 +1,6 @@
 #include "credentials.h"
 
-#include "../common/url_decode.h"
+#include <remora/sdk/query.h>
 
 #include "path_match.h"
 
@@ -27,19 +27,6 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
-std::optional<std::string> queryParam(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    size_t eq = pair.find('=');
-    if (remora::filters::urlDecode(pair.substr(0, eq)) != name) continue;
-    return eq == std::string_view::npos ? std::string()
-                                        : remora::filters::urlDecode(pair.substr(eq + 1));
-  }
-  return std::nullopt;
-}
-
 std::optional<std::string> extractCredential(const CredentialSource& source,
                                              const RequestView& request) {
   if (!source.header.empty()) {
@@ -54,7 +41,7 @@ std::optional<std::string> extractCredential(const CredentialSource& source,
     }
   }
   if (!source.query_param.empty()) {
-    return queryParam(targetQuery(request.target()), source.query_param);
+    return sdk::queryParam(targetQuery(request.target()), source.query_param);
   }
   return std::nullopt;
 }

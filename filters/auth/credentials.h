@@ -26,7 +26,4 @@ class RequestView {
 std::optional<std::string> extractCredential(const CredentialSource& source,
                                              const RequestView& request);
 
-// The first value of query parameter `name` in `query`, percent-decoded ('+' is a space).
-std::optional<std::string> queryParam(std::string_view query, std::string_view name);
-
 }  // namespace remora::auth

@@ -1,5 +1,7 @@
 #include "encoding.h"
 
+#include <remora/sdk/query.h>
+
 #include <array>
 
 namespace remora::auth {
@@ -48,13 +50,6 @@ std::optional<std::string> decodeWith(std::string_view in, const std::array<int8
   return out;
 }
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 std::optional<std::string> base64UrlDecode(std::string_view in) {
@@ -100,8 +95,8 @@ std::optional<std::string> fromHex(std::string_view in) {
   std::string out;
   out.reserve(in.size() / 2);
   for (size_t i = 0; i < in.size(); i += 2) {
-    int hi = hexValue(in[i]);
-    int lo = hexValue(in[i + 1]);
+    int hi = sdk::hexDigitValue(in[i]);
+    int lo = sdk::hexDigitValue(in[i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     out.push_back(static_cast<char>((hi << 4) | lo));
   }

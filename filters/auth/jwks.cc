@@ -13,15 +13,15 @@ using nlohmann::json;
 
 // Errors inside one JWK start with their separator, ".n: ..." for a member or ": ..." for the
 // key as a whole, so the caller prefixes "keys[i]" and gets a field path either way.
-Error memberError(const char* name, const char* what) {
-  return Error{std::string(".") + name + ": " + what};
+sdk::Error memberError(const char* name, const char* what) {
+  return sdk::Error{std::string(".") + name + ": " + what};
 }
-Error keyError(std::string what) {
-  return Error{": " + std::move(what)};
+sdk::Error keyError(std::string what) {
+  return sdk::Error{": " + std::move(what)};
 }
 
 // A base64url member of a JWK, decoded.
-Result<std::string> member(const json& jwk, const char* name) {
+sdk::Result<std::string> member(const json& jwk, const char* name) {
   auto it = jwk.find(name);
   if (it == jwk.end() || !it->is_string()) return memberError(name, "missing string");
   auto bytes = base64UrlDecode(it->get_ref<const std::string&>());
@@ -29,7 +29,7 @@ Result<std::string> member(const json& jwk, const char* name) {
   return std::move(*bytes);
 }
 
-Result<EvpPkeyPtr> fromData(const char* type, OSSL_PARAM_BLD* bld) {
+sdk::Result<EvpPkeyPtr> fromData(const char* type, OSSL_PARAM_BLD* bld) {
   ParamPtr params(OSSL_PARAM_BLD_to_param(bld));
   EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
   EVP_PKEY* raw = nullptr;
@@ -44,11 +44,11 @@ Result<EvpPkeyPtr> fromData(const char* type, OSSL_PARAM_BLD* bld) {
   return pkey;
 }
 
-Result<EvpPkeyPtr> rsaFromJwk(const json& jwk) {
+sdk::Result<EvpPkeyPtr> rsaFromJwk(const json& jwk) {
   auto n = member(jwk, "n");
-  if (!n) return Error{n.error()};
+  if (!n) return sdk::Error{n.error()};
   auto e = member(jwk, "e");
-  if (!e) return Error{e.error()};
+  if (!e) return sdk::Error{e.error()};
   BignumPtr bn_n(BN_bin2bn(reinterpret_cast<const unsigned char*>(n->data()),
                            static_cast<int>(n->size()), nullptr));
   BignumPtr bn_e(BN_bin2bn(reinterpret_cast<const unsigned char*>(e->data()),
@@ -62,15 +62,15 @@ Result<EvpPkeyPtr> rsaFromJwk(const json& jwk) {
   return fromData("RSA", bld.get());
 }
 
-Result<EvpPkeyPtr> ecFromJwk(const json& jwk) {
+sdk::Result<EvpPkeyPtr> ecFromJwk(const json& jwk) {
   auto crv = jwk.find("crv");
   if (crv == jwk.end() || !crv->is_string() || *crv != "P-256") {
     return memberError("crv", "must be \"P-256\"");
   }
   auto x = member(jwk, "x");
-  if (!x) return Error{x.error()};
+  if (!x) return sdk::Error{x.error()};
   auto y = member(jwk, "y");
-  if (!y) return Error{y.error()};
+  if (!y) return sdk::Error{y.error()};
   // RFC 7518 §6.2.1.2: coordinates are the full field size, 32 bytes for P-256.
   if (x->size() != 32) return memberError("x", "must be 32 bytes");
   if (y->size() != 32) return memberError("y", "must be 32 bytes");
@@ -102,16 +102,16 @@ std::optional<JwtAlg> jwkAlg(const json& jwk, std::string_view kty) {
   return named;
 }
 
-Result<JwtKey> keyFromJwk(const json& jwk, JwtAlg alg, std::string kid) {
+sdk::Result<JwtKey> keyFromJwk(const json& jwk, JwtAlg alg, std::string kid) {
   if (alg == JwtAlg::kHS256) {
     auto k = member(jwk, "k");
-    if (!k) return Error{k.error()};
+    if (!k) return sdk::Error{k.error()};
     auto key = makeHmacKey(std::move(kid), std::move(*k));
     if (!key) return keyError(key.error());
     return key;
   }
   auto pkey = alg == JwtAlg::kRS256 ? rsaFromJwk(jwk) : ecFromJwk(jwk);
-  if (!pkey) return Error{pkey.error()};
+  if (!pkey) return sdk::Error{pkey.error()};
   auto key = makePublicKey(std::move(kid), alg, std::move(*pkey));
   if (!key) return keyError(key.error());
   return key;
@@ -119,33 +119,33 @@ Result<JwtKey> keyFromJwk(const json& jwk, JwtAlg alg, std::string kid) {
 
 }  // namespace
 
-Result<std::vector<JwtKey>> parseJwks(std::string_view text) {
+sdk::Result<std::vector<JwtKey>> parseJwks(std::string_view text) {
   json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return Error{"not valid JSON"};
-  if (!doc.is_object()) return Error{"must be a JSON object with \"keys\""};
+  if (doc.is_discarded()) return sdk::Error{"not valid JSON"};
+  if (!doc.is_object()) return sdk::Error{"must be a JSON object with \"keys\""};
   auto keys = doc.find("keys");
-  if (keys == doc.end() || !keys->is_array()) return Error{"keys: must be a list"};
+  if (keys == doc.end() || !keys->is_array()) return sdk::Error{"keys: must be a list"};
   std::vector<JwtKey> out;
   for (size_t i = 0; i < keys->size(); ++i) {
     const json& jwk = (*keys)[i];
     std::string where = "keys[" + std::to_string(i) + "]";
-    if (!jwk.is_object()) return Error{where + ": must be an object"};
+    if (!jwk.is_object()) return sdk::Error{where + ": must be an object"};
     auto kty = jwk.find("kty");
-    if (kty == jwk.end() || !kty->is_string()) return Error{where + ".kty: missing string"};
+    if (kty == jwk.end() || !kty->is_string()) return sdk::Error{where + ".kty: missing string"};
     auto use = jwk.find("use");
     if (use != jwk.end() && *use != "sig") continue;  // encryption keys are not for us
     auto alg = jwkAlg(jwk, kty->get_ref<const std::string&>());
     if (!alg) continue;
     std::string kid;
     if (auto k = jwk.find("kid"); k != jwk.end()) {
-      if (!k->is_string()) return Error{where + ".kid: must be a string"};
+      if (!k->is_string()) return sdk::Error{where + ".kid: must be a string"};
       kid = k->get<std::string>();
     }
     auto key = keyFromJwk(jwk, *alg, std::move(kid));
-    if (!key) return Error{where + key.error()};
+    if (!key) return sdk::Error{where + key.error()};
     out.push_back(std::move(*key));
   }
-  if (out.empty()) return Error{"keys: no RS256, ES256 or HS256 signing key"};
+  if (out.empty()) return sdk::Error{"keys: no RS256, ES256 or HS256 signing key"};
   return out;
 }
 

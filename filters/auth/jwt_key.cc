@@ -26,10 +26,10 @@ std::string_view jwtAlgName(JwtAlg alg) {
   return "?";
 }
 
-Result<JwtKey> makeHmacKey(std::string kid, std::string secret) {
+sdk::Result<JwtKey> makeHmacKey(std::string kid, std::string secret) {
   if (secret.size() < kMinHmacSecretBytes) {
-    return Error{"HS256 secret must be at least " + std::to_string(kMinHmacSecretBytes) +
-                 " bytes, got " + std::to_string(secret.size())};
+    return sdk::Error{"HS256 secret must be at least " + std::to_string(kMinHmacSecretBytes) +
+                      " bytes, got " + std::to_string(secret.size())};
   }
   EvpMacPtr mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
   EvpMacCtxPtr ctx(mac ? EVP_MAC_CTX_new(mac.get()) : nullptr);
@@ -38,7 +38,7 @@ Result<JwtKey> makeHmacKey(std::string kid, std::string secret) {
                          OSSL_PARAM_construct_end()};
   if (!ctx || EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(secret.data()),
                            secret.size(), params) != 1) {
-    return Error{"HMAC-SHA256 is not available"};
+    return sdk::Error{"HMAC-SHA256 is not available"};
   }
   JwtKey key;
   key.kid = std::move(kid);
@@ -70,26 +70,26 @@ std::optional<JwtAlg> algForKey(EVP_PKEY* pkey) {
 
 }  // namespace
 
-Result<JwtKey> makePublicKey(std::string kid, JwtAlg alg, EvpPkeyPtr pkey) {
-  if (!pkey) return Error{"no key"};
+sdk::Result<JwtKey> makePublicKey(std::string kid, JwtAlg alg, EvpPkeyPtr pkey) {
+  if (!pkey) return sdk::Error{"no key"};
   switch (alg) {
     case JwtAlg::kHS256:
-      return Error{"HS256 takes a secret, not a public key"};
+      return sdk::Error{"HS256 takes a secret, not a public key"};
     case JwtAlg::kRS256:
-      if (!EVP_PKEY_is_a(pkey.get(), "RSA")) return Error{"RS256 needs an RSA key"};
+      if (!EVP_PKEY_is_a(pkey.get(), "RSA")) return sdk::Error{"RS256 needs an RSA key"};
       if (EVP_PKEY_get_bits(pkey.get()) < kMinRsaBits) {
-        return Error{"RSA key must be at least " + std::to_string(kMinRsaBits) + " bits, got " +
-                     std::to_string(EVP_PKEY_get_bits(pkey.get()))};
+        return sdk::Error{"RSA key must be at least " + std::to_string(kMinRsaBits) +
+                          " bits, got " + std::to_string(EVP_PKEY_get_bits(pkey.get()))};
       }
       break;
     case JwtAlg::kES256: {
-      if (!EVP_PKEY_is_a(pkey.get(), "EC")) return Error{"ES256 needs an EC key"};
+      if (!EVP_PKEY_is_a(pkey.get(), "EC")) return sdk::Error{"ES256 needs an EC key"};
       char group[64] = {0};
       size_t len = 0;
       if (EVP_PKEY_get_utf8_string_param(pkey.get(), OSSL_PKEY_PARAM_GROUP_NAME, group,
                                          sizeof(group), &len) != 1 ||
           std::strcmp(group, "prime256v1") != 0) {
-        return Error{"ES256 needs an EC key on curve P-256"};
+        return sdk::Error{"ES256 needs an EC key on curve P-256"};
       }
       break;
     }
@@ -101,14 +101,14 @@ Result<JwtKey> makePublicKey(std::string kid, JwtAlg alg, EvpPkeyPtr pkey) {
   return key;
 }
 
-Result<JwtKey> makePemKey(std::string kid, std::optional<JwtAlg> alg, std::string_view pem) {
+sdk::Result<JwtKey> makePemKey(std::string kid, std::optional<JwtAlg> alg, std::string_view pem) {
   EvpPkeyPtr pkey = readPem(pem);
-  if (!pkey) return Error{"not a PEM public key or certificate"};
+  if (!pkey) return sdk::Error{"not a PEM public key or certificate"};
   std::optional<JwtAlg> inferred = algForKey(pkey.get());
-  if (!inferred) return Error{"unsupported key type (want RSA or EC P-256)"};
+  if (!inferred) return sdk::Error{"unsupported key type (want RSA or EC P-256)"};
   if (alg && *alg != *inferred) {
-    return Error{"alg " + std::string(jwtAlgName(*alg)) + " does not match the key's type (" +
-                 std::string(jwtAlgName(*inferred)) + ")"};
+    return sdk::Error{"alg " + std::string(jwtAlgName(*alg)) + " does not match the key's type (" +
+                      std::string(jwtAlgName(*inferred)) + ")"};
   }
   return makePublicKey(std::move(kid), *inferred, std::move(pkey));
 }

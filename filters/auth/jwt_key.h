@@ -5,12 +5,13 @@
 //
 // Keys are built on the main thread at config time and only read afterwards, from any worker.
 
+#include <remora/sdk/result.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "openssl_handles.h"
-#include "result.h"
 
 namespace remora::auth {
 
@@ -37,13 +38,13 @@ struct JwtKey {
 };
 
 // An HS256 key from raw secret bytes.
-Result<JwtKey> makeHmacKey(std::string kid, std::string secret);
+sdk::Result<JwtKey> makeHmacKey(std::string kid, std::string secret);
 
 // A public key from PEM text ("PUBLIC KEY" or "CERTIFICATE"). `alg` is inferred from the key type
 // when absent (RSA -> RS256, EC P-256 -> ES256) and must agree with it when present.
-Result<JwtKey> makePemKey(std::string kid, std::optional<JwtAlg> alg, std::string_view pem);
+sdk::Result<JwtKey> makePemKey(std::string kid, std::optional<JwtAlg> alg, std::string_view pem);
 
 // Wraps an already-built EVP_PKEY (from a JWK), checking type, size and curve against `alg`.
-Result<JwtKey> makePublicKey(std::string kid, JwtAlg alg, EvpPkeyPtr pkey);
+sdk::Result<JwtKey> makePublicKey(std::string kid, JwtAlg alg, EvpPkeyPtr pkey);
 
 }  // namespace remora::auth

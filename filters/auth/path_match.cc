@@ -1,16 +1,11 @@
 #include "path_match.h"
 
+#include <remora/sdk/query.h>
+
 #include <vector>
 
 namespace remora::auth {
 namespace {
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool unreserved(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
@@ -23,8 +18,10 @@ std::string decodeUnreserved(std::string_view in) {
   std::string out;
   out.reserve(in.size());
   for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size() && hexValue(in[i + 1]) >= 0 && hexValue(in[i + 2]) >= 0) {
-      char c = static_cast<char>(hexValue(in[i + 1]) * 16 + hexValue(in[i + 2]));
+    if (in[i] == '%' && i + 2 < in.size() && sdk::hexDigitValue(in[i + 1]) >= 0 &&
+        sdk::hexDigitValue(in[i + 2]) >= 0) {
+      char c =
+          static_cast<char>(sdk::hexDigitValue(in[i + 1]) * 16 + sdk::hexDigitValue(in[i + 2]));
       if (unreserved(c)) {
         out.push_back(c);
       } else {

@@ -1,15 +1,15 @@
 #include "breaker_config.h"
 
+#include <remora/sdk/config_reader.h>
+
 #include <atomic>
 #include <limits>
 
-#include "../common/config_reader.h"
-
 namespace remora::circuit_breaker {
 
-using filters::ConfigErrors;
-using filters::ConfigReader;
-using filters::Json;
+using sdk::ConfigErrors;
+using sdk::ConfigReader;
+using sdk::Json;
 
 namespace {
 
@@ -68,8 +68,8 @@ uint32_t parseGrpcFailures(const Json& list, const std::string& path, ConfigErro
     const Json& item = list[i];
     int code = item.is_string() ? grpcStatusFromName(item.get<std::string>()) : -1;
     if (code <= 0) {
-      errors.add(
-          filters::indexPath(path, i),
+      errors.fail(
+          sdk::indexPath(path, i),
           "must name a gRPC status other than ok (e.g. \"unavailable\"), got " + item.dump());
       return 0;
     }
@@ -125,9 +125,9 @@ std::unique_ptr<BreakerConfig> parseBreakerConfig(const Json& json, std::string&
     top.allowOnly({"clusters"});
     if (const Json* clusters = top.object("clusters", /*required=*/true)) {
       for (auto it = clusters->begin(); it != clusters->end() && !errors.failed(); ++it) {
-        std::string path = filters::fieldPath("clusters", it.key());
+        std::string path = sdk::fieldPath("clusters", it.key());
         if (it.key().empty()) {
-          errors.add("clusters", "a cluster name must not be empty");
+          errors.fail("clusters", "a cluster name must not be empty");
           break;
         }
         ClusterLimits limits = parseCluster(it.key(), it.value(), path, errors);
@@ -137,7 +137,7 @@ std::unique_ptr<BreakerConfig> parseBreakerConfig(const Json& json, std::string&
     }
   }
   if (errors.failed()) {
-    error = errors.first;
+    error = errors.first();
     return nullptr;
   }
   config->generation = next_generation.fetch_add(1, std::memory_order_relaxed);

@@ -1,20 +1,10 @@
 #include "outcome.h"
 
+#include <remora/sdk/host.h>
+
 namespace remora::circuit_breaker {
 
-namespace {
-
-bool hasFlag(std::string_view flags, std::string_view flag) {
-  while (!flags.empty()) {
-    size_t comma = flags.find(',');
-    if (flags.substr(0, comma) == flag) return true;
-    if (comma == std::string_view::npos) break;
-    flags.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
-}  // namespace
+using sdk::hasFlag;
 
 Outcome classifyOutcome(int status, std::string_view flags, bool has_upstream) {
   // Flags first: a failed exchange may still carry a status (the kernel's own 503/504).

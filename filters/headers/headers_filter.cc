@@ -6,7 +6,7 @@
 // Each block is applied in the order remove, set, add, so `remove: [x]` + `add: {x: v}` leaves
 // exactly one x: v.
 
-#include <remora/sdk/config_util.h>
+#include <remora/sdk/config_reader.h>
 #include <remora/sdk/filter.h>
 
 #include <cctype>

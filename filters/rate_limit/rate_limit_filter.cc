@@ -9,7 +9,7 @@
 // enforces the whole rate on its own, so the proxy-wide limit is rate x workers (the ABI does not
 // tell a plugin how many workers there are).
 
-#include <remora/sdk/config_util.h>
+#include <remora/sdk/config_reader.h>
 #include <remora/sdk/filter.h>
 #include <remora/sdk/per_worker.h>
 

@@ -9,9 +9,9 @@
 
 namespace remora::router {
 
-using filters::ConfigErrors;
-using filters::ConfigReader;
-using filters::Json;
+using sdk::ConfigErrors;
+using sdk::ConfigReader;
+using sdk::Json;
 
 bool isToken(std::string_view s) {
   if (s.empty()) return false;
@@ -93,7 +93,7 @@ void parseValueMatchers(ConfigReader& r, std::string_view key, bool is_header,
   if (!list) return;
   out.resize(list->size());
   for (size_t i = 0; i < list->size(); ++i) {
-    parseValueMatcher((*list)[i], filters::indexPath(r.pathOf(key), i), errors, is_header, out[i]);
+    parseValueMatcher((*list)[i], sdk::indexPath(r.pathOf(key), i), errors, is_header, out[i]);
   }
 }
 
@@ -103,9 +103,9 @@ void parseMethods(ConfigReader& r, std::vector<std::string>& out, ConfigErrors& 
   if (list->empty()) r.fail("methods", "must not be empty (leave it out to match any method)");
   for (size_t i = 0; i < list->size(); ++i) {
     const Json& m = (*list)[i];
-    std::string path = filters::indexPath(r.pathOf("methods"), i);
+    std::string path = sdk::indexPath(r.pathOf("methods"), i);
     if (!m.is_string() || !isToken(m.get_ref<const std::string&>())) {
-      errors.add(path, "must be an HTTP method such as \"GET\"");
+      errors.fail(path, "must be an HTTP method such as \"GET\"");
       continue;
     }
     std::string method = m.get<std::string>();

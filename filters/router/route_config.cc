@@ -10,9 +10,9 @@
 
 namespace remora::router {
 
-using filters::ConfigErrors;
-using filters::ConfigReader;
-using filters::Json;
+using sdk::ConfigErrors;
+using sdk::ConfigReader;
+using sdk::Json;
 
 namespace {
 
@@ -28,7 +28,7 @@ void parseWeightedClusters(ConfigReader& r, ConfigErrors& errors, Route& route) 
   uint32_t sum = 0;
   std::set<std::string> seen;
   for (size_t i = 0; i < list->size(); ++i) {
-    ConfigReader w((*list)[i], filters::indexPath(r.pathOf("weighted_clusters"), i), errors);
+    ConfigReader w((*list)[i], sdk::indexPath(r.pathOf("weighted_clusters"), i), errors);
     w.allowOnly({"cluster", "weight"});
     WeightedCluster wc;
     if (auto cluster = w.string("cluster", /*required=*/true)) {
@@ -100,11 +100,11 @@ void parseRetry(ConfigReader& r, ConfigErrors& errors, Route& route) {
       } else if (uint32_t bit = grpcRetryCondition(s)) {
         retry.on |= bit;
       } else {
-        errors.add(filters::indexPath(p.pathOf("on"), i),
-                   "must be one of \"5xx\", \"reset\", \"connect_failure\", \"cancelled\", "
-                   "\"deadline-exceeded\", \"internal\", \"resource-exhausted\", "
-                   "\"unavailable\", got " +
-                       cond.dump());
+        errors.fail(sdk::indexPath(p.pathOf("on"), i),
+                    "must be one of \"5xx\", \"reset\", \"connect_failure\", \"cancelled\", "
+                    "\"deadline-exceeded\", \"internal\", \"resource-exhausted\", "
+                    "\"unavailable\", got " +
+                        cond.dump());
       }
     }
   }
@@ -236,17 +236,17 @@ std::unique_ptr<RouterConfig> parseRouterConfig(const Json& json, std::string& e
       config->routes.resize(routes->size());
       std::set<std::string> names;
       for (size_t i = 0; i < routes->size() && !errors.failed(); ++i) {
-        std::string path = filters::indexPath("routes", i);
+        std::string path = sdk::indexPath("routes", i);
         parseRoute((*routes)[i], path, errors, config->routes[i]);
         if (!errors.failed() && !names.insert(config->routes[i].name).second) {
-          errors.add(filters::fieldPath(path, "name"),
-                     "\"" + config->routes[i].name + "\" names another route too");
+          errors.fail(sdk::fieldPath(path, "name"),
+                      "\"" + config->routes[i].name + "\" names another route too");
         }
       }
     }
   }
   if (errors.failed()) {
-    error = errors.first;
+    error = errors.first();
     return nullptr;
   }
   return config;

@@ -1,6 +1,6 @@
 #include "route_matcher.h"
 
-#include "../common/url_decode.h"
+#include <remora/sdk/query.h>
 
 #include <cctype>
 
@@ -55,20 +55,6 @@ bool pathMatches(const RouteMatch& match, std::string_view path) {
 
 }  // namespace
 
-std::optional<std::string> queryParam(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    size_t eq = pair.find('=');
-    std::string_view key = pair.substr(0, eq);
-    if (remora::filters::urlDecode(key) != name) continue;
-    return eq == std::string_view::npos ? std::string()
-                                        : remora::filters::urlDecode(pair.substr(eq + 1));
-  }
-  return std::nullopt;
-}
-
 bool hostMatches(std::string_view pattern, std::string_view authority) {
   // A pattern with a port compares the whole authority; otherwise the port is ignored.
   bool with_port = pattern.find(':') != std::string_view::npos && pattern.back() != ']';
@@ -115,7 +101,7 @@ bool routeMatches(const RouteMatch& match, const RequestView& request) {
   if (!match.query.empty()) {
     std::string_view query = queryOf(target);
     for (const ValueMatcher& q : match.query) {
-      std::optional<std::string> value = queryParam(query, q.name);
+      std::optional<std::string> value = sdk::queryParam(query, q.name);
       std::optional<std::string_view> view;
       if (value) view = *value;
       if (!valueMatches(q, view)) return false;

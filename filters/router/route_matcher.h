@@ -18,9 +18,6 @@ bool routeMatches(const RouteMatch& match, const RequestView& request);
 // The first matching route, or nullptr for "no route".
 const Route* findRoute(const RouterConfig& config, const RequestView& request);
 
-// The first value of query parameter `name` ('+' and %XX decoded), or nullopt when absent.
-std::optional<std::string> queryParam(std::string_view query, std::string_view name);
-
 // True if `authority` (a Host header, maybe with a port) matches the lower-case host pattern.
 bool hostMatches(std::string_view pattern, std::string_view authority);
 

@@ -104,6 +104,8 @@ class SdkInstall : public ::testing::Test {
 TEST_F(SdkInstall, InstallsHeadersPackageAndPkgConfig) {
   for (const char* f : {"include/remora/remora_filter.h", "include/remora/sdk/filter.h",
                         "include/remora/sdk/stream.h", "include/remora/sdk/per_worker.h",
+                        "include/remora/sdk/config_reader.h", "include/remora/sdk/config_util.h",
+                        "include/remora/sdk/result.h", "include/remora/sdk/query.h",
                         "lib/cmake/RemoraFilterSDK/RemoraFilterSDKConfig.cmake",
                         "lib/cmake/RemoraFilterSDK/RemoraFilterSDKConfigVersion.cmake",
                         "lib/cmake/RemoraFilterSDK/RemoraFilter.cmake",

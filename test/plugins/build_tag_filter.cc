@@ -3,7 +3,7 @@
 // `x-build: <tag>`, so a test that swaps one build for the other under load can tell which
 // generation served each response. Its config may set `fail: true` to be refused.
 
-#include <remora/sdk/config_util.h>
+#include <remora/sdk/config_reader.h>
 #include <remora/sdk/filter.h>
 
 #include <memory>

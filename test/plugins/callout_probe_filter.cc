@@ -14,7 +14,7 @@
 // response headers), `x-callout-count: <headers received>` and the callout's body as its body.
 // Config: {"cluster": "name", "timeout_ms": 1000}.
 
-#include <remora/sdk/config_util.h>
+#include <remora/sdk/config_reader.h>
 #include <remora/sdk/filter.h>
 
 #include <chrono>

@@ -3,7 +3,7 @@
 // routes, per-worker state, the event bus), so test/unit/filters/sdk_test.cc can check what
 // reaches the host.
 
-#include <remora/sdk/config_util.h>
+#include <remora/sdk/config_reader.h>
 #include <remora/sdk/filter.h>
 #include <remora/sdk/per_worker.h>
 

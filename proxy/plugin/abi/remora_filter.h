@@ -272,6 +272,31 @@ typedef struct remora_host_api {
   uint32_t (*upstream_limits_hit)(remora_stream_t* s);
 } remora_host_api_t;
 
+/* True when the host table `host` (a const remora_host_api_t*) is long enough to contain `field`.
+ * Fields are only ever appended, so this is how a plugin built against a newer minor probes a call
+ * an older kernel lacks:
+ *   if (REMORA_HOST_HAS(host, set_upstream_limits)) host->set_upstream_limits(s, &limits); */
+#define REMORA_HOST_HAS(host, field)                                              \
+  (offsetof(remora_host_api_t, field) + sizeof(((remora_host_api_t*)0)->field) <= \
+   (host)->struct_size)
+
+/* Nonzero when the response flags `flags` (host->response_flags: Envoy-style codes joined by
+ * commas, "-" when there are none, e.g. "UF" or "UT,URX") hold the code `flag` (NUL-terminated)
+ * as a whole element: "UR" is in "UT,UR" but not in "URX". An empty `flag` is never held. */
+static inline int remora_flags_has(remora_str_t flags, const char* flag) {
+  size_t start = 0;
+  if (flags.data == NULL || flag == NULL || flag[0] == '\0') return 0;
+  while (start < flags.len) {
+    size_t end = start;
+    size_t k = 0;
+    while (end < flags.len && flags.data[end] != ',') ++end;
+    while (start + k < end && flag[k] != '\0' && flags.data[start + k] == flag[k]) ++k;
+    if (start + k == end && flag[k] == '\0') return 1;
+    start = end + 1;
+  }
+  return 0;
+}
+
 /* What a plugin is and does. Returned by remora_plugin_descriptor(); static, owned by the
  * plugin, valid while the plugin is loaded. Any hook may be NULL (not interested). */
 typedef struct remora_plugin_descriptor {

@@ -2,12 +2,17 @@
 
 #include <gtest/gtest.h>
 
+#include <remora/sdk/query.h>
+
 #include "auth/credentials.h"
 #include "auth/encoding.h"
 #include "auth/path_match.h"
 
 namespace remora::auth {
 namespace {
+
+// Query parsing is the SDK's; the filters match on it.
+using sdk::queryParam;
 
 TEST(AuthEncodingTest, Base64UrlRoundTrips) {
   for (std::string s : {"", "f", "fo", "foo", "foob", "fooba", "foobar", "\xff\xfe\x00\x01"}) {

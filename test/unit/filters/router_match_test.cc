@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <remora/sdk/query.h>
+
 #include <map>
 #include <string>
 
@@ -10,6 +12,9 @@
 
 namespace remora::router {
 namespace {
+
+// Query parsing is the SDK's; the filters match on it.
+using sdk::queryParam;
 
 struct FakeRequest : RequestView {
   std::string method_ = "GET";

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include <remora/sdk/config_util.h>
+#include <remora/sdk/config_reader.h>
 #include <remora/sdk/stream.h>
 
 #include <chrono>

@@ -41,12 +41,8 @@
 #define REMORA_FILTER_ABI_COMPATIBLE(host_major, host_minor, plugin_major, plugin_minor) \
   ((host_major) == (plugin_major) && (host_minor) >= (plugin_minor))
 
-// Run time: true when the host table `host` (a const remora_host_api_t*) is long enough to
-// contain `field`. Fields are only ever appended, so this is how a plugin built against a newer
-// minor probes a call an older kernel lacks.
-#define REMORA_HOST_HAS(host, field)                                              \
-  (offsetof(remora_host_api_t, field) + sizeof(((remora_host_api_t*)0)->field) <= \
-   (host)->struct_size)
+// Run time: REMORA_HOST_HAS(host, field), true when the host table is long enough to contain
+// `field`, comes from remora_filter.h itself, so pure-C plugins probe the same way.
 
 namespace remora::sdk {
 
@@ -75,6 +71,12 @@ inline remora_str_t toStr(std::string_view v) {
 // The ABI's pointer+length as a view; a NULL data pointer becomes an empty view.
 inline std::string_view toView(remora_str_t s) {
   return s.data == nullptr ? std::string_view() : std::string_view(s.data, s.len);
+}
+
+// True when the comma-separated response flags `flags` ("UT,URX", "-") hold the code `flag`
+// (NUL-terminated) as a whole element; remora_flags_has of the C ABI.
+inline bool hasFlag(std::string_view flags, const char* flag) {
+  return remora_flags_has(toStr(flags), flag) != 0;
 }
 
 // Copies `message` into the C error buffer `err` (capacity `len`), truncated, NUL-terminated.

@@ -214,8 +214,10 @@ class Stream {
   uint64_t responseBytes() const { return host().response_bytes(s_); }
   // "host:port" of the chosen upstream endpoint, empty before one is chosen.
   std::string_view upstreamAddress() const { return toView(host().upstream_address(s_)); }
-  // Envoy-style response flags ("UF", "UT", "-").
+  // Envoy-style response flags ("UF", "UT,URX", "-").
   std::string_view responseFlags() const { return toView(host().response_flags(s_)); }
+  // True when the response flags hold `flag` ("UF") as a whole code.
+  bool hasResponseFlag(const char* flag) const { return hasFlag(responseFlags(), flag); }
   // Wall-clock start of the stream, microseconds since the Unix epoch.
   uint64_t startTimeUs() const { return host().stream_start_us(s_); }
 

@@ -1,13 +1,18 @@
 #pragma once
-// Result<T>: a value or an error message, for config-time code. The filter builds against the
-// SDK and the C ABI only (it must also build outside this repository against an installed
-// Remora), so it carries this small type instead of including the kernel's common/result.h.
+// Result<T>: a value or an error message, for config-time code (parsing keys, files, documents).
+// A filter builds against the SDK and the C ABI only, so it can also build outside this repository
+// against an installed Remora; this is the SDK's own small type, not the kernel's.
+//
+//   sdk::Result<Key> parseKey(std::string_view text) {
+//     if (text.empty()) return sdk::Error{"empty key"};
+//     return Key{...};
+//   }
 
 #include <string>
 #include <utility>
 #include <variant>
 
-namespace remora::auth {
+namespace remora::sdk {
 
 struct Error {
   std::string message;
@@ -27,10 +32,11 @@ class [[nodiscard]] Result {
   T& operator*() & { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
+  // The message; only valid when !ok().
   const std::string& error() const { return std::get<1>(v_).message; }
 
  private:
   std::variant<T, Error> v_;
 };
 
-}  // namespace remora::auth
+}  // namespace remora::sdk
