@@ -5,6 +5,7 @@
 #   bench/callgrind_remora.sh build/proxy/remora [h2load args, e.g. -H 'content-type: x']
 #   MODE=chain bench/callgrind_remora.sh build/proxy/remora   # access_log + auth + router + breaker
 #   MODE=h2c bench/callgrind_remora.sh build/proxy/remora     # prior-knowledge HTTP/2, -m10
+#   KEEP=/tmp/cg bench/callgrind_remora.sh ...                  # keep the profiles too
 # MODE=kernel (the default) is the built-in prefix route with no filters. MODE=chain loads the
 # filter plugins next to the binary (FILTER_DIR, default build/filters) and sends every request
 # a bearer JWT (HS256, a cache hit after the first), as bench/run.sh MODE=chain does.
@@ -90,6 +91,9 @@ Y
     exit 1
   fi
   awk '/^summary:/ {print $2}' "$dir/cg.out"
+  # KEEP=DIR keeps each life's profile (callgrind_annotate DIR/MODE.N.callgrind) to see where
+  # a difference between two binaries comes from.
+  if [[ -n ${KEEP:-} ]]; then mkdir -p "$KEEP" && cp "$dir/cg.out" "$KEEP/$MODE.$n.callgrind"; fi
   rm -rf "$dir"
 }
 

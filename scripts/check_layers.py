@@ -3,6 +3,7 @@
 an include that runs up or sideways (Chromium's checkdeps is the model).
 
   scripts/check_layers.py            # exit 0 when every include is allowed, 1 otherwise
+  scripts/check_layers.py --root D   # check the tree at D instead (its own test uses this)
 
 The table below is the whole rule. A kernel folder (a "room") may include its own files and the
 rooms it lists; a room's list holds only rooms on lower floors, except on the top floor, whose
@@ -124,6 +125,11 @@ def check_filters(root, errors):
 
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if len(sys.argv) == 3 and sys.argv[1] == "--root":
+        root = os.path.abspath(sys.argv[2])
+    elif len(sys.argv) != 1:
+        print("usage: check_layers.py [--root DIR]")
+        return 2
     errors = []
     check_kernel(root, errors)
     check_filters(root, errors)

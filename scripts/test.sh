@@ -2,10 +2,12 @@
 # The whole test suite: installs what the tests need (idempotent), builds with warnings as
 # errors, runs unit and integration tests with ctest, each fuzzer for a bounded time, then the
 # Bazel build's unit tests and the cross-build plugin ABI check (so the two builds cannot drift).
+# First of all, the layering check: no include under proxy/ or filters/ runs up a floor.
 # FUZZ_SECONDS=0 skips the fuzzers; SKIP_BAZEL=1 skips the Bazel steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+python3 scripts/check_layers.py
 scripts/build.sh
 ctest_log=$(mktemp)
 trap 'rm -f "$ctest_log"' EXIT

@@ -76,6 +76,7 @@ void Dispatcher::onDeferred(evutil_socket_t, short, void* arg) {
 }
 
 void Dispatcher::run() {
+  owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
   event_base_loop(base(), 0);
 }
 

@@ -7,6 +7,7 @@
 
 #include <event2/event.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -14,6 +15,7 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/c_handles.h"
@@ -54,8 +56,14 @@ class Dispatcher {
   // Owning thread: destroys `obj` after the current event callback returns.
   void deferDelete(std::unique_ptr<Deferrable> obj);
 
-  // Runs the loop until exit() is called from this thread (or via post()).
+  // Runs the loop until exit() is called from this thread (or via post()). The calling thread
+  // becomes the dispatcher's own.
   void run();
+  // Any thread: whether the caller is this dispatcher's thread (the one that made it, until
+  // run() is called on another).
+  bool onOwnThread() const {
+    return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id();
+  }
   void exit();
 
   // 64 KiB read scratch reused by every connection on this thread.
@@ -88,6 +96,7 @@ class Dispatcher {
   uint64_t rng_state_;
   size_t worker_index_ = 0;
   std::string header_scratch_;
+  std::atomic<std::thread::id> owner_{std::this_thread::get_id()};
 };
 
 }  // namespace remora

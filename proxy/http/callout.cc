@@ -14,6 +14,7 @@ Callout::Callout(std::shared_ptr<upstream::WorkerCluster> cluster, http::Message
       request_body_(std::move(body)),
       cb_(cb),
       user_(user),
+      caller_(detail::t_running),
       timer_(cluster_->dispatcher().base(), onTimeout, this) {
   timer_.set(timeout_ms ? timeout_ms : uint64_t(cluster_->config().response_timeout.count()));
 }
@@ -109,6 +110,7 @@ void Callout::deliver(int status, std::string body) {
   hs.reserve(headers_.size());
   for (const auto& [n, v] : headers_) hs.push_back({{n.data(), n.size()}, {v.data(), v.size()}});
   // Last: the callback may end the stream, which defers this object's deletion.
+  PluginScope scope(caller_.name, caller_.host);
   cb_(user_, status, hs.data(), hs.size(), remora_str_t{body.data(), body.size()});
 }
 

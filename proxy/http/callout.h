@@ -14,6 +14,7 @@
 #include "event/dispatcher.h"
 #include "event/lazy_timer.h"
 #include "plugin/abi/remora_filter.h"
+#include "plugin/plugin_scope.h"
 #include "upstream/upstream_connection.h"
 #include "upstream/worker_cluster.h"
 
@@ -53,6 +54,9 @@ class Callout : public upstream::UpstreamCallbacks, public Deferrable {
   std::string request_body_;
   remora_callout_cb cb_;
   void* user_;
+  // The plugin that made the call (from inside one of its hooks), named again around its
+  // callback. Its generation outlives the callout: the stream that owns both pins it.
+  RunningPlugin caller_;
   LazyTimer timer_;
   upstream::EndpointPool* pending_pool_ = nullptr;
   upstream::UpstreamRequest* conn_ = nullptr;

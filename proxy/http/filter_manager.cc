@@ -48,9 +48,9 @@ void FilterManager::begin(std::shared_ptr<const FilterChain> chain, size_t worke
     v.gen->inflight(worker).add();
     v.gen->requests(worker).inc();
     if (v.gen->descriptor().stream_new != nullptr) {
-      detail::t_current_plugin = v.gen->name();
+      detail::t_running = {v.gen->name(), v.gen->host()};
       ctx_[i] = v.gen->descriptor().stream_new(v.config, handle);
-      detail::t_current_plugin = {};
+      detail::t_running = {};
     }
   }
 }
@@ -60,14 +60,14 @@ ChainResult FilterManager::call(size_t i, Call&& fn) {
   const FilterEntry& e = *chain_->entries[i];
   const bool is_canary = canary(i);
   const FilterVariant& v = e.variant(is_canary);
-  std::string_view outer = detail::t_current_plugin;
-  detail::t_current_plugin = v.gen->name();
+  RunningPlugin outer = detail::t_running;
+  detail::t_running = {v.gen->name(), v.gen->host()};
   const uint32_t budget = e.quarantinePolicy().hook_budget_ms;
   const int64_t started = budget > 0 ? coarseMs() : 0;
   ++depth_;
   remora_status_t st = fn(v.gen->descriptor(), ctx_[i]);
   --depth_;
-  detail::t_current_plugin = outer;
+  detail::t_running = outer;
   bool failed = st != REMORA_CONTINUE && st != REMORA_STOP && st != REMORA_REPLIED;
   if (budget > 0 && !failed && coarseMs() - started > int64_t(budget)) {
     // Over budget: the result stands (the work is done), but it counts against the build.
@@ -162,10 +162,10 @@ void FilterManager::end(remora_stream_t* log_handle) {
     if (skipped(i)) continue;
     const FilterVariant& v = chain->entries[i]->variant(canary(i));
     const remora_plugin_descriptor_t& d = v.gen->descriptor();
-    detail::t_current_plugin = v.gen->name();
+    detail::t_running = {v.gen->name(), v.gen->host()};
     if (log_handle != nullptr && d.on_log != nullptr) d.on_log(ctx_[i], log_handle);
     if (d.stream_free != nullptr && ctx_[i] != nullptr) d.stream_free(ctx_[i]);
-    detail::t_current_plugin = {};
+    detail::t_running = {};
     v.gen->inflight(worker_).sub();
   }
   ctx_.clear();

@@ -10,14 +10,11 @@
 #include "http/callout.h"
 #include "http/proxy_stream.h"
 #include "plugin/event_bus.h"
-#include "plugin/lifecycle_events.h"
 #include "plugin/plugin_metrics.h"
 #include "plugin/plugin_scope.h"
 
 namespace remora::plugin {
 namespace {
-
-HostServices g_services;
 
 using http::HeaderMap;
 using http::MessageHead;
@@ -255,7 +252,8 @@ int clusterEndpointAt(remora_stream_t* s, remora_str_t cluster, size_t i,
 }
 
 void ejectEndpoint(remora_str_t cluster, remora_str_t address, uint32_t ms) {
-  if (g_services.eject) g_services.eject(std::string(sv(cluster)), std::string(sv(address)), ms);
+  const HostContext* host = currentHost();
+  if (host && host->eject) host->eject(std::string(sv(cluster)), std::string(sv(address)), ms);
 }
 
 void log(remora_log_level_t level, remora_str_t message) {
@@ -291,33 +289,45 @@ int32_t metricSeries(remora_config_ctx_t* c, int32_t metric, remora_str_t label_
   return *r;
 }
 
+// The calls below carry no context of their own: they reach the services of the kernel whose
+// plugin code is running on this thread (PluginScope), and do nothing outside plugin code.
+PluginMetrics* metrics() {
+  const HostContext* host = currentHost();
+  return host ? host->metrics : nullptr;
+}
+
+EventBus* bus() {
+  const HostContext* host = currentHost();
+  return host ? host->bus : nullptr;
+}
+
 void metricAdd(remora_stream_t* s, int32_t series, int64_t delta) {
-  if (g_services.metrics)
-    g_services.metrics->add(stream(s).dispatcher().workerIndex(), series, delta);
+  if (PluginMetrics* m = metrics()) m->add(stream(s).dispatcher().workerIndex(), series, delta);
 }
 
 void metricObserve(remora_stream_t* s, int32_t series, double value) {
-  if (g_services.metrics)
-    g_services.metrics->observe(stream(s).dispatcher().workerIndex(), series, value);
+  if (PluginMetrics* m = metrics()) m->observe(stream(s).dispatcher().workerIndex(), series, value);
 }
 
 void publish(remora_str_t topic, remora_str_t payload) {
-  if (g_services.bus) g_services.bus->publish(std::string(sv(topic)), std::string(sv(payload)));
+  if (EventBus* b = bus()) b->publish(std::string(sv(topic)), std::string(sv(payload)));
 }
 
 uint64_t subscribe(remora_str_t topic, remora_event_cb cb, void* user) {
-  if (!g_services.bus || cb == nullptr) return 0;
-  // Deliveries run outside any hook: remember who subscribed, so its log lines name it.
-  return g_services.bus->subscribe(
-      std::string(sv(topic)),
-      [cb, user, who = std::string(currentPlugin())](const std::string& t, const std::string& p) {
-        PluginScope scope(who);
-        cb(user, rs(t), rs(p));
-      });
+  EventBus* b = bus();
+  if (b == nullptr || cb == nullptr) return 0;
+  // Deliveries run outside any hook: remember who subscribed, so its log lines name it and its
+  // host calls reach the same kernel.
+  return b->subscribe(std::string(sv(topic)),
+                      [cb, user, who = std::string(currentPlugin()), host = currentHost()](
+                          const std::string& t, const std::string& p) {
+                        PluginScope scope(who, host);
+                        cb(user, rs(t), rs(p));
+                      });
 }
 
 void unsubscribe(uint64_t id) {
-  if (g_services.bus) g_services.bus->unsubscribe(id);
+  if (EventBus* b = bus()) b->unsubscribe(id);
 }
 
 int httpCall(remora_stream_t* s, remora_str_t cluster, remora_str_t method, remora_str_t path,
@@ -388,11 +398,6 @@ const remora_host_api_t kHostApi = {
 };
 
 }  // namespace
-
-void installHostServices(HostServices services) {
-  setLifecycleBus(services.bus);
-  g_services = std::move(services);
-}
 
 const remora_host_api_t* hostApi() {
   return &kHostApi;

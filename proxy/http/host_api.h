@@ -1,28 +1,14 @@
 #pragma once
 // The kernel's implementation of remora_host_api_t, the table every plugin receives in start().
-// Stream calls resolve the opaque remora_stream_t to its ProxyStream; process-wide services
-// (metrics, event bus, endpoint ejection) come from the HostServices the Server installs once.
-
-#include <cstdint>
-#include <functional>
-#include <string>
+// Stream calls resolve the opaque remora_stream_t to its ProxyStream; the calls that carry no
+// stream (publish, subscribe, eject_endpoint) and the metric calls reach the services of the
+// kernel whose plugin is running (plugin/host_context.h, named by its PluginScope), so the
+// table itself is constant and nothing is installed into it.
 
 #include "plugin/abi/remora_filter.h"
 
 namespace remora::plugin {
 
-class PluginMetrics;
-class EventBus;
-
-struct HostServices {
-  PluginMetrics* metrics = nullptr;
-  EventBus* bus = nullptr;
-  // Takes an endpoint out of load balancing on every worker for `ms`.
-  std::function<void(const std::string& cluster, const std::string& address, uint32_t ms)> eject;
-};
-
-// Main thread, before any plugin loads.
-void installHostServices(HostServices services);
 const remora_host_api_t* hostApi();
 
 }  // namespace remora::plugin

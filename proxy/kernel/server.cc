@@ -38,7 +38,6 @@ Server::~Server() {
     publisher_->reset();  // chains, then plugin generations (stop, dlclose),
                           // before their services
   plugins_.reset();
-  plugin::PluginGeneration::setMainDispatcher(nullptr);
 }
 
 int Server::run() {
@@ -46,16 +45,15 @@ int Server::run() {
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   store_ = std::make_unique<stats::Store>(n);
   plugin::EventBus::setThreadDispatcher(&main_);
-  plugin::PluginGeneration::setMainDispatcher(&main_);
   plugin_metrics_ = std::make_shared<plugin::PluginMetrics>(n);
-  plugin::HostServices services;
-  services.metrics = plugin_metrics_.get();
-  services.bus = &bus_;
-  services.eject = [this](const std::string& cluster, const std::string& address, uint32_t ms) {
+  host_context_.metrics = plugin_metrics_.get();
+  host_context_.bus = &bus_;
+  host_context_.main = &main_;
+  host_context_.eject = [this](const std::string& cluster, const std::string& address,
+                               uint32_t ms) {
     for (auto& w : workers_) w->ejectEndpoint(cluster, address, ms);
   };
-  plugin::installHostServices(std::move(services));
-  plugins_ = std::make_shared<plugin::PluginRegistry>(plugin::hostApi(), n);
+  plugins_ = std::make_shared<plugin::PluginRegistry>(plugin::hostApi(), host_context_, n);
   health_ = std::make_shared<upstream::HealthChecker>(
       main_, [this](const std::string& cluster, const std::string& address, bool healthy) {
         for (auto& w : workers_) w->setEndpointHealth(cluster, address, healthy);

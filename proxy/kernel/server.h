@@ -67,6 +67,8 @@ class Server {
   // Plugin services outlive every snapshot and worker: a generation's stop() may still use them.
   plugin::EventBus bus_;
   std::shared_ptr<plugin::PluginMetrics> plugin_metrics_;
+  // What this kernel lends its plugins; outlives the registry and every generation.
+  plugin::HostContext host_context_;
   std::shared_ptr<plugin::PluginRegistry> plugins_;
   std::shared_ptr<prometheus::Registry> registry_;
   // Main-thread health checks; also a metrics collectable, so shared with the registry.

@@ -14,13 +14,12 @@ Status validatePlugins(const config::Config& cfg) {
   if (!any) return Status();
   plugin::EventBus bus;
   plugin::PluginMetrics metrics(1);
-  plugin::HostServices services;
-  services.metrics = &metrics;
-  services.bus = &bus;
-  plugin::installHostServices(services);
+  plugin::HostContext context;
+  context.metrics = &metrics;
+  context.bus = &bus;
   std::string errors;
   {
-    plugin::PluginRegistry registry(plugin::hostApi(), 1);
+    plugin::PluginRegistry registry(plugin::hostApi(), context, 1);
     registry.scan(cfg.plugins.dir, cfg.plugins.cache_dir);
     for (size_t i = 0; i < cfg.listeners.size(); ++i) {
       if (cfg.listeners[i].filters.empty()) continue;
@@ -29,7 +28,6 @@ Status validatePlugins(const config::Config& cfg) {
       if (!chain) errors += (errors.empty() ? "" : "\n") + chain.error();
     }
   }
-  plugin::installHostServices({});
   if (!errors.empty()) return Error{errors};
   return Status();
 }

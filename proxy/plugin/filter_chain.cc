@@ -15,7 +15,7 @@ namespace remora::plugin {
 FilterVariant::~FilterVariant() {
   if (quarantined.load(std::memory_order_relaxed)) gen->addQuarantined(-1);
   if (config != nullptr && gen->descriptor().config_free != nullptr) {
-    PluginScope scope(gen->name());
+    PluginScope scope(gen->name(), gen->host());
     gen->descriptor().config_free(config);
   }
 }
@@ -60,7 +60,7 @@ void FilterEntry::recordFailure(bool canary) const {
   spdlog::warn("plugin {} generation {} quarantined after {} failures ({}: {})", v.gen->name(),
                v.gen->generation(), n, payload["on_error"].get<std::string>(),
                on_error_ == config::OnError::kFailOpen ? "bypassed" : "streams answered 503");
-  publishLifecycle("quarantined", payload);
+  publishLifecycle(*v.gen->host(), "quarantined", payload);
 }
 
 namespace {
@@ -89,7 +89,7 @@ std::unique_ptr<FilterVariant> configure(const PluginGenerationPtr& gen,
   const remora_plugin_descriptor_t& d = gen->descriptor();
   if (d.config_new != nullptr) {
     remora_config_ctx ctx{gen.get(), &metrics, {}};
-    PluginScope scope(gen->name());
+    PluginScope scope(gen->name(), gen->host());
     char err[1024] = {0};
     cfg = d.config_new(&ctx, remora_str_t{ref.config_json.data(), ref.config_json.size()}, err,
                        sizeof(err));
@@ -101,7 +101,7 @@ std::unique_ptr<FilterVariant> configure(const PluginGenerationPtr& gen,
       nlohmann::json payload = describeGeneration(*gen);
       payload["field"] = field;
       payload["error"] = msg;
-      publishLifecycle("config_rejected", payload);
+      publishLifecycle(*gen->host(), "config_rejected", payload);
       return nullptr;
     }
   }

@@ -9,16 +9,15 @@
 
 namespace remora::plugin {
 
-class EventBus;
 class PluginGeneration;
-
-// The bus events go to (main thread, set with the host services; nullptr = log only).
-void setLifecycleBus(EventBus* bus);
+struct HostContext;
 
 // The payload's build fields for `gen`.
 nlohmann::json describeGeneration(const PluginGeneration& gen);
 
-// Logs and publishes `remora.plugin.<what>` with `payload`.
-void publishLifecycle(std::string_view what, const nlohmann::json& payload);
+// Logs and publishes `remora.plugin.<what>` with `payload` on `context`'s bus (log only without
+// one).
+void publishLifecycle(const HostContext& context, std::string_view what,
+                      const nlohmann::json& payload);
 
 }  // namespace remora::plugin

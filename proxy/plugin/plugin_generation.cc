@@ -18,8 +18,6 @@ namespace remora::plugin {
 namespace {
 
 std::atomic<uint64_t> g_next_generation{1};
-std::atomic<Dispatcher*> g_main_dispatcher{nullptr};
-thread_local bool t_is_main = false;
 
 bool validName(const char* name) {
   if (name == nullptr || *name == '\0') return false;
@@ -59,14 +57,9 @@ Result<std::string> sha256File(const std::string& path) {
   return hex;
 }
 
-void PluginGeneration::setMainDispatcher(Dispatcher* main) {
-  t_is_main = main != nullptr;
-  g_main_dispatcher.store(main);
-}
-
 void PluginGeneration::release(PluginGeneration* gen) {
-  Dispatcher* main = g_main_dispatcher.load();
-  if (main == nullptr || t_is_main) {
+  Dispatcher* main = gen->context_->main;
+  if (main == nullptr || main->onOwnThread()) {
     delete gen;
     return;
   }
@@ -76,6 +69,7 @@ void PluginGeneration::release(PluginGeneration* gen) {
 Result<std::shared_ptr<PluginGeneration>> PluginGeneration::load(const std::string& path,
                                                                  const std::string& cache_dir,
                                                                  const remora_host_api_t* host,
+                                                                 const HostContext& context,
                                                                  size_t workers) {
   namespace fs = std::filesystem;
   auto sha = sha256File(path);
@@ -92,6 +86,7 @@ Result<std::shared_ptr<PluginGeneration>> PluginGeneration::load(const std::stri
     if (ec) return Error{path + ": cannot copy to " + copy + ": " + ec.message()};
   }
   std::shared_ptr<PluginGeneration> gen(new PluginGeneration(), &PluginGeneration::release);
+  gen->context_ = &context;
   gen->source_path_ = path;
   gen->loaded_path_ = copy;
   gen->sha256_ = *sha;
@@ -125,27 +120,27 @@ Result<std::shared_ptr<PluginGeneration>> PluginGeneration::load(const std::stri
   gen->generation_ = g_next_generation++;
   spdlog::info("plugin {} {} loaded as generation {} (sha256 {})", gen->name_, gen->version_,
                gen->generation_, gen->sha256_.substr(0, 12));
-  publishLifecycle("loaded", describeGeneration(*gen));
+  publishLifecycle(context, "loaded", describeGeneration(*gen));
   if (d->start != nullptr) {
-    PluginScope scope(gen->name_);
+    PluginScope scope(gen->name_, &context);
     if (d->start(host) == 0) return Error{path + ": plugin " + gen->name_ + " failed to start"};
   }
   gen->started_ = true;
-  publishLifecycle("started", describeGeneration(*gen));
+  publishLifecycle(context, "started", describeGeneration(*gen));
   return gen;
 }
 
 PluginGeneration::~PluginGeneration() {
   if (started_) {
     if (desc_->stop != nullptr) {
-      PluginScope scope(name_);
+      PluginScope scope(name_, context_);
       desc_->stop();
     }
-    publishLifecycle("stopped", describeGeneration(*this));
+    publishLifecycle(*context_, "stopped", describeGeneration(*this));
   }
   if (handle_ != nullptr) {
     ::dlclose(handle_);
-    if (desc_ != nullptr) publishLifecycle("unloaded", describeGeneration(*this));
+    if (desc_ != nullptr) publishLifecycle(*context_, "unloaded", describeGeneration(*this));
   }
 }
 

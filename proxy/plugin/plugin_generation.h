@@ -13,11 +13,8 @@
 
 #include "common/result.h"
 #include "plugin/abi/remora_filter.h"
+#include "plugin/host_context.h"
 #include "stats/stats.h"
-
-namespace remora {
-class Dispatcher;
-}
 
 namespace remora::plugin {
 
@@ -25,16 +22,14 @@ class PluginGeneration {
  public:
   // Copies `path` into `cache_dir`, dlopens the copy, checks the descriptor and calls start().
   // Errors name the file and the cause: not a shared object, missing symbol, ABI mismatch.
+  // `context` is the kernel's (it must outlive the generation): the generation is released
+  // through its main dispatcher, publishes its lifecycle events on its bus, and names it in the
+  // PluginScope of everything it runs.
   static Result<std::shared_ptr<PluginGeneration>> load(const std::string& path,
                                                         const std::string& cache_dir,
                                                         const remora_host_api_t* host,
-                                                        size_t workers);
+                                                        const HostContext& context, size_t workers);
   ~PluginGeneration();
-
-  // The ABI promises stop() on the main thread, but the last user of an old generation may be a
-  // stream ending on a worker. Generations are therefore released through the main thread's
-  // dispatcher (set once by the Server); without one (tools, tests) they are released inline.
-  static void setMainDispatcher(Dispatcher* main);
   PluginGeneration(const PluginGeneration&) = delete;
   PluginGeneration& operator=(const PluginGeneration&) = delete;
 
@@ -44,6 +39,8 @@ class PluginGeneration {
   const std::string& sha256() const { return sha256_; }
   const std::string& sourcePath() const { return source_path_; }
   uint64_t generation() const { return generation_; }
+  // The kernel this generation was loaded into.
+  const HostContext* host() const { return context_; }
 
   // In-flight streams, counted per worker (single writer each) and summed for /plugins.
   stats::Gauge& inflight(size_t worker) { return inflight_[worker]; }
@@ -71,6 +68,7 @@ class PluginGeneration {
   PluginGeneration() = default;
   static void release(PluginGeneration* gen);
 
+  const HostContext* context_ = nullptr;
   void* handle_ = nullptr;
   const remora_plugin_descriptor_t* desc_ = nullptr;
   bool started_ = false;

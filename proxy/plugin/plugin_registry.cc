@@ -16,8 +16,9 @@
 
 namespace remora::plugin {
 
-PluginRegistry::PluginRegistry(const remora_host_api_t* host, size_t workers)
-    : host_(host), workers_(workers) {}
+PluginRegistry::PluginRegistry(const remora_host_api_t* host, const HostContext& context,
+                               size_t workers)
+    : host_(host), context_(context), workers_(workers) {}
 
 PluginRegistry::~PluginRegistry() = default;
 
@@ -58,7 +59,7 @@ void PluginRegistry::scan(const std::string& dir, const std::string& cache_dir) 
     st.hashed_at_ns = now_ns;
     if (st.sha256 == *sha) continue;  // unchanged
     st.sha256 = *sha;
-    auto gen = PluginGeneration::load(path, cache_dir, host_, workers_);
+    auto gen = PluginGeneration::load(path, cache_dir, host_, context_, workers_);
     if (!gen) {
       st.error = gen.error();
       st.generation.reset();
@@ -103,7 +104,7 @@ Result<PluginGenerationPtr> PluginRegistry::loadPath(const std::string& path,
     PluginGenerationPtr gen = k.gen.lock();
     if (gen && gen->sha256() == *sha) return gen;
   }
-  auto gen = PluginGeneration::load(path, cache_dir, host_, workers_);
+  auto gen = PluginGeneration::load(path, cache_dir, host_, context_, workers_);
   if (!gen) return Error{gen.error()};
   remember(gen.value());
   return gen.value();

@@ -22,7 +22,9 @@ struct FilterChain;
 
 class PluginRegistry : public prometheus::Collectable {
  public:
-  PluginRegistry(const remora_host_api_t* host, size_t workers);
+  // `context` is the kernel's services, handed to every generation loaded; it must outlive the
+  // registry and its generations.
+  PluginRegistry(const remora_host_api_t* host, const HostContext& context, size_t workers);
   ~PluginRegistry() override;
 
   // Main thread. Loads every new or changed *.so in `dir`. Broken files are logged and listed
@@ -73,6 +75,7 @@ class PluginRegistry : public prometheus::Collectable {
   };
 
   const remora_host_api_t* host_;
+  const HostContext& context_;
   size_t workers_;
   std::string cache_dir_ = "/tmp/remora-plugin-cache";
   mutable std::mutex mu_;  // the scrape reads from the main thread too, but keep it simple

@@ -22,7 +22,7 @@ void StateHandoff::run(size_t worker) {
     bytes.clear();
     const remora_plugin_descriptor_t& from = p.from->gen->descriptor();
     const remora_plugin_descriptor_t& to = p.to->gen->descriptor();
-    PluginScope scope(p.to->gen->name());
+    PluginScope scope(p.to->gen->name(), p.to->gen->host());
     if (from.state_export(p.from->config, &appendBytes, &bytes) == 0) {
       spdlog::warn("plugin {} generation {}: state export failed on worker {}", p.from->gen->name(),
                    p.from->gen->generation(), worker);
