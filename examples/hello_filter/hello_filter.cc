@@ -3,7 +3,7 @@
 //
 // Config: {"greeting": "text"} (default "hello").
 
-#include <remora/sdk/config_util.h>
+#include <remora/sdk/config_reader.h>
 #include <remora/sdk/filter.h>
 
 #include <memory>

@@ -11,6 +11,7 @@
 #include <event2/buffer.h>
 #include <sys/types.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <string>
 
@@ -65,9 +66,24 @@ class Transport {
   virtual const PeerIdentity* peerIdentity() const { return nullptr; }
 };
 
-// Writes `out` through `transport` until it is empty or the transport would block. Returns the
-// bytes written (possibly 0), or -1 when the transport failed: the caller closes the connection.
-// Every connection kind sends this way.
-ssize_t writeAvailable(Transport& transport, evbuffer* out);
+// Writes `out`, which holds `len` bytes (the caller has just read evbuffer_get_length), through
+// `transport` until it is empty or the transport would block; `len` becomes what is left.
+// Returns the bytes written (possibly 0), or -1 when the transport failed: the caller closes the
+// connection. Every connection kind sends this way. Inline, and the length handed in and out,
+// because it runs for every write on the request path and libevent's evbuffer_get_length is a
+// call with a lock check.
+inline ssize_t writeAvailable(Transport& transport, evbuffer* out, size_t& len) {
+  ssize_t total = 0;
+  while (len > 0) {
+    int n = transport.write(out);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) break;
+      return -1;
+    }
+    total += n;
+    len -= size_t(n);
+  }
+  return total;
+}
 
 }  // namespace remora::network

@@ -107,9 +107,10 @@ void HealthProbe::onSocket(evutil_socket_t, short what, void* arg) {
 }
 
 void HealthProbe::onWritable() {
-  if (network::writeAvailable(*transport_, out_.get()) < 0)
+  size_t len = evbuffer_get_length(out_.get());
+  if (network::writeAvailable(*transport_, out_.get(), len) < 0)
     return finish({ProbeResult::Kind::kError, 0, resetDetail(errno)});
-  if (evbuffer_get_length(out_.get()) == 0 && !transport_->wantsWrite()) event_del(write_ev_.get());
+  if (len == 0 && !transport_->wantsWrite()) event_del(write_ev_.get());
 }
 
 void HealthProbe::onReadable() {

@@ -213,8 +213,9 @@ void Http2Connection::flush() {
       if (n == 0) break;
       evbuffer_add(out, data, size_t(n));
     }
-    if (network::writeAvailable(*transport_, out) < 0) return fail(UpstreamFailure::kReset);
-    if (evbuffer_get_length(out) > 0 || !nghttp2_session_want_write(session())) break;
+    size_t len = evbuffer_get_length(out);
+    if (network::writeAvailable(*transport_, out, len) < 0) return fail(UpstreamFailure::kReset);
+    if (len > 0 || !nghttp2_session_want_write(session())) break;
   }
   bool pending = evbuffer_get_length(out) > 0 || nghttp2_session_want_write(session()) ||
                  transport_->wantsWrite();

@@ -176,9 +176,9 @@ int UpstreamConnection::onMessageComplete(http::HeaderMap& trailers) {
 void UpstreamConnection::flush() {
   if (state_ != State::kOpen) return;
   evbuffer* out = out_.get();
-  bool was_high = evbuffer_get_length(out) > kHighWatermark;
-  if (network::writeAvailable(*transport_, out) < 0) return fail(UpstreamFailure::kReset);
   size_t len = evbuffer_get_length(out);
+  bool was_high = len > kHighWatermark;
+  if (network::writeAvailable(*transport_, out, len) < 0) return fail(UpstreamFailure::kReset);
   bool pending = len > 0 || transport_->wantsWrite();
   if (pending != write_pending_) {
     pending ? event_add(write_ev_.get(), nullptr) : event_del(write_ev_.get());
