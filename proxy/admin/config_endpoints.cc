@@ -26,9 +26,9 @@ std::string isoTime(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
-json errorsJson(const std::vector<ConfigError>& errors) {
+json errorsJson(const FieldErrors& errors) {
   json out = json::array();
-  for (const ConfigError& e : errors) out.push_back({{"path", e.path}, {"message", e.message}});
+  for (const FieldError& e : errors) out.push_back({{"path", e.path}, {"message", e.message}});
   return out;
 }
 
