@@ -424,6 +424,10 @@ ConfigResult<Config> loadFromString(const std::string& yaml, const std::string& 
   });
 }
 
+ConfigResult<Config> loadFromDocument(const YAML::Node& root, const std::string& origin) {
+  return guarded(origin, [&] { return readDocument(root, origin); });
+}
+
 ConfigResult<Config> loadFromFile(const std::string& path) {
   // A directory opens fine and reads as empty, which would report missing sections instead.
   std::error_code ec;

@@ -8,6 +8,10 @@
 #include "common/field_error.h"
 #include "config/config.h"
 
+namespace YAML {
+class Node;
+}
+
 namespace remora::config {
 
 // Parses and validates YAML text. `origin` is the path of errors about the text as a whole, and
@@ -15,6 +19,8 @@ namespace remora::config {
 ConfigResult<Config> loadFromString(const std::string& yaml,
                                     const std::string& origin = "<string>");
 ConfigResult<Config> loadFromFile(const std::string& path);
+// Validates a document parsed already (a JSON push, config/json_document.h) the same way.
+ConfigResult<Config> loadFromDocument(const YAML::Node& root, const std::string& origin);
 
 // Renders a config back as YAML (for GET /config); loadFromString(toYaml(c)) == c.
 std::string toYaml(const Config& config);

@@ -6,8 +6,7 @@
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
-#include <nlohmann/json.hpp>
-
+#include "config/json_document.h"
 #include "config/loader.h"
 
 namespace remora {
@@ -17,15 +16,12 @@ namespace {
 constexpr char kOrigin[] = "config";
 
 ConfigResult<config::Config> load(std::string_view text, ConfigFormat format) {
-  if (format == ConfigFormat::kJson) {
-    // JSON is YAML's flow style, so the YAML loader reads it and reports the same field paths;
-    // parsing it as JSON first gives JSON's own syntax errors (and refuses YAML-only forms).
-    try {
-      const nlohmann::json parsed = nlohmann::json::parse(text);
-      (void)parsed;
-    } catch (const nlohmann::json::parse_error& e) {
-      return FieldErrors{{kOrigin, std::string("invalid JSON: ") + e.what()}};
-    }
+  if (format != ConfigFormat::kYaml) {
+    // JSON is YAML's flow style: its document goes to the same loader and gets the same field
+    // paths, while JSON's own syntax errors (and refusal of YAML-only forms) come from JSON.
+    auto document = config::parseJsonDocument(text, kOrigin);
+    if (document) return config::loadFromDocument(document.value(), kOrigin);
+    if (format == ConfigFormat::kJson) return document.error();
   }
   return config::loadFromString(std::string(text), kOrigin);
 }

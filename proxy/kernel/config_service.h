@@ -29,7 +29,8 @@ class Family;
 
 namespace remora {
 
-enum class ConfigFormat { kYaml, kJson };
+// kDetect: JSON when the text parses as JSON, YAML otherwise.
+enum class ConfigFormat { kYaml, kJson, kDetect };
 
 struct ApplyOutcome {
   bool ok = false;
@@ -75,7 +76,8 @@ class ConfigService {
   ConfigService(const ConfigService&) = delete;
   ConfigService& operator=(const ConfigService&) = delete;
 
-  // Main thread. Parses `text` and applies it. `source` names the origin in logs, metrics and
+  // Main thread. Parses `text` and applies it; JSON is parsed once, straight into the loader's
+  // document. `source` names the origin in logs, metrics and
   // history (a small fixed set: startup, sighup, admin, file, rollback, etcd). With `if_match`,
   // the change is refused as stale unless that version is the one in service.
   ApplyOutcome submit(std::string_view text, ConfigFormat format, const std::string& source,

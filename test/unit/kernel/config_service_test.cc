@@ -92,6 +92,20 @@ TEST_F(ConfigServiceTest, ApplyErrorsAreKeptAsTheApplierListedThem) {
   EXPECT_EQ(service_.lastRejected()->errors, refuse_);
 }
 
+TEST_F(ConfigServiceTest, DetectReadsJsonAsJsonAndAnythingElseAsYaml) {
+  const std::string json =
+      R"({"listeners": [{"name": "i", "address": "127.0.0.1:8080", "routes": [{"prefix": "/", "cluster": "app"}]}],
+          "clusters": [{"name": "app", "endpoints": ["127.0.0.1:1"]}]})";
+  EXPECT_TRUE(service_.submit(json, ConfigFormat::kDetect, "admin").ok);
+  EXPECT_TRUE(service_.submit(yaml("2"), ConfigFormat::kDetect, "admin").ok);
+  // A trailing comma is not JSON but is YAML: the YAML loader reads it.
+  ApplyOutcome bad = service_.submit("{\"workers\": 1,}", ConfigFormat::kDetect, "admin");
+  std::vector<std::string> lines;
+  for (const auto& e : bad.errors) lines.push_back(e.str());
+  EXPECT_THAT(lines, ElementsAre("listeners: expected at least one listener, got nothing",
+                                 "clusters: expected at least one cluster, got nothing"));
+}
+
 TEST_F(ConfigServiceTest, JsonIsReadWithTheSameFieldPaths) {
   ApplyOutcome ok = service_.submit(
       R"({"listeners": [{"name": "i", "address": "127.0.0.1:8080", "routes": [{"prefix": "/", "cluster": "app"}]}],
