@@ -1,8 +1,10 @@
 #pragma once
-// Result<T>: a value or an error message. Config and control-plane code return these instead of
-// throwing; the data plane never throws at all.
+// Result<T>: a value or an error. Config and control-plane code return these instead of
+// throwing; the data plane never throws at all. The error is an Error (one message) unless a
+// second argument names another type: config code uses FieldErrors (common/field_error.h).
 
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -12,11 +14,11 @@ struct Error {
   std::string message;
 };
 
-template <typename T>
+template <typename T, typename E = Error>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
-  Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(E error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -26,25 +28,41 @@ class [[nodiscard]] Result {
   T& operator*() & { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
-  const std::string& error() const { return std::get<1>(v_).message; }
+  // The message of an Error, or the error itself of any other type.
+  const auto& error() const {
+    if constexpr (std::is_same_v<E, Error>) {
+      return std::get<1>(v_).message;
+    } else {
+      return std::get<1>(v_);
+    }
+  }
 
  private:
-  std::variant<T, Error> v_;
+  std::variant<T, E> v_;
 };
 
 // Result<void> stand-in.
-class [[nodiscard]] Status {
+template <typename E = Error>
+class [[nodiscard]] BasicStatus {
  public:
-  Status() = default;
-  Status(Error error) : error_(std::move(error.message)), ok_(false) {}  // NOLINT
-  static Status okStatus() { return Status(); }
+  BasicStatus() = default;
+  BasicStatus(E error) : error_(std::move(error)), ok_(false) {}  // NOLINT
+  static BasicStatus okStatus() { return BasicStatus(); }
   bool ok() const { return ok_; }
   explicit operator bool() const { return ok_; }
-  const std::string& error() const { return error_; }
+  const auto& error() const {
+    if constexpr (std::is_same_v<E, Error>) {
+      return error_.message;
+    } else {
+      return error_;
+    }
+  }
 
  private:
-  std::string error_;
+  E error_;
   bool ok_ = true;
 };
+
+using Status = BasicStatus<>;
 
 }  // namespace remora

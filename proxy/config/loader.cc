@@ -283,10 +283,32 @@ void readConfig(const YAML::Node& root, Errors& errors, Config& config) {
 }
 
 // yaml-cpp marks are 0-based; editors count lines and columns from 1.
-std::string syntaxError(const std::string& origin, const YAML::Exception& e) {
-  if (e.mark.is_null()) return origin + ": " + e.msg;
-  return origin + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
-         ": " + e.msg;
+FieldError syntaxError(const std::string& origin, const YAML::Exception& e) {
+  if (e.mark.is_null()) return {origin, e.msg};
+  return {origin + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1),
+          e.msg};
+}
+
+ConfigResult<Config> readDocument(const YAML::Node& root, const std::string& origin) {
+  if (root.IsDefined() && !root.IsNull() && !root.IsMap())
+    return FieldErrors{{origin, "expected a map of top-level fields, got " + yaml::describe(root)}};
+  Errors errors;
+  Config config;
+  readConfig(root, errors, config);
+  if (!errors.empty()) return errors.take();
+  return config;
+}
+
+// Runs `load`, turning what yaml-cpp (or anything else) throws into an error.
+template <typename Load>
+ConfigResult<Config> guarded(const std::string& origin, Load load) {
+  try {
+    return load();
+  } catch (const YAML::Exception& e) {
+    return FieldErrors{syntaxError(origin, e)};
+  } catch (const std::exception& e) {
+    return FieldErrors{{origin, e.what()}};
+  }
 }
 
 void emitAddress(YAML::Emitter& out, const char* key, const SocketAddress& address) {
@@ -386,8 +408,8 @@ void emitCluster(YAML::Emitter& out, const Cluster& cluster) {
 
 }  // namespace
 
-Result<Config> loadFromString(const std::string& yaml, const std::string& origin) {
-  try {
+ConfigResult<Config> loadFromString(const std::string& yaml, const std::string& origin) {
+  return guarded(origin, [&]() -> ConfigResult<Config> {
     // A second document would be silently ignored by YAML::Load: count them first. The count
     // is capped because a stream of documents says nothing more after the second.
     const size_t documents = yaml::countDocuments(yaml, kMaxDocumentsCounted);
@@ -395,36 +417,28 @@ Result<Config> loadFromString(const std::string& yaml, const std::string& origin
       const std::string count = documents < kMaxDocumentsCounted
                                     ? std::to_string(documents)
                                     : "at least " + std::to_string(documents);
-      return Error{origin + ": expected one YAML document, got " + count};
+      return FieldErrors{{origin, "expected one YAML document, got " + count}};
     }
     // An empty file reads as an empty map: the errors then name the required sections.
-    const YAML::Node root = YAML::Load(yaml);
-    if (root.IsDefined() && !root.IsNull() && !root.IsMap()) {
-      return Error{origin + ": expected a map of top-level fields, got " + yaml::describe(root)};
-    }
-    Errors errors;
-    Config config;
-    readConfig(root, errors, config);
-    if (!errors.empty()) return Error{errors.joined()};
-    return config;
-  } catch (const YAML::Exception& e) {
-    return Error{syntaxError(origin, e)};
-  } catch (const std::exception& e) {
-    return Error{origin + ": " + e.what()};
-  }
+    return readDocument(YAML::Load(yaml), origin);
+  });
 }
 
-Result<Config> loadFromFile(const std::string& path) {
+ConfigResult<Config> loadFromDocument(const YAML::Node& root, const std::string& origin) {
+  return guarded(origin, [&] { return readDocument(root, origin); });
+}
+
+ConfigResult<Config> loadFromFile(const std::string& path) {
   // A directory opens fine and reads as empty, which would report missing sections instead.
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
-    return Error{path + ": cannot open: " + std::strerror(EISDIR)};
+    return FieldErrors{{path, std::string("cannot open: ") + std::strerror(EISDIR)}};
   }
   std::ifstream file(path, std::ios::binary);
-  if (!file) return Error{path + ": cannot open: " + std::strerror(errno)};
+  if (!file) return FieldErrors{{path, std::string("cannot open: ") + std::strerror(errno)}};
   std::ostringstream text;
   text << file.rdbuf();
-  if (file.bad()) return Error{path + ": cannot read: " + std::strerror(errno)};
+  if (file.bad()) return FieldErrors{{path, std::string("cannot read: ") + std::strerror(errno)}};
   return loadFromString(text.str(), path);
 }
 

@@ -109,23 +109,11 @@ class ContentProbe : public YAML::EventHandler {
 }  // namespace
 
 void Errors::add(std::string_view path, std::string_view what) {
-  std::string message(path);
-  message += ": ";
-  message += what;
-  messages_.push_back(std::move(message));
+  errors_.push_back({std::string(path), std::string(what)});
 }
 
 void Errors::expected(std::string_view path, std::string_view expected, const YAML::Node& found) {
   add(path, "expected " + std::string(expected) + ", got " + describe(found));
-}
-
-std::string Errors::joined() const {
-  std::string out;
-  for (const std::string& message : messages_) {
-    if (!out.empty()) out += '\n';
-    out += message;
-  }
-  return out;
 }
 
 size_t countDocuments(const std::string& text, size_t limit) {

@@ -1,7 +1,7 @@
 #pragma once
 // Building blocks of the config loader: scalar parsers (durations, addresses) and typed field
-// readers that check one YAML node against the schema. Every problem becomes one line
-//   <path>: expected <what the schema wants>, got <what the YAML holds>
+// readers that check one YAML node against the schema. Every problem becomes one FieldError
+//   {<path>, "expected <what the schema wants>, got <what the YAML holds>"}
 // and reading goes on, so a single load reports every error in the file. Main thread only.
 
 #include <yaml-cpp/yaml.h>
@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/field_error.h"
 #include "common/result.h"
 #include "config/config.h"
 
@@ -29,12 +30,12 @@ class Errors {
   void add(std::string_view path, std::string_view what);
   // "<path>: expected <expected>, got <describe(found)>".
   void expected(std::string_view path, std::string_view expected, const YAML::Node& found);
-  bool empty() const { return messages_.empty(); }
-  const std::vector<std::string>& messages() const { return messages_; }
-  std::string joined() const;  // one error per line, no trailing newline
+  bool empty() const { return errors_.empty(); }
+  const FieldErrors& list() const { return errors_; }
+  FieldErrors take() { return std::move(errors_); }
 
  private:
-  std::vector<std::string> messages_;
+  FieldErrors errors_;
 };
 
 // The number of YAML documents in `text`, counting at most `limit` and stopping at the first

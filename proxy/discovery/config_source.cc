@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 namespace remora::discovery {
 
@@ -40,12 +39,10 @@ void EtcdConfigSource::onChange(const etcd::Mirror::State& state) {
   } else {
     status["state"] = "NACK";
     nlohmann::json errors = nlohmann::json::array();
-    std::istringstream lines(out.errors);
-    for (std::string line; std::getline(lines, line);)
-      if (!line.empty()) errors.push_back(line);
+    for (const FieldError& e : out.errors) errors.push_back(e.str());
     status["errors"] = std::move(errors);
     spdlog::error("config from {} refused, version {} stays in service: {}", source, out.version,
-                  out.errors);
+                  toLines(out.errors));
   }
   status["applied_revision"] = std::to_string(applied_revision_);
   status_ = status.dump();

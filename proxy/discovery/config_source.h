@@ -5,6 +5,7 @@
 //   {"instance":"web-1","state":"ACK","version":7,"revision":"42","applied_revision":"42"}
 //   {"instance":"web-1","state":"NACK","revision":"43","errors":["clusters[0]..."],
 //    "version":7,"applied_revision":"42"}
+// with one "path: message" string per error of the refusal (FieldError::str()).
 // While etcd is unreachable the running config stays in service; the mirror reconnects and
 // resumes. Main thread only.
 
@@ -12,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "common/field_error.h"
 #include "config/config.h"
 #include "etcd/mirror.h"
 
@@ -21,7 +23,7 @@ namespace remora::discovery {
 struct Outcome {
   bool ok = false;
   uint64_t version = 0;  // the applied version (ok) or the one still in service (refused)
-  std::string errors;    // one per line
+  FieldErrors errors;
 };
 using SubmitFn = std::function<Outcome(const std::string& yaml, const std::string& source)>;
 

@@ -6,49 +6,30 @@
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
-#include <nlohmann/json.hpp>
-
+#include "config/json_document.h"
 #include "config/loader.h"
 
 namespace remora {
 namespace {
 
-// Syntax errors from the loader are prefixed with this origin: "config:3:7: ...".
+// The loader names syntax errors after this origin: "config:3:7".
 constexpr char kOrigin[] = "config";
 
-// A plugin words its own errors relative to its config block ("rules[0].rate: must be > 0")
-// and the chain compiler prefixes the block's path ("listeners[0].filters[1].config"); one
-// exact path reads better: "listeners[0].filters[1].config.rules[0].rate".
-bool isFieldPath(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '-' || c == '.' || c == '[' || c == ']';
-    if (!ok) return false;
+ConfigResult<config::Config> load(std::string_view text, ConfigFormat format) {
+  if (format != ConfigFormat::kYaml) {
+    // JSON is YAML's flow style: its document goes to the same loader and gets the same field
+    // paths, while JSON's own syntax errors (and refusal of YAML-only forms) come from JSON.
+    auto document = config::parseJsonDocument(text, kOrigin);
+    if (document) return config::loadFromDocument(document.value(), kOrigin);
+    if (format == ConfigFormat::kJson) return document.error();
   }
-  return true;
+  return config::loadFromString(std::string(text), kOrigin);
 }
 
-ConfigError splitLine(std::string_view line) {
-  const size_t colon = line.find(": ");
-  if (colon == std::string_view::npos) return {"", std::string(line)};
-  ConfigError e{std::string(line.substr(0, colon)), std::string(line.substr(colon + 2))};
-  constexpr std::string_view kConfig = ".config";
-  if (e.path.size() >= kConfig.size() &&
-      e.path.compare(e.path.size() - kConfig.size(), kConfig.size(), kConfig) == 0) {
-    const size_t inner = e.message.find(": ");
-    if (inner != std::string::npos && isFieldPath(std::string_view(e.message).substr(0, inner))) {
-      const std::string field = e.message.substr(0, inner);
-      e.path += (field.front() == '[' ? "" : ".") + field;
-      e.message.erase(0, inner + 2);
-    }
-  }
-  return e;
-}
-
-std::string joinErrors(const std::vector<ConfigError>& errors) {
+// For the log: one error per line, indented under the summary.
+std::string logLines(const FieldErrors& errors) {
   std::string out;
-  for (const ConfigError& e : errors) out += "\n  " + e.str();
+  for (const FieldError& e : errors) out += "\n  " + e.str();
   return out;
 }
 
@@ -80,19 +61,6 @@ ConfigService::ConfigService(Applier applier, prometheus::Registry& registry, si
 
 ConfigService::~ConfigService() = default;
 
-std::vector<ConfigError> ConfigService::splitErrors(const std::string& joined) {
-  std::vector<ConfigError> out;
-  size_t start = 0;
-  while (start <= joined.size()) {
-    size_t end = joined.find('\n', start);
-    if (end == std::string::npos) end = joined.size();
-    std::string_view line(joined.data() + start, end - start);
-    if (!line.empty()) out.push_back(splitLine(line));
-    start = end + 1;
-  }
-  return out;
-}
-
 ApplyOutcome ConfigService::submit(std::string_view text, ConfigFormat format,
                                    const std::string& source, std::optional<uint64_t> if_match) {
   const auto started = std::chrono::steady_clock::now();
@@ -103,20 +71,9 @@ ApplyOutcome ConfigService::submit(std::string_view text, ConfigFormat format,
     outcome.stale = true;
     return outcome;
   }
-  if (format == ConfigFormat::kJson) {
-    // JSON is YAML's flow style, so the YAML loader reads it and reports the same field paths;
-    // parsing it as JSON first gives JSON's own syntax errors (and refuses YAML-only forms).
-    try {
-      const nlohmann::json parsed = nlohmann::json::parse(text);
-      (void)parsed;
-    } catch (const nlohmann::json::parse_error& e) {
-      outcome.errors.push_back({kOrigin, std::string("invalid JSON: ") + e.what()});
-      return finish(std::move(outcome), nullptr, started);
-    }
-  }
-  auto loaded = config::loadFromString(std::string(text), kOrigin);
+  auto loaded = load(text, format);
   if (!loaded) {
-    outcome.errors = splitErrors(loaded.error());
+    outcome.errors = loaded.error();
     return finish(std::move(outcome), nullptr, started);
   }
   return finish(std::move(outcome),
@@ -162,7 +119,7 @@ ApplyOutcome ConfigService::finish(ApplyOutcome outcome,
   if (config) {
     busy_ = true;
     const uint64_t version = next_version_;
-    Status applied = applier_(config, version, outcome.source);
+    ConfigStatus applied = applier_(config, version, outcome.source);
     busy_ = false;
     if (applied) {
       ++next_version_;
@@ -171,7 +128,7 @@ ApplyOutcome ConfigService::finish(ApplyOutcome outcome,
       history_.push_back({version, std::chrono::system_clock::now(), outcome.source, config});
       while (history_.size() > history_size_) history_.pop_front();
     } else {
-      outcome.errors = splitErrors(applied.error());
+      outcome.errors = applied.error();
     }
   }
   outcome.duration = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -192,7 +149,7 @@ void ConfigService::record(const ApplyOutcome& outcome) {
     last_rejected_ =
         RejectedAttempt{std::chrono::system_clock::now(), outcome.source, outcome.errors};
     spdlog::error("config change from {} refused, version {} stays in service:{}", outcome.source,
-                  outcome.version, joinErrors(outcome.errors));
+                  outcome.version, logLines(outcome.errors));
   }
   for (const Observer& observer : observers_) observer(outcome);
 }

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/result.h"
+#include "common/field_error.h"
 #include "config/config.h"
 
 namespace prometheus {
@@ -29,21 +29,16 @@ class Family;
 
 namespace remora {
 
-enum class ConfigFormat { kYaml, kJson };
-
-// One reason a change was refused. `path` is the exact field path
-// ("listeners[0].filters[1].config.rate") or, for a syntax error, "config:LINE:COLUMN".
-struct ConfigError {
-  std::string path;
-  std::string message;
-  std::string str() const { return path.empty() ? message : path + ": " + message; }
-};
+// kDetect: JSON when the text parses as JSON, YAML otherwise.
+enum class ConfigFormat { kYaml, kJson, kDetect };
 
 struct ApplyOutcome {
   bool ok = false;
   // The version now in service: the new one when ok, the unchanged one otherwise.
   uint64_t version = 0;
-  std::vector<ConfigError> errors;
+  // Every reason, as the stage that found it reported it; a syntax error's path is
+  // "config:LINE:COLUMN".
+  FieldErrors errors;
   // If-Match named a version that is no longer in service (HTTP 412); nothing was attempted.
   bool stale = false;
   std::string source;
@@ -60,15 +55,15 @@ struct AppliedConfig {
 struct RejectedAttempt {
   std::chrono::system_clock::time_point at;
   std::string source;
-  std::vector<ConfigError> errors;
+  FieldErrors errors;
 };
 
 class ConfigService {
  public:
-  // Compiles `config` into snapshot `version` and installs it on every worker, or returns the
-  // errors (one per line, "path: message") leaving the running snapshot in service. Main thread.
-  using Applier = std::function<Status(std::shared_ptr<const config::Config> config,
-                                       uint64_t version, const std::string& source)>;
+  // Compiles `config` into snapshot `version` and installs it on every worker, or returns every
+  // error leaving the running snapshot in service. Main thread.
+  using Applier = std::function<ConfigStatus(std::shared_ptr<const config::Config> config,
+                                             uint64_t version, const std::string& source)>;
   using Observer = std::function<void(const ApplyOutcome&)>;
 
   static constexpr size_t kDefaultHistory = 16;
@@ -81,7 +76,8 @@ class ConfigService {
   ConfigService(const ConfigService&) = delete;
   ConfigService& operator=(const ConfigService&) = delete;
 
-  // Main thread. Parses `text` and applies it. `source` names the origin in logs, metrics and
+  // Main thread. Parses `text` and applies it; JSON is parsed once, straight into the loader's
+  // document. `source` names the origin in logs, metrics and
   // history (a small fixed set: startup, sighup, admin, file, rollback, etcd). With `if_match`,
   // the change is refused as stale unless that version is the one in service.
   ApplyOutcome submit(std::string_view text, ConfigFormat format, const std::string& source,
@@ -103,9 +99,6 @@ class ConfigService {
   // Oldest first; the last entry is the config in service.
   const std::deque<AppliedConfig>& history() const { return history_; }
   const std::optional<RejectedAttempt>& lastRejected() const { return last_rejected_; }
-
-  // "a: x\nb: y" → [{a, x}, {b, y}]; a line without ": " becomes a message with no path.
-  static std::vector<ConfigError> splitErrors(const std::string& joined);
 
  private:
   ApplyOutcome finish(ApplyOutcome outcome, std::shared_ptr<const config::Config> config,

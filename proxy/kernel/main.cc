@@ -25,6 +25,12 @@ constexpr char kUsage[] =
     "The file is also watched (config_watch) and PUT /config on the admin listener\n"
     "pushes a new config (see docs/configuration.md).\n";
 
+// Every error on its own line, as the stage that found it worded it.
+void printInvalid(const std::string& path, const remora::FieldErrors& errors) {
+  std::fprintf(stderr, "remora: %s is invalid:\n", path.c_str());
+  for (const remora::FieldError& e : errors) std::fprintf(stderr, "%s\n", e.asWritten().c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -56,16 +62,14 @@ int main(int argc, char** argv) {
   }
   auto loaded = remora::config::loadFromFile(config_path);
   if (!loaded) {
-    std::fprintf(stderr, "remora: %s is invalid:\n%s\n", config_path.c_str(),
-                 loaded.error().c_str());
+    printInvalid(config_path, loaded.error());
     return 1;
   }
   remora::log::init(log_level.empty() ? (validate ? "warn" : loaded->log_level) : log_level);
   if (validate) {
-    remora::Status plugins = remora::validatePlugins(loaded.value());
+    remora::ConfigStatus plugins = remora::validatePlugins(loaded.value());
     if (!plugins) {
-      std::fprintf(stderr, "remora: %s is invalid:\n%s\n", config_path.c_str(),
-                   plugins.error().c_str());
+      printInvalid(config_path, plugins.error());
       return 1;
     }
     std::printf("remora: %s is valid\n", config_path.c_str());

@@ -135,18 +135,18 @@ int Server::run() {
   return 0;
 }
 
-Status Server::apply(std::shared_ptr<const config::Config> cfg, uint64_t version,
-                     const std::string& source) {
+ConfigStatus Server::apply(std::shared_ptr<const config::Config> cfg, uint64_t version,
+                           const std::string& source) {
   if (const SnapshotPtr& now = publisher_->current()) {
     if (cfg->workers != now->config->workers || cfg->admin != now->config->admin)
       spdlog::warn("config from {}: workers and admin.address take effect only at restart", source);
   }
-  Status published = publisher_->publish(std::move(cfg), version, source);
+  ConfigStatus published = publisher_->publish(std::move(cfg), version, source);
   if (!published) return published;
   const config::Config& now = *publisher_->current()->config;
   if (health_) health_->update(now);
   if (fleet_) fleet_->reconcile(now);
-  return Status();
+  return ConfigStatus();
 }
 
 void Server::reloadFromFile() {
@@ -208,9 +208,7 @@ discovery::Outcome Server::submitConfig(const std::string& yaml, const std::stri
   cfg.registration = initial_->registration;
   ApplyOutcome outcome =
       config_service_->submit(std::make_shared<const config::Config>(std::move(cfg)), source);
-  std::string errors;
-  for (const ConfigError& e : outcome.errors) errors += (errors.empty() ? "" : "\n") + e.str();
-  return {outcome.ok, outcome.version, errors};
+  return {outcome.ok, outcome.version, std::move(outcome.errors)};
 }
 
 void Server::onSignal(evutil_socket_t sig, short, void* arg) {

@@ -47,8 +47,8 @@ class Server {
   static void onDeadline(evutil_socket_t, short, void* arg);
 
   // The ConfigService's applier: publishes `cfg` as snapshot `version` to every worker.
-  Status apply(std::shared_ptr<const config::Config> cfg, uint64_t version,
-               const std::string& source);
+  ConfigStatus apply(std::shared_ptr<const config::Config> cfg, uint64_t version,
+                     const std::string& source);
   void reloadFromFile();
   // A config text from a source other than the file (etcd): the reload path, answered with the
   // version in service. Process-level fields (workers, admin, sources, registration) stay those

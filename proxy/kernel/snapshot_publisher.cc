@@ -12,14 +12,14 @@
 
 namespace remora {
 
-Status SnapshotPublisher::publish(std::shared_ptr<const config::Config> config, uint64_t version,
-                                  const std::string& source) {
+ConfigStatus SnapshotPublisher::publish(std::shared_ptr<const config::Config> config,
+                                        uint64_t version, const std::string& source) {
   using Clock = std::chrono::steady_clock;
   const Clock::time_point started = Clock::now();
   // Sockets first: a listener that cannot bind refuses the whole change before any worker sees
   // it. A listener whose name and address are unchanged keeps its sockets (and connections).
   std::vector<std::map<std::string, Fd>> per_worker(workers_.size());
-  std::string errors;
+  FieldErrors errors;
   for (size_t i = 0; i < config->listeners.size(); ++i) {
     const config::Listener& l = config->listeners[i];
     bool unchanged = false;
@@ -30,17 +30,15 @@ Status SnapshotPublisher::publish(std::shared_ptr<const config::Config> config, 
     if (unchanged) continue;
     auto fds = network::openListenSockets(l.address, workers_.size());
     if (!fds) {
-      errors += (errors.empty() ? "" : "\n") + ("listeners[" + std::to_string(i) + "].address: ") +
-                fds.error();
+      errors.push_back({"listeners[" + std::to_string(i) + "].address", fds.error()});
       continue;
     }
     for (size_t w = 0; w < workers_.size(); ++w)
       per_worker[w].emplace(l.name, std::move(fds.value()[w]));
   }
   auto snap = std::make_shared<Snapshot>();
-  Status chains = compileChains(*config, *snap);
-  if (!chains) errors += (errors.empty() ? "" : "\n") + chains.error();
-  if (!errors.empty()) return Error{errors};
+  compileChains(*config, *snap, errors);
+  if (!errors.empty()) return errors;
   snap->version = version;
   snap->config = std::move(config);
   snap->source = source;
@@ -92,12 +90,12 @@ Status SnapshotPublisher::publish(std::shared_ptr<const config::Config> config, 
         version, us(posted - started), us(wait->latest_start - posted), us(wait->longest_install),
         us(woken - wait->last_done), us(woken - started));
   }
-  return Status();
+  return ConfigStatus();
 }
 
-Status SnapshotPublisher::compileChains(const config::Config& config, Snapshot& snap) {
+void SnapshotPublisher::compileChains(const config::Config& config, Snapshot& snap,
+                                      FieldErrors& errors) {
   plugins_.scan(config.plugins.dir, config.plugins.cache_dir);
-  std::string errors;
   for (size_t i = 0; i < config.listeners.size(); ++i) {
     const config::Listener& l = config.listeners[i];
     if (l.filters.empty()) continue;
@@ -110,13 +108,11 @@ Status SnapshotPublisher::compileChains(const config::Config& config, Snapshot& 
     auto chain = plugin::compileChain(l, "listeners[" + std::to_string(i) + "]", plugins_, metrics_,
                                       previous);
     if (!chain) {
-      errors += (errors.empty() ? "" : "\n") + chain.error();
+      append(errors, chain.error());
       continue;
     }
     snap.chains.emplace(l.name, chain.value());
   }
-  if (!errors.empty()) return Error{errors};
-  return Status();
 }
 
 }  // namespace remora

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "common/result.h"
+#include "common/field_error.h"
 #include "config/config.h"
 #include "kernel/snapshot.h"
 #include "kernel/worker.h"
@@ -23,17 +23,17 @@ class SnapshotPublisher {
                     plugin::PluginMetrics& metrics)
       : workers_(workers), plugins_(plugins), metrics_(metrics) {}
 
-  // Builds snapshot `version` from `config` and blocks until every worker has installed it.
-  // Errors are one per line, each "field.path: message".
-  Status publish(std::shared_ptr<const config::Config> config, uint64_t version,
-                 const std::string& source);
+  // Builds snapshot `version` from `config` and blocks until every worker has installed it, or
+  // returns every error (a listener that cannot bind, a chain that does not compile).
+  ConfigStatus publish(std::shared_ptr<const config::Config> config, uint64_t version,
+                       const std::string& source);
 
   const SnapshotPtr& current() const { return current_; }
   // Drops the last snapshot (and with it chains and plugin generations) at shutdown.
   void reset() { current_.reset(); }
 
  private:
-  Status compileChains(const config::Config& config, Snapshot& snap);
+  void compileChains(const config::Config& config, Snapshot& snap, FieldErrors& errors);
 
   std::vector<std::unique_ptr<Worker>>& workers_;
   plugin::PluginRegistry& plugins_;

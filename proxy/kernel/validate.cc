@@ -8,16 +8,16 @@
 
 namespace remora {
 
-Status validatePlugins(const config::Config& cfg) {
+ConfigStatus validatePlugins(const config::Config& cfg) {
   bool any = false;
   for (const config::Listener& l : cfg.listeners) any |= !l.filters.empty();
-  if (!any) return Status();
+  if (!any) return ConfigStatus();
   plugin::EventBus bus;
   plugin::PluginMetrics metrics(1);
   plugin::HostContext context;
   context.metrics = &metrics;
   context.bus = &bus;
-  std::string errors;
+  FieldErrors errors;
   {
     plugin::PluginRegistry registry(plugin::hostApi(), context, 1);
     registry.scan(cfg.plugins.dir, cfg.plugins.cache_dir);
@@ -25,11 +25,11 @@ Status validatePlugins(const config::Config& cfg) {
       if (cfg.listeners[i].filters.empty()) continue;
       auto chain = plugin::compileChain(cfg.listeners[i], "listeners[" + std::to_string(i) + "]",
                                         registry, metrics);
-      if (!chain) errors += (errors.empty() ? "" : "\n") + chain.error();
+      if (!chain) append(errors, chain.error());
     }
   }
-  if (!errors.empty()) return Error{errors};
-  return Status();
+  if (!errors.empty()) return errors;
+  return ConfigStatus();
 }
 
 }  // namespace remora

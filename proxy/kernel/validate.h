@@ -3,11 +3,13 @@
 // then the plugin directory and every listener's filter chain (each plugin's config_new runs, so
 // a config a plugin rejects fails validation too), like `nginx -t` loading its modules.
 
-#include "common/result.h"
+#include "common/field_error.h"
 #include "config/config.h"
 
 namespace remora {
 
-Status validatePlugins(const config::Config& cfg);
+// Every error of every chain; printed with FieldError::asWritten(), a plugin's message as it
+// worded it ("listeners[0].filters[0].config: greeting: must be a string, got 42").
+ConfigStatus validatePlugins(const config::Config& cfg);
 
 }  // namespace remora

@@ -65,26 +65,38 @@ void FilterEntry::recordFailure(bool canary) const {
 
 namespace {
 
+// A path made of field names and indexes: "rules[0].rate".
+bool isFieldPath(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.' || c == '[' || c == ']';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 // The generation an entry's `path` (or its canary's) names, checked against the entry's name.
 PluginGenerationPtr loadBuild(const std::string& so, const std::string& name,
                               const std::string& field, PluginRegistry& registry,
-                              const std::string& cache_dir, std::string& error) {
+                              const std::string& cache_dir, FieldErrors& errors) {
   auto gen = registry.loadPath(so, cache_dir);
   if (!gen) {
-    error = field + ": " + gen.error();
+    errors.push_back({field, gen.error()});
     return nullptr;
   }
   if (gen.value()->name() != name) {
-    error = field + ": " + so + " is plugin \"" + gen.value()->name() + "\", not \"" + name + "\"";
+    errors.push_back(
+        {field, so + " is plugin \"" + gen.value()->name() + "\", not \"" + name + "\""});
     return nullptr;
   }
   return gen.value();
 }
 
-// Runs the build's config_new; null (and `error`) if the plugin rejects the config.
+// Runs the build's config_new; null (and an error) if the plugin rejects the config.
 std::unique_ptr<FilterVariant> configure(const PluginGenerationPtr& gen,
                                          const config::FilterRef& ref, PluginMetrics& metrics,
-                                         const std::string& field, std::string& error) {
+                                         const std::string& field, FieldErrors& errors) {
   void* cfg = nullptr;
   const remora_plugin_descriptor_t& d = gen->descriptor();
   if (d.config_new != nullptr) {
@@ -97,7 +109,7 @@ std::unique_ptr<FilterVariant> configure(const PluginGenerationPtr& gen,
       err[sizeof(err) - 1] = '\0';
       std::string msg = err[0] ? err : "rejected by the plugin";
       if (!ctx.error.empty()) msg += " (" + ctx.error + ")";
-      error = field + ": " + msg;
+      errors.push_back(pluginConfigError(field, msg));
       nlohmann::json payload = describeGeneration(*gen);
       payload["field"] = field;
       payload["error"] = msg;
@@ -132,58 +144,55 @@ std::shared_ptr<StateHandoff> planHandoff(const FilterChain& next, const FilterC
 
 }  // namespace
 
-Result<std::shared_ptr<const FilterChain>> compileChain(const config::Listener& listener,
-                                                        const std::string& path,
-                                                        PluginRegistry& registry,
-                                                        PluginMetrics& metrics,
-                                                        const FilterChain* previous) {
+FieldError pluginConfigError(const std::string& block, const std::string& text) {
+  // A canary's block is named "...config (canary build)": no path to extend.
+  constexpr std::string_view kConfig = ".config";
+  const size_t colon = text.find(": ");
+  if (!block.ends_with(kConfig) || colon == std::string::npos ||
+      !isFieldPath(std::string_view(text).substr(0, colon)))
+    return {block, text};
+  const std::string field = text.substr(0, colon);
+  return {block + (field.front() == '[' ? "" : ".") + field, text.substr(colon + 2), block};
+}
+
+ConfigResult<std::shared_ptr<const FilterChain>> compileChain(const config::Listener& listener,
+                                                              const std::string& path,
+                                                              PluginRegistry& registry,
+                                                              PluginMetrics& metrics,
+                                                              const FilterChain* previous) {
   auto chain = std::make_shared<FilterChain>();
-  std::string errors;
-  auto addError = [&errors](const std::string& e) {
-    if (!errors.empty()) errors.push_back('\n');
-    errors += e;
-  };
+  FieldErrors errors;
   for (size_t i = 0; i < listener.filters.size(); ++i) {
     const config::FilterRef& ref = listener.filters[i];
     std::string at = path + ".filters[" + std::to_string(i) + "]";
-    std::string error;
     PluginGenerationPtr gen;
     if (!ref.path.empty()) {
-      gen = loadBuild(ref.path, ref.name, at + ".path", registry, registry.cacheDir(), error);
-      if (!gen) {
-        addError(error);
-        continue;
-      }
+      gen = loadBuild(ref.path, ref.name, at + ".path", registry, registry.cacheDir(), errors);
+      if (!gen) continue;
     } else {
       gen = registry.find(ref.name);
     }
     if (!gen) {
       std::string why = registry.failure(ref.name);
       if (!why.empty()) {
-        addError(at + ".name: plugin \"" + ref.name + "\" failed to load: " + why);
+        errors.push_back({at + ".name", "plugin \"" + ref.name + "\" failed to load: " + why});
       } else {
         std::string loaded;
         for (const std::string& n : registry.names()) loaded += (loaded.empty() ? "" : ", ") + n;
-        addError(at + ".name: unknown plugin \"" + ref.name +
-                 "\" (loaded: " + (loaded.empty() ? "none" : loaded) + ")");
+        errors.push_back({at + ".name", "unknown plugin \"" + ref.name + "\" (loaded: " +
+                                            (loaded.empty() ? "none" : loaded) + ")"});
       }
       continue;
     }
-    std::unique_ptr<FilterVariant> primary = configure(gen, ref, metrics, at + ".config", error);
-    if (!primary) {
-      addError(error);
-      continue;
-    }
+    std::unique_ptr<FilterVariant> primary = configure(gen, ref, metrics, at + ".config", errors);
+    if (!primary) continue;
     std::unique_ptr<FilterVariant> canary;
     CanaryRule rule;
     if (ref.canary) {
       PluginGenerationPtr b = loadBuild(ref.canary->path, ref.name, at + ".canary.path", registry,
-                                        registry.cacheDir(), error);
-      if (b) canary = configure(b, ref, metrics, at + ".config (canary build)", error);
-      if (!canary) {
-        addError(error);
-        continue;
-      }
+                                        registry.cacheDir(), errors);
+      if (b) canary = configure(b, ref, metrics, at + ".config (canary build)", errors);
+      if (!canary) continue;
       rule = CanaryRule{ref.canary->percent, ref.canary->header, ref.canary->value};
     }
     chain->entries.push_back(std::make_shared<FilterEntry>(
@@ -192,7 +201,8 @@ Result<std::shared_ptr<const FilterChain>> compileChain(const config::Listener& 
         registry.workers()));
   }
   if (chain->entries.size() > FilterChain::kMaxFilters)
-    addError(path + ".filters: at most " + std::to_string(FilterChain::kMaxFilters) + " filters");
+    errors.push_back(
+        {path + ".filters", "at most " + std::to_string(FilterChain::kMaxFilters) + " filters"});
   if (listener.order_by_priority) {
     std::stable_sort(
         chain->entries.begin(), chain->entries.end(),
@@ -210,12 +220,12 @@ Result<std::shared_ptr<const FilterChain>> compileChain(const config::Listener& 
   bool has_router = false;
   for (const config::FilterRef& ref : listener.filters) has_router |= ref.name == "router";
   if (!listener.filters.empty() && !has_router)
-    addError(path + ".filters: the chain must include the router filter");
+    errors.push_back({path + ".filters", "the chain must include the router filter"});
   for (size_t i = 0; i < chain->entries.size(); ++i) {
     if (i > 0) chain->description.push_back(',');
     chain->description += chain->entries[i]->generation().name();
   }
-  if (!errors.empty()) return Error{errors};
+  if (!errors.empty()) return errors;
   chain->handoff = planHandoff(*chain, previous, registry.workers());
   return std::shared_ptr<const FilterChain>(std::move(chain));
 }

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/result.h"
+#include "common/field_error.h"
 #include "config/config.h"
 #include "plugin/plugin_generation.h"
 #include "plugin/state_handoff.h"
@@ -129,13 +129,17 @@ struct FilterChain {
 // Builds the chain for `listener`; errors carry `path` (e.g. "listeners[0]") and the field:
 //   listeners[0].filters[1].name: unknown plugin "x" (loaded: access_log, router)
 //   listeners[0].filters[1].path: /x/hello.so: plugin ABI 2.0 is not supported ...
-//   listeners[0].filters[2].config: <the plugin's own message>
+//   listeners[0].filters[2].config: <the plugin's own message> (see pluginConfigError)
 // `previous` is the same listener's chain in service, whose entries hand their state to the
 // matching new ones (same plugin, same occurrence in the chain).
-Result<std::shared_ptr<const FilterChain>> compileChain(const config::Listener& listener,
-                                                        const std::string& path,
-                                                        PluginRegistry& registry,
-                                                        PluginMetrics& metrics,
-                                                        const FilterChain* previous = nullptr);
+ConfigResult<std::shared_ptr<const FilterChain>> compileChain(
+    const config::Listener& listener, const std::string& path, PluginRegistry& registry,
+    PluginMetrics& metrics, const FilterChain* previous = nullptr);
+
+// A plugin's refusal of its config block at `block`. config_new answers with one line of text,
+// worded relative to the block ("rules[0].rate: must be > 0", docs/plugins.md); it is read here,
+// once, and the field it names extends the path: {"listeners[0].filters[1].config.rules[0].rate",
+// "must be > 0", block}. Text that names no field is the message of `block` itself.
+FieldError pluginConfigError(const std::string& block, const std::string& text);
 
 }  // namespace remora::plugin

@@ -11,9 +11,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace remora::config;
-  using remora::Result;
+  using remora::ConfigResult;
   const std::string text(reinterpret_cast<const char*>(data), size);
-  Result<Config> loaded = loadFromString(text, "fuzz.yaml");
+  ConfigResult<Config> loaded = loadFromString(text, "fuzz.yaml");
   if (!loaded) {
     if (loaded.error().empty()) {
       std::fprintf(stderr, "rejected without a message\n");
@@ -22,10 +22,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   const std::string yaml = toYaml(*loaded);
-  Result<Config> again = loadFromString(yaml, "round-trip.yaml");
+  ConfigResult<Config> again = loadFromString(yaml, "round-trip.yaml");
   if (!again || !(*again == *loaded)) {
     std::fprintf(stderr, "round trip changed the config:\n%s\n%s\n", yaml.c_str(),
-                 again ? "(loads, but differs)" : again.error().c_str());
+                 again ? "(loads, but differs)" : remora::toLines(again.error()).c_str());
     std::abort();
   }
   return 0;

@@ -104,6 +104,15 @@ TEST(Etcd, InvalidConfigIsNackedAndTheOldOneKeepsServing) {
   EXPECT_EQ(s["version"], 1);  // still the startup config
   EXPECT_EQ(s["applied_revision"], "0");
   EXPECT_EQ(upstreamOf(port), "up0");
+
+  // One string per error, each whole: a field named with ": " or a newline does not become two.
+  const std::string revision = s["revision"];
+  ASSERT_TRUE(etcd.put("/remora/web/config", "\"odd: key\": 1\n\"two\\nlines\": 1\n" + bad));
+  ASSERT_TRUE(
+      waitUntil([&] { return status(etcd).value("revision", "") != revision; }, seconds(5)));
+  EXPECT_EQ(status(etcd)["errors"],
+            nlohmann::json::array({"odd: key: unknown field", "two\nlines: unknown field",
+                                   "listeners[0].routes[0].cluster: unknown cluster \"nope\""}));
 }
 
 TEST(Etcd, KeepsServingWhileEtcdIsDownAndResumesAfterRestart) {

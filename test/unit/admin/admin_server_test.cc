@@ -1,7 +1,6 @@
 #include "admin/admin_server.h"
 
 #include <arpa/inet.h>
-#include <event2/thread.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -9,12 +8,12 @@
 
 #include <atomic>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "common/c_handles.h"
 #include "event/lazy_timer.h"
 #include "stats/collector.h"
 #include "stats/stats.h"
+#include "unit/admin/admin_loop.h"
 
 namespace remora::admin {
 namespace {
@@ -72,13 +71,6 @@ HttpResponse get(uint16_t port, const std::string& target) {
 // An admin server on a real event_base, looping on its own thread as the main thread would.
 class AdminServerTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    // Lets the test thread stop the loop thread with event_base_loopexit(); must precede
-    // event_base_new().
-    static const bool once = [] { return evthread_use_pthreads() == 0; }();
-    ASSERT_TRUE(once);
-  }
-
   void SetUp() override {
     auto cfg = std::make_shared<config::Config>();
     cfg->workers = 2;
@@ -101,8 +93,7 @@ class AdminServerTest : public ::testing::Test {
       store_.listener(w, "ingress").downstream_cx_total.inc(5);
     }
 
-    base_.reset(event_base_new());
-    ASSERT_TRUE(base_);
+    ASSERT_TRUE(admin_.base());
     AdminContext context;
     context.ready = [this] { return ready_.load(); };
     context.config = [this] { return config_; };
@@ -115,30 +106,15 @@ class AdminServerTest : public ::testing::Test {
                              {"reason", "health check failed: status 503"},
                              {"last_result", "status 503"}});
     };
-    auto server = AdminServer::create(base_.get(), {"127.0.0.1", 0}, std::move(context));
-    ASSERT_TRUE(server.ok()) << server.error();
-    server_ = std::move(server).value();
-    ASSERT_NE(server_->port(), 0);
-    loop_ = std::thread([this] { event_base_loop(base_.get(), EVLOOP_NO_EXIT_ON_EMPTY); });
+    ASSERT_EQ(admin_.start(std::move(context)), "");
   }
 
-  void TearDown() override {
-    if (loop_.joinable()) {
-      event_base_loopexit(base_.get(), nullptr);
-      loop_.join();
-    }
-    server_.reset();
-    base_.reset();
-  }
-
-  uint16_t port() const { return server_->port(); }
+  uint16_t port() const { return admin_.port(); }
 
   stats::Store store_{2};
   std::shared_ptr<const config::Config> config_;
   std::atomic<bool> ready_{true};
-  EventBasePtr base_;
-  std::unique_ptr<AdminServer> server_;
-  std::thread loop_;
+  AdminLoop admin_;
 };
 
 TEST_F(AdminServerTest, Healthz) {
@@ -258,7 +234,7 @@ TEST_F(AdminServerTest, HeadHasNoBody) {
 
 TEST_F(AdminServerTest, BindErrorNamesTheAddress) {
   const config::SocketAddress taken{"127.0.0.1", port()};
-  auto second = AdminServer::create(base_.get(), taken, AdminContext{});
+  auto second = AdminServer::create(admin_.base(), taken, AdminContext{});
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.error(),
             "admin.address 127.0.0.1:" + std::to_string(port()) + ": Address already in use");

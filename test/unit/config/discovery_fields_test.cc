@@ -22,14 +22,14 @@ std::string withCluster(const std::string& body) {
 }
 
 std::string errorOf(const std::string& yaml) {
-  Result<Config> result = loadFromString(yaml);
-  return result.ok() ? "ok" : result.error();
+  ConfigResult<Config> result = loadFromString(yaml);
+  return result.ok() ? "ok" : toLines(result.error());
 }
 
 const std::string kStatic = "    endpoints: [127.0.0.1:8080]\n";
 
 TEST(DiscoveryFieldsTest, EtcdSourceAndRegistrationLoad) {
-  Result<Config> c = loadFromString(
+  ConfigResult<Config> c = loadFromString(
       "sources: { etcd: { endpoints: [127.0.0.1:2379], prefix: /remora/web/, instance: w1 } }\n"
       "registration: { service: web, address: 127.0.0.1:8080, ttl: 5s }\n" +
       withCluster(kStatic));
@@ -40,26 +40,27 @@ TEST(DiscoveryFieldsTest, EtcdSourceAndRegistrationLoad) {
   EXPECT_EQ(c->registration.service, "web");
   EXPECT_EQ(c->registration.prefix, "/remora/services/");
   EXPECT_EQ(c->registration.ttl, Duration(5000));
-  Result<Config> again = loadFromString(toYaml(*c));
+  ConfigResult<Config> again = loadFromString(toYaml(*c));
   ASSERT_TRUE(again.ok()) << again.error();
   EXPECT_EQ(*again, *c);
 }
 
 TEST(DiscoveryFieldsTest, DiscoveredClustersLoadAndRoundTrip) {
-  Result<Config> c = loadFromString(std::string(kListener) +
-                                    "clusters:\n"
-                                    "  - name: app\n"
-                                    "    type: etcd\n"
-                                    "    discovery: { prefix: /svc/app/ }\n"
-                                    "  - name: dns\n"
-                                    "    type: dns\n"
-                                    "    discovery: { hosts: [localhost:80, db.internal:5432], "
-                                    "refresh: 10s }\n");
+  ConfigResult<Config> c =
+      loadFromString(std::string(kListener) +
+                     "clusters:\n"
+                     "  - name: app\n"
+                     "    type: etcd\n"
+                     "    discovery: { prefix: /svc/app/ }\n"
+                     "  - name: dns\n"
+                     "    type: dns\n"
+                     "    discovery: { hosts: [localhost:80, db.internal:5432], "
+                     "refresh: 10s }\n");
   ASSERT_TRUE(c.ok()) << c.error();
   EXPECT_EQ(c->clusters[0].type, ClusterType::kEtcd);
   EXPECT_EQ(c->clusters[1].discovery.hosts.size(), 2u);
   EXPECT_EQ(c->clusters[1].discovery.hosts[1].str(), "db.internal:5432");
-  Result<Config> again = loadFromString(toYaml(*c));
+  ConfigResult<Config> again = loadFromString(toYaml(*c));
   ASSERT_TRUE(again.ok()) << again.error();
   EXPECT_EQ(*again, *c);
 }

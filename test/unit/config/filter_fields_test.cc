@@ -24,12 +24,12 @@ std::string withEntries(const std::string& entries, const std::string& listener_
 }
 
 std::string errorOf(const std::string& yaml) {
-  Result<Config> result = loadFromString(yaml);
-  return result.ok() ? "ok" : result.error();
+  ConfigResult<Config> result = loadFromString(yaml);
+  return result.ok() ? "ok" : toLines(result.error());
 }
 
 TEST(FilterFieldsTest, ReadsEveryRuntimeField) {
-  Result<Config> c = loadFromString(withEntries(
+  ConfigResult<Config> c = loadFromString(withEntries(
       "      - name: hello\n"
       "        path: /opt/hello-2.so\n"
       "        canary: {path: /opt/hello-3.so, percent: 7, header: X-Canary, value: \"1\"}\n"
@@ -56,7 +56,7 @@ TEST(FilterFieldsTest, ReadsEveryRuntimeField) {
   EXPECT_FALSE(l.filters[1].quarantine.has_value());
 
   // And the whole thing survives toYaml.
-  Result<Config> again = loadFromString(toYaml(*c));
+  ConfigResult<Config> again = loadFromString(toYaml(*c));
   ASSERT_TRUE(again.ok()) << again.error() << "\n" << toYaml(*c);
   EXPECT_EQ(*again, *c) << toYaml(*c);
 }

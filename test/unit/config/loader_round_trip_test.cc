@@ -51,7 +51,7 @@ Config everyFieldSet() {
 TEST(LoaderRoundTripTest, EveryFieldSurvives) {
   const Config config = everyFieldSet();
   const std::string yaml = toYaml(config);
-  Result<Config> loaded = loadFromString(yaml);
+  ConfigResult<Config> loaded = loadFromString(yaml);
   ASSERT_TRUE(loaded.ok()) << loaded.error() << "\n" << yaml;
   EXPECT_EQ(*loaded, config) << yaml;
   EXPECT_EQ(toYaml(*loaded), yaml);
@@ -96,11 +96,11 @@ TEST(LoaderRoundTripTest, EmitsEveryField) {
 }
 
 TEST(LoaderRoundTripTest, DefaultsRoundTrip) {
-  Result<Config> loaded = loadFromString(
+  ConfigResult<Config> loaded = loadFromString(
       "listeners: [{name: in, address: 127.0.0.1:1, routes: [{cluster: c}]}]\n"
       "clusters: [{name: c, endpoints: [127.0.0.1:2]}]\n");
   ASSERT_TRUE(loaded.ok()) << loaded.error();
-  Result<Config> again = loadFromString(toYaml(*loaded));
+  ConfigResult<Config> again = loadFromString(toYaml(*loaded));
   ASSERT_TRUE(again.ok()) << again.error();
   EXPECT_EQ(*again, *loaded);
 }
@@ -123,16 +123,17 @@ TEST(ShippedConfigTest, EveryFileLoadsAndRoundTrips) {
   const auto files = shippedConfigs();
   EXPECT_GE(files.size(), 3u);
   for (const auto& file : files) {
-    Result<Config> loaded = loadFromFile(file.string());
+    ConfigResult<Config> loaded = loadFromFile(file.string());
     ASSERT_TRUE(loaded.ok()) << loaded.error();
-    Result<Config> again = loadFromString(toYaml(*loaded));
+    ConfigResult<Config> again = loadFromString(toYaml(*loaded));
     ASSERT_TRUE(again.ok()) << file << ": " << again.error();
     EXPECT_EQ(*again, *loaded) << file;
   }
 }
 
 TEST(ShippedConfigTest, SidecarDefaults) {
-  Result<Config> loaded = loadFromFile(std::string(REMORA_SOURCE_DIR) + "/config/sidecar.yaml");
+  ConfigResult<Config> loaded =
+      loadFromFile(std::string(REMORA_SOURCE_DIR) + "/config/sidecar.yaml");
   ASSERT_TRUE(loaded.ok()) << loaded.error();
   EXPECT_EQ(loaded->workers, 0u);
   EXPECT_EQ(loaded->admin.address.str(), "127.0.0.1:9901");
@@ -153,19 +154,20 @@ TEST(LoadFromFileTest, NamesTheFileInErrors) {
     std::ofstream out(path);
     out << "workers: 1\nlisteners: [\n";
   }
-  Result<Config> loaded = loadFromFile(path.string());
+  ConfigResult<Config> loaded = loadFromFile(path.string());
   std::filesystem::remove(path);
   ASSERT_FALSE(loaded.ok());
-  EXPECT_EQ(loaded.error(), path.string() + ":3:1: end of sequence flow not found");
+  EXPECT_EQ(toLines(loaded.error()), path.string() + ":3:1: end of sequence flow not found");
 
-  Result<Config> missing = loadFromFile("/nonexistent/remora.yaml");
+  ConfigResult<Config> missing = loadFromFile("/nonexistent/remora.yaml");
   ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.error(), "/nonexistent/remora.yaml: cannot open: No such file or directory");
+  EXPECT_EQ(toLines(missing.error()),
+            "/nonexistent/remora.yaml: cannot open: No such file or directory");
 
   const std::string dir = std::filesystem::temp_directory_path().string();
-  Result<Config> directory = loadFromFile(dir);
+  ConfigResult<Config> directory = loadFromFile(dir);
   ASSERT_FALSE(directory.ok());
-  EXPECT_EQ(directory.error(), dir + ": cannot open: Is a directory");
+  EXPECT_EQ(toLines(directory.error()), dir + ": cannot open: Is a directory");
 }
 
 }  // namespace

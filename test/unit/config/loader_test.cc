@@ -34,10 +34,10 @@ std::string minimalWith(const std::string& from, const std::string& to) {
   return yaml;
 }
 
-// The joined error message, or "ok" when the YAML loads.
+// The errors one per line, or "ok" when the YAML loads.
 std::string errorOf(const std::string& yaml) {
-  Result<Config> result = loadFromString(yaml);
-  return result.ok() ? "ok" : result.error();
+  ConfigResult<Config> result = loadFromString(yaml);
+  return result.ok() ? "ok" : toLines(result.error());
 }
 
 // `listeners` with one listener whose body is `body` (indented four spaces), plus kCluster.
@@ -57,7 +57,7 @@ TEST(LoaderTest, MinimalConfigLoads) {
 }
 
 TEST(LoaderTest, DefaultsApplied) {
-  Result<Config> result = loadFromString(minimal());
+  ConfigResult<Config> result = loadFromString(minimal());
   ASSERT_TRUE(result.ok()) << result.error();
   const Config& config = *result;
   EXPECT_EQ(config.workers, 0u);
@@ -84,14 +84,14 @@ TEST(LoaderTest, DefaultsApplied) {
 }
 
 TEST(LoaderTest, RouteWithoutPrefixMatchesEverything) {
-  Result<Config> result = loadFromString(withListener(""));
+  ConfigResult<Config> result = loadFromString(withListener(""));
   ASSERT_TRUE(result.ok()) << result.error();
   EXPECT_EQ(result->listeners[0].routes[0].prefix, "/");
 }
 
 TEST(LoaderTest, NullSectionKeepsDefaults) {
   // A section whose fields are all commented out is null in YAML.
-  Result<Config> result = loadFromString("admin:\ndrain:\n" + minimal());
+  ConfigResult<Config> result = loadFromString("admin:\ndrain:\n" + minimal());
   ASSERT_TRUE(result.ok()) << result.error();
   EXPECT_EQ(result->admin, Admin{});
   EXPECT_EQ(result->drain, Drain{});
@@ -157,7 +157,7 @@ TEST(LoaderTest, BadPorts) {
 }
 
 TEST(LoaderTest, AddressesAreCanonical) {
-  Result<Config> result =
+  ConfigResult<Config> result =
       loadFromString("admin: {address: 'localhost:9000'}\n" +
                      minimalWith("127.0.0.1:8080", "'[0:0::1]:80', 10.1.2.3:9"));
   ASSERT_TRUE(result.ok()) << result.error();
@@ -191,7 +191,7 @@ TEST(LoaderTest, BadDurations) {
 }
 
 TEST(LoaderTest, DurationUnits) {
-  Result<Config> result = loadFromString(
+  ConfigResult<Config> result = loadFromString(
       "drain: {grace_period: 0, deadline: 2m}\n" +
       withListener(
           "    timeouts: {request_headers: 250ms, idle: 1h, request: 0s, grpc_max: 30s}\n"));
@@ -350,10 +350,10 @@ clusters:
 TEST(LoaderTest, YamlSyntaxErrorNamesOriginLineAndColumn) {
   EXPECT_EQ(errorOf("workers: 1\nlisteners: [a, b\nclusters: []\n"),
             "<string>:3:9: end of sequence flow not found");
-  Result<Config> result =
+  ConfigResult<Config> result =
       loadFromString("workers: 1\nadmin: {address: [::1]:80}\n", "sidecar.yaml");
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.error(), "sidecar.yaml:2:23: end of map flow not found");
+  EXPECT_EQ(toLines(result.error()), "sidecar.yaml:2:23: end of map flow not found");
   EXPECT_EQ(errorOf("a: b: c\n"), "<string>:1:5: illegal map value");
 }
 
@@ -400,7 +400,7 @@ TEST(LoaderTest, TextMustBeUtf8) {
             "invalid bytes");
   EXPECT_EQ(errorOf("plugins: {dir: \"/usr/lib/\xed\xa0\x80\"}\n" + minimal()),
             "plugins.dir: expected a directory path in UTF-8, got invalid bytes");
-  Result<Config> ok =
+  ConfigResult<Config> ok =
       loadFromString(minimalWith("prefix: /", "prefix: \"/caf\xc3\xa9/\xf0\x9f\x9a\x80\""));
   ASSERT_TRUE(ok.ok()) << ok.error();
   EXPECT_EQ(ok->listeners[0].routes[0].prefix, "/caf\xc3\xa9/\xf0\x9f\x9a\x80");
@@ -409,7 +409,7 @@ TEST(LoaderTest, TextMustBeUtf8) {
 // --- Transparent interception and health checks ---
 
 TEST(LoaderTest, OriginalDstListenerAndCluster) {
-  Result<Config> result = loadFromString(
+  ConfigResult<Config> result = loadFromString(
       "listeners: [{name: out, address: 127.0.0.1:15001, original_dst: true,\n"
       "             routes: [{cluster: passthrough}]}]\n"
       "clusters: [{name: passthrough, type: original_dst}]\n");
@@ -433,7 +433,7 @@ TEST(LoaderTest, OriginalDstErrors) {
 }
 
 TEST(LoaderTest, HealthCheckDefaults) {
-  Result<Config> result = loadFromString(withCluster("    health_check: {path: /healthz}\n"));
+  ConfigResult<Config> result = loadFromString(withCluster("    health_check: {path: /healthz}\n"));
   ASSERT_TRUE(result.ok()) << result.error();
   const HealthCheck& h = result->clusters[0].health_check;
   EXPECT_EQ(h.path, "/healthz");
@@ -465,13 +465,13 @@ TEST(LoaderTest, HealthCheckErrors) {
 }
 
 TEST(LoaderTest, UpstreamProtocol) {
-  Result<Config> result = loadFromString(withCluster(
+  ConfigResult<Config> result = loadFromString(withCluster(
       "    protocol: http2\n    http2: {max_concurrent_streams: 8, initial_window_size: 65535}\n"));
   ASSERT_TRUE(result.ok()) << result.error();
   EXPECT_EQ(result->clusters[0].protocol, UpstreamProtocol::kHttp2);
   EXPECT_EQ(result->clusters[0].http2.max_concurrent_streams, 8u);
   EXPECT_EQ(result->clusters[0].http2.initial_window_size, 65535u);
-  Result<Config> defaults = loadFromString(withCluster(""));
+  ConfigResult<Config> defaults = loadFromString(withCluster(""));
   ASSERT_TRUE(defaults.ok()) << defaults.error();
   EXPECT_EQ(defaults->clusters[0].protocol, UpstreamProtocol::kHttp1);
   EXPECT_EQ(defaults->clusters[0].http2.max_concurrent_streams, 100u);
@@ -496,13 +496,13 @@ namespace remora::config {
 namespace {
 
 TEST(LoaderTest, Http2Block) {
-  Result<Config> defaults = loadFromString(minimal());
+  ConfigResult<Config> defaults = loadFromString(minimal());
   ASSERT_TRUE(defaults.ok()) << defaults.error();
   EXPECT_EQ(defaults.value().listeners[0].http2, ListenerHttp2{});
   EXPECT_TRUE(defaults.value().listeners[0].http2.enabled);
   EXPECT_EQ(defaults.value().listeners[0].http2.max_concurrent_streams, 100u);
 
-  Result<Config> set =
+  ConfigResult<Config> set =
       loadFromString(withListener("    http2: {mode: off, max_resets: 5, flood_window: 2s}\n"));
   ASSERT_TRUE(set.ok()) << set.error();
   EXPECT_FALSE(set.value().listeners[0].http2.enabled);

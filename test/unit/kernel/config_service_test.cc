@@ -1,5 +1,5 @@
 // ConfigService without workers: a fake applier stands in for the snapshot publisher, so these
-// tests pin down versions, If-Match, history bounds, rollback, error splitting and metrics.
+// tests pin down versions, If-Match, history bounds, rollback, the error lists and metrics.
 
 #include "kernel/config_service.h"
 
@@ -31,17 +31,17 @@ class ConfigServiceTest : public ::testing::Test {
   ConfigServiceTest()
       : service_(
             [this](std::shared_ptr<const config::Config> cfg, uint64_t version,
-                   const std::string& source) -> Status {
+                   const std::string& source) -> ConfigStatus {
               applied_.push_back({version, source});
-              if (!refuse_.empty()) return Error{refuse_};
+              if (!refuse_.empty()) return refuse_;
               last_ = std::move(cfg);
-              return Status();
+              return ConfigStatus();
             },
             registry_, 4) {}
 
   prometheus::Registry registry_;
   std::vector<std::pair<uint64_t, std::string>> applied_;
-  std::string refuse_;
+  FieldErrors refuse_;
   std::shared_ptr<const config::Config> last_;
   ConfigService service_;
 };
@@ -54,7 +54,7 @@ TEST_F(ConfigServiceTest, VersionsGrowOnlyOnSuccess) {
   ApplyOutcome bad = service_.submit("bogus: 1\n" + yaml("1"), ConfigFormat::kYaml, "admin");
   EXPECT_FALSE(bad.ok);
   EXPECT_EQ(bad.version, 1u);
-  refuse_ = "listeners[0].address: 127.0.0.1:0: bind: Address already in use";
+  refuse_ = {{"listeners[0].address", "127.0.0.1:0: bind: Address already in use"}};
   ApplyOutcome refused = service_.submit(yaml("2"), ConfigFormat::kYaml, "admin");
   EXPECT_FALSE(refused.ok);
   ASSERT_EQ(refused.errors.size(), 1u);
@@ -80,15 +80,30 @@ TEST_F(ConfigServiceTest, EveryLoaderErrorIsReported) {
   EXPECT_TRUE(applied_.empty());  // nothing reached the applier
 }
 
-TEST_F(ConfigServiceTest, PluginErrorsBecomeOneExactPath) {
-  auto errors = ConfigService::splitErrors(
-      "listeners[0].filters[1].config: rules[0].rate: must be > 0\n"
-      "listeners[0].filters[2].config: expected an object\n"
-      "listeners[1].filters[0].name: unknown plugin \"x\" (loaded: router)");
-  ASSERT_EQ(errors.size(), 3u);
-  EXPECT_EQ(errors[0].str(), "listeners[0].filters[1].config.rules[0].rate: must be > 0");
-  EXPECT_EQ(errors[1].str(), "listeners[0].filters[2].config: expected an object");
-  EXPECT_EQ(errors[2].path, "listeners[1].filters[0].name");
+TEST_F(ConfigServiceTest, ApplyErrorsAreKeptAsTheApplierListedThem) {
+  // Messages holding ": " and newlines, and one error with no path: each stays one error, whole.
+  refuse_ = {{"listeners[0].filters[1].config.rules[0].rate", "must be > 0: got -1\nand: more"},
+             {"listeners[0].address", "127.0.0.1:80: bind: Address already in use"},
+             {"", "workers: cannot change: restart"}};
+  ApplyOutcome r = service_.submit(yaml("1"), ConfigFormat::kYaml, "admin");
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.errors, refuse_);
+  ASSERT_TRUE(service_.lastRejected().has_value());
+  EXPECT_EQ(service_.lastRejected()->errors, refuse_);
+}
+
+TEST_F(ConfigServiceTest, DetectReadsJsonAsJsonAndAnythingElseAsYaml) {
+  const std::string json =
+      R"({"listeners": [{"name": "i", "address": "127.0.0.1:8080", "routes": [{"prefix": "/", "cluster": "app"}]}],
+          "clusters": [{"name": "app", "endpoints": ["127.0.0.1:1"]}]})";
+  EXPECT_TRUE(service_.submit(json, ConfigFormat::kDetect, "admin").ok);
+  EXPECT_TRUE(service_.submit(yaml("2"), ConfigFormat::kDetect, "admin").ok);
+  // A trailing comma is not JSON but is YAML: the YAML loader reads it.
+  ApplyOutcome bad = service_.submit("{\"workers\": 1,}", ConfigFormat::kDetect, "admin");
+  std::vector<std::string> lines;
+  for (const auto& e : bad.errors) lines.push_back(e.str());
+  EXPECT_THAT(lines, ElementsAre("listeners: expected at least one listener, got nothing",
+                                 "clusters: expected at least one cluster, got nothing"));
 }
 
 TEST_F(ConfigServiceTest, JsonIsReadWithTheSameFieldPaths) {
@@ -147,9 +162,9 @@ TEST_F(ConfigServiceTest, ObserversSeeOutcomesAndNestedChangesAreRefused) {
   prometheus::Registry registry;
   ConfigService* self = nullptr;
   ConfigService reentrant(
-      [&](std::shared_ptr<const config::Config>, uint64_t, const std::string&) -> Status {
+      [&](std::shared_ptr<const config::Config>, uint64_t, const std::string&) -> ConfigStatus {
         nested = self->submit(yaml("9"), ConfigFormat::kYaml, "admin");
-        return Status();
+        return ConfigStatus();
       },
       registry);
   self = &reentrant;
