@@ -34,28 +34,18 @@ ProxyStream::~ProxyStream() {
 }
 
 void ProxyStream::begin(std::shared_ptr<const ListenerRuntime> runtime, MessageHead& request) {
+  // Each part from its default (stream_state.h): nothing of the request before survives. What
+  // they held beyond values (upstream, retry slot, callouts) was released by completeFinish.
+  progress_.reset();
+  request_.reset();
+  response_.reset();
+  upstream_ = {};
+  grpc_.reset();
   runtime_ = std::move(runtime);
-  request_ = &request;
-  response_ = nullptr;
-  request_trailers_ = response_trailers_ = nullptr;
-  active_ = true;
-  routed_ = held_complete_ = request_complete_ = response_started_ = tunnel_ = false;
-  finish_pending_ = notify_pending_ = false;
-  tried_ = 0;
-  last_failure_ = nullptr;
-  attempts_ = retries_ = 0;
-  max_pending_ = max_retries_ = REMORA_NO_LIMIT;
-  limits_hit_ = 0;
-  response_status_ = 0;
-  request_bytes_ = response_bytes_ = 0;
-  route_ = RouteDecision{};
-  metadata_.clear();
-  upstream_address_ = nullptr;
-  flags_.clear();
-  request_chunked_ = request.chunked;
-  upgrade_ = request.upgrade;
-  grpc_ = retain_body_ = false;
-  grpc_status_ = -1;
+  progress_.active = true;
+  request_.head = &request;
+  request_.chunked = request.chunked;
+  request_.upgrade = request.upgrade;
   if (request.method == HTTP_POST) detectGrpc();  // gRPC calls are always POSTs
   if (request.headers.count(HeaderToken::kXRequestId) == 0) {
     std::string& id = encoder_.dispatcher().headerScratch();
@@ -64,18 +54,18 @@ void ProxyStream::begin(std::shared_ptr<const ListenerRuntime> runtime, MessageH
     request.headers.add(HeaderToken::kXRequestId, "x-request-id", id);
   }
   if (runtime_->chain) {
-    start_unix_us_ = unixMicros();
+    progress_.start_unix_us = unixMicros();
     filters_.begin(runtime_->chain, encoder_.dispatcher().workerIndex(), &handle_, request.url);
     return runRequestHeaderFilters();
   }
   std::string_view path(request.url);
   const RouteTarget* route = runtime_->match(path.substr(0, path.find('?')));
-  if (route != nullptr) cluster_ = route->cluster;
+  if (route != nullptr) upstream_.cluster = route->cluster;
   onRouted();
 }
 
 void ProxyStream::runRequestHeaderFilters() {
-  bool end_stream = !request_->hasBody() && !upgrade_;
+  bool end_stream = !request_.head->hasBody() && !request_.upgrade;
   plugin::ChainResult r = filters_.requestHeaders(end_stream);
   if (afterHook()) return;
   switch (r) {
@@ -84,7 +74,7 @@ void ProxyStream::runRequestHeaderFilters() {
     case plugin::ChainResult::kStop:
       return;  // a filter resumes us (resumeFilters) or replies
     case plugin::ChainResult::kReplied:
-      if (active_) sendLocalReply(500, "filter replied without a response\n");
+      if (progress_.active) sendLocalReply(500, "filter replied without a response\n");
       return;
     case plugin::ChainResult::kError:
       return filterFailed();
@@ -92,7 +82,7 @@ void ProxyStream::runRequestHeaderFilters() {
 }
 
 void ProxyStream::resumeFilters() {
-  if (!active_ || routed_ || !filters_.pausedOnHeaders()) return;
+  if (!progress_.active || progress_.routed || !filters_.pausedOnHeaders()) return;
   runRequestHeaderFilters();
 }
 
@@ -106,7 +96,7 @@ void ProxyStream::filterFailed() {
 }
 
 bool ProxyStream::afterHook() {
-  if (!finish_pending_ || filters_.inHook()) return finish_pending_;
+  if (!progress_.finish_pending || filters_.inHook()) return progress_.finish_pending;
   completeFinish();
   return true;
 }
@@ -118,25 +108,25 @@ bool ProxyStream::setRoute(const remora_route_t& route, std::string& err) {
     err = "unknown cluster \"" + name + "\"";
     return false;
   }
-  cluster_ = it->second;
-  route_.timeout_ms = route.timeout_ms;
-  route_.per_try_timeout_ms = route.per_try_timeout_ms;
-  route_.retry_max = route.retry_max;
-  route_.retry_on = route.retry_on;
-  route_.retry_non_idempotent = route.retry_non_idempotent != 0;
-  if (route.path.len > 0) request_->url.assign(route.path.data, route.path.len);
+  upstream_.cluster = it->second;
+  upstream_.route.timeout_ms = route.timeout_ms;
+  upstream_.route.per_try_timeout_ms = route.per_try_timeout_ms;
+  upstream_.route.retry_max = route.retry_max;
+  upstream_.route.retry_on = route.retry_on;
+  upstream_.route.retry_non_idempotent = route.retry_non_idempotent != 0;
+  if (route.path.len > 0) request_.head->url.assign(route.path.data, route.path.len);
   if (route.host.len > 0)
-    request_->headers.set("host", std::string_view(route.host.data, route.host.len));
+    request_.head->headers.set("host", std::string_view(route.host.data, route.host.len));
   return true;
 }
 
 void ProxyStream::onRouted() {
-  routed_ = true;
-  if (!cluster_) return sendLocalReply(404, "no route matched the request\n", false, "NR");
-  if (upgrade_ && cluster_->config().protocol != config::UpstreamProtocol::kHttp1)
+  progress_.routed = true;
+  if (!upstream_.cluster) return sendLocalReply(404, "no route matched the request\n", false, "NR");
+  if (request_.upgrade && upstream_.cluster->config().protocol != config::UpstreamProtocol::kHttp1)
     return refuseUpgrade();
-  if (grpc_) startGrpc();
-  const MessageHead& request = *request_;
+  if (grpc_.on) startGrpc();
+  const MessageHead& request = *request_.head;
   // HTTP/1.1 and HTTP/2 know 1xx answers; HTTP/1.0 does not.
   if ((request.http_major > 1 || request.http_minor >= 1) && request.hasBody()) {
     auto expect = request.headers.get(HeaderToken::kExpect);
@@ -144,16 +134,16 @@ void ProxyStream::onRouted() {
     if (expect && equalsIgnoreCase(*expect, "100-continue")) encoder_.encode100Continue();
   }
   tryUpstream();
-  if (!active_) return;
-  if (held_body_ && evbuffer_get_length(held_body_.get()) > 0) {
-    size_t n = evbuffer_get_length(held_body_.get());
-    const char* data = reinterpret_cast<const char*>(evbuffer_pullup(held_body_.get(), -1));
+  if (!progress_.active) return;
+  if (request_.held_body && evbuffer_get_length(request_.held_body.get()) > 0) {
+    size_t n = evbuffer_get_length(request_.held_body.get());
+    const char* data = reinterpret_cast<const char*>(evbuffer_pullup(request_.held_body.get(), -1));
     forwardRequestBody(data, n);
-    evbuffer_drain(held_body_.get(), n);
+    evbuffer_drain(request_.held_body.get(), n);
     encoder_.readDisable(false);
   }
-  if (active_ && held_complete_) forwardRequestEnd(request_trailers_);
-  if (active_ && upstream_) upstream_->flush();
+  if (progress_.active && request_.held_complete) forwardRequestEnd(request_.trailers);
+  if (progress_.active && upstream_.request) upstream_.request->flush();
 }
 
 void ProxyStream::refuseUpgrade() {
@@ -163,7 +153,7 @@ void ProxyStream::refuseUpgrade() {
   // client may already be sending bytes of the new protocol, so the connection closes.
   runtime_->stats->protocol_errors[size_t(stats::ProtocolError::kUpgradeUnsupported)].inc();
   sendLocalReply(501,
-                 "upgrade not supported: cluster " + cluster_->config().name +
+                 "upgrade not supported: cluster " + upstream_.cluster->config().name +
                      " speaks HTTP/2, which cannot carry an Upgrade request\n",
                  true);
 }
@@ -172,7 +162,7 @@ upstream::EndpointPool* ProxyStream::chooseOriginalDst() {
   const OriginalDst* dst = encoder_.originalDst();
   if (dst == nullptr) {
     sendLocalReply(503,
-                   "no original destination: cluster " + cluster_->config().name +
+                   "no original destination: cluster " + upstream_.cluster->config().name +
                        " forwards to a redirected connection's destination; this connection "
                        "was not redirected to a listener with original_dst: true\n",
                    false, "UH");
@@ -195,53 +185,55 @@ upstream::EndpointPool* ProxyStream::chooseOriginalDst() {
     return nullptr;
   }
   upstream::EndpointPool* pool =
-      cluster_->chooseOriginalDst(dst->text, dst->addr, dst->len, tried_);
+      upstream_.cluster->chooseOriginalDst(dst->text, dst->addr, dst->len, upstream_.tried);
   if (pool == nullptr) sendLocalReply(503, "too many original destinations in use\n", false, "UO");
   return pool;
 }
 
 void ProxyStream::tryUpstream() {
-  const config::Cluster& cfg = cluster_->config();
-  const bool attempts_left = attempts_ < cfg.max_connect_attempts + retries_;
+  const config::Cluster& cfg = upstream_.cluster->config();
+  const bool attempts_left = upstream_.attempts < cfg.max_connect_attempts + upstream_.retries;
   upstream::EndpointPool* pool = nullptr;
-  if (attempts_left && cluster_->originalDst()) {
-    // One destination: a retry (tried_ reset) goes there again, a failed connect does not.
-    if (tried_ == 0 && (pool = chooseOriginalDst()) == nullptr) return;  // answered
+  if (attempts_left && upstream_.cluster->originalDst()) {
+    // One destination: a retry (upstream_.tried reset) goes there again, a failed connect does not.
+    if (upstream_.tried == 0 && (pool = chooseOriginalDst()) == nullptr) return;  // answered
   } else if (attempts_left) {
-    pool = cluster_->choose(tried_);
+    pool = upstream_.cluster->choose(upstream_.tried);
   }
   if (pool == nullptr) {
     // After failed attempts, name the cause rather than only saying that none is left.
-    if (last_failure_ == nullptr) return sendLocalReply(503, "no healthy upstream\n", false, "UH");
-    return sendLocalReply(503, std::string(last_failure_) + "\n", false, "UH");
+    if (upstream_.last_failure == nullptr)
+      return sendLocalReply(503, "no healthy upstream\n", false, "UH");
+    return sendLocalReply(503, std::string(upstream_.last_failure) + "\n", false, "UH");
   }
-  ++attempts_;
-  pending_pool_ = pool;
-  upstream::PendingAdmission admission = pool->acquire(*this, max_pending_);
+  ++upstream_.attempts;
+  upstream_.pending_pool = pool;
+  upstream::PendingAdmission admission = pool->acquire(*this, upstream_.max_pending);
   if (admission == upstream::PendingAdmission::kAdmitted) return;
-  pending_pool_ = nullptr;
+  upstream_.pending_pool = nullptr;
   if (admission == upstream::PendingAdmission::kStreamLimit) {
-    limits_hit_ |= REMORA_LIMIT_HIT_PENDING;
+    upstream_.limits_hit |= REMORA_LIMIT_HIT_PENDING;
     return sendLocalReply(503, "upstream overloaded\n", false, "UO", &kOverloadedHeader, 1);
   }
   sendLocalReply(503, "upstream overloaded: too many pending requests\n", false, "UO");
 }
 
 void ProxyStream::onUpstreamReady(upstream::UpstreamRequest& req) {
-  pending_pool_ = nullptr;
-  upstream_ = &req;
-  upstream_address_ = &req.endpointName();
-  req.setResponseExpectsNoBody(request_->method == HTTP_HEAD);
-  uint32_t per_try = route_.per_try_timeout_ms ? route_.per_try_timeout_ms : route_.timeout_ms;
+  upstream_.pending_pool = nullptr;
+  upstream_.request = &req;
+  upstream_.address = &req.endpointName();
+  req.setResponseExpectsNoBody(request_.head->method == HTTP_HEAD);
+  uint32_t per_try = upstream_.route.per_try_timeout_ms ? upstream_.route.per_try_timeout_ms
+                                                        : upstream_.route.timeout_ms;
   req.setResponseTimeoutOverride(per_try);
-  RequestRewrite rw{encoder_.peerAddress(), cluster_->config().name, upgrade_, request_chunked_,
-                    grpc_};
-  req.sendHeaders(*request_, rw, !request_->hasBody() && !upgrade_);
-  if (request_buffer_ && evbuffer_get_length(request_buffer_.get()) > 0) {
-    req.sendHeldBody(request_buffer_.get());
+  RequestRewrite rw{encoder_.peerAddress(), upstream_.cluster->config().name, request_.upgrade,
+                    request_.chunked, grpc_.on};
+  req.sendHeaders(*request_.head, rw, !request_.head->hasBody() && !request_.upgrade);
+  if (request_.buffer && evbuffer_get_length(request_.buffer.get()) > 0) {
+    req.sendHeldBody(request_.buffer.get());
     encoder_.readDisable(false);
   }
-  if (request_complete_) req.sendEnd(request_trailers_);
+  if (request_.complete) req.sendEnd(request_.trailers);
   if (req.aboveHighWatermark()) encoder_.readDisable(true);
   req.flush();  // last: a write error re-enters through onUpstreamFailure
 }
@@ -249,13 +241,14 @@ void ProxyStream::onUpstreamReady(upstream::UpstreamRequest& req) {
 void ProxyStream::onRequestBody(const char* data, size_t len) {
   // A local reply settled the stream: the rest of the body has nowhere to go. An upstream that
   // answers early (echo, streaming) still reads it, so it keeps flowing there.
-  if (!active_ || (response_started_ && !upstream_)) return;
-  request_bytes_ += len;
-  if (!routed_) {
+  if (!progress_.active || (response_.started && !upstream_.request)) return;
+  request_.bytes += len;
+  if (!progress_.routed) {
     // The chain is paused on the request head: hold the body (bounded by backpressure).
-    if (!held_body_) held_body_.reset(evbuffer_new());
-    evbuffer_add(held_body_.get(), data, len);
-    if (evbuffer_get_length(held_body_.get()) > runtime_->config.limits.buffer_high_watermark)
+    if (!request_.held_body) request_.held_body.reset(evbuffer_new());
+    evbuffer_add(request_.held_body.get(), data, len);
+    if (evbuffer_get_length(request_.held_body.get()) >
+        runtime_->config.limits.buffer_high_watermark)
       encoder_.readDisable(true);
     return;
   }
@@ -267,26 +260,26 @@ void ProxyStream::forwardRequestBody(const char* data, size_t len) {
     plugin::ChainResult r = filters_.requestBody({data, len}, false);
     if (afterHook()) return;
     if (r == plugin::ChainResult::kError) return filterFailed();
-    if (r == plugin::ChainResult::kReplied || !active_) return;
+    if (r == plugin::ChainResult::kReplied || !progress_.active) return;
   }
-  if (retain_body_) retainBody(data, len);
-  if (upstream_) {
-    upstream_->sendBody(data, len);
-    if (upstream_->aboveHighWatermark()) encoder_.readDisable(true);
+  if (grpc_.retain_body) retainBody(data, len);
+  if (upstream_.request) {
+    upstream_.request->sendBody(data, len);
+    if (upstream_.request->aboveHighWatermark()) encoder_.readDisable(true);
     return;
   }
   // Held raw: framing is the upstream's business once one is ready (sendHeldBody).
-  if (!request_buffer_) request_buffer_.reset(evbuffer_new());
-  evbuffer_add(request_buffer_.get(), data, len);
-  if (evbuffer_get_length(request_buffer_.get()) > runtime_->config.limits.buffer_high_watermark)
+  if (!request_.buffer) request_.buffer.reset(evbuffer_new());
+  evbuffer_add(request_.buffer.get(), data, len);
+  if (evbuffer_get_length(request_.buffer.get()) > runtime_->config.limits.buffer_high_watermark)
     encoder_.readDisable(true);
 }
 
 void ProxyStream::onRequestComplete(HeaderMap& trailers) {
-  if (!active_ || (response_started_ && !upstream_)) return;
-  request_trailers_ = &trailers;
-  if (!routed_) {
-    held_complete_ = true;
+  if (!progress_.active || (response_.started && !upstream_.request)) return;
+  request_.trailers = &trailers;
+  if (!progress_.routed) {
+    request_.held_complete = true;
     return;
   }
   forwardRequestEnd(&trailers);
@@ -295,31 +288,31 @@ void ProxyStream::onRequestComplete(HeaderMap& trailers) {
 void ProxyStream::forwardRequestEnd(HeaderMap* trailers) {
   if (filters_.active()) {
     plugin::ChainResult r = plugin::ChainResult::kContinue;
-    if (request_->hasBody()) r = filters_.requestBody({}, true);
+    if (request_.head->hasBody()) r = filters_.requestBody({}, true);
     if (r == plugin::ChainResult::kContinue && trailers && trailers->size() > 0)
       r = filters_.requestTrailers();
     if (afterHook()) return;
     if (r == plugin::ChainResult::kError) return filterFailed();
-    if (r == plugin::ChainResult::kReplied || !active_) return;
+    if (r == plugin::ChainResult::kReplied || !progress_.active) return;
   }
-  request_complete_ = true;
+  request_.complete = true;
   armRouteTimeout();
-  // Without an upstream yet, onUpstreamReady sends the end (request_complete_).
-  if (upstream_) upstream_->sendEnd(trailers);
+  // Without an upstream yet, onUpstreamReady sends the end (request_.complete).
+  if (upstream_.request) upstream_.request->sendEnd(trailers);
 }
 
 void ProxyStream::onDownstreamTunnelData(const char* data, size_t len) {
-  if (!upstream_) return;
-  upstream_->sendRaw(data, len);
-  if (upstream_->aboveHighWatermark()) encoder_.readDisable(true);
+  if (!upstream_.request) return;
+  upstream_.request->sendRaw(data, len);
+  if (upstream_.request->aboveHighWatermark()) encoder_.readDisable(true);
 }
 
 void ProxyStream::onDownstreamReadComplete() {
-  if (upstream_) upstream_->flush();
+  if (upstream_.request) upstream_.request->flush();
 }
 
 void ProxyStream::onDownstreamWritable() {
-  if (upstream_) upstream_->readDisable(false);
+  if (upstream_.request) upstream_.request->readDisable(false);
 }
 
 void ProxyStream::onUpstreamWritable() {
@@ -327,49 +320,50 @@ void ProxyStream::onUpstreamWritable() {
 }
 
 bool ProxyStream::retryable(uint32_t condition) {
-  if ((route_.retry_on & condition) == 0 || retries_ >= route_.retry_max) return false;
+  if ((upstream_.route.retry_on & condition) == 0 || upstream_.retries >= upstream_.route.retry_max)
+    return false;
   // Only what can be sent again: the body is not kept once it went upstream (except for a gRPC
   // retry, which keeps it: retainBody).
-  if ((request_->hasBody() && !retain_body_) || upgrade_) return false;
+  if ((request_.head->hasBody() && !grpc_.retain_body) || request_.upgrade) return false;
   // A gRPC status says whether the server processed the call, whatever the (POST) method.
-  if (!route_.retry_non_idempotent && !idempotent(request_->method) &&
+  if (!upstream_.route.retry_non_idempotent && !idempotent(request_.head->method) &&
       (condition & REMORA_RETRY_GRPC_MASK) == 0)
     return false;
   // Last, so only a retry that would happen takes a slot. Counted even without a bound, so a
   // bounded stream sees every retry in flight to the cluster on this worker.
-  if (!retry_slot_) {
-    if (!cluster_->tryAddRetry(max_retries_)) {
-      limits_hit_ |= REMORA_LIMIT_HIT_RETRIES;
+  if (!upstream_.retry_slot) {
+    if (!upstream_.cluster->tryAddRetry(upstream_.max_retries)) {
+      upstream_.limits_hit |= REMORA_LIMIT_HIT_RETRIES;
       return false;  // the caller answers with the failure as it is
     }
-    retry_slot_ = true;
+    upstream_.retry_slot = true;
   }
   return true;
 }
 
 void ProxyStream::retry() {
-  ++retries_;
+  ++upstream_.retries;
   addFlag("URX");
   releaseUpstream();
-  tried_ = 0;
-  if (retain_body_) restoreRetainedBody();
+  upstream_.tried = 0;
+  if (grpc_.retain_body) restoreRetainedBody();
   tryUpstream();
 }
 
 int ProxyStream::onResponseHeaders(MessageHead& head) {
-  cluster_->stats().upstream_requests[stats::codeClassIndex(head.status)].inc();
+  upstream_.cluster->stats().upstream_requests[stats::codeClassIndex(head.status)].inc();
   if (head.status >= 500 && retryable(REMORA_RETRY_5XX)) {
     retry();
     return -1;  // stop parsing: that connection is closed
   }
-  if (grpc_ && grpcResponseHeaders(head)) {
+  if (grpc_.on && grpcResponseHeaders(head)) {
     retry();
     return -1;
   }
-  response_ = &head;
-  response_status_ = head.status;
-  if (head.status == 101 && upgrade_) {
-    tunnel_ = true;
+  response_.head = &head;
+  response_.status = head.status;
+  if (head.status == 101 && request_.upgrade) {
+    response_.tunnel = true;
     if (route_timer_) route_timer_->cancel();  // a tunnel lasts as long as its peers want
   }
   if (filters_.active()) {
@@ -379,9 +373,9 @@ int ProxyStream::onResponseHeaders(MessageHead& head) {
       filterFailed();
       return -1;
     }
-    if (r == plugin::ChainResult::kReplied || !active_) return -1;
+    if (r == plugin::ChainResult::kReplied || !progress_.active) return -1;
   }
-  response_started_ = true;
+  response_.started = true;
   // Connection is hop-by-hop: the upstream closing its connection says nothing about the
   // client's, which the downstream codec keeps or closes on its own terms. The flag is put back
   // because the upstream connection reads it at the response's end to decide its reuse.
@@ -393,7 +387,7 @@ int ProxyStream::onResponseHeaders(MessageHead& head) {
 }
 
 void ProxyStream::onResponseBody(const char* data, size_t len) {
-  response_bytes_ += len;
+  response_.bytes += len;
   if (filters_.active()) {
     plugin::ChainResult r = filters_.responseBody({data, len}, false);
     if (afterHook()) return;
@@ -403,16 +397,16 @@ void ProxyStream::onResponseBody(const char* data, size_t len) {
     }
   }
   encoder_.encodeBody(data, len);
-  if (upstream_ && encoder_.aboveWriteWatermark()) upstream_->readDisable(true);
+  if (upstream_.request && encoder_.aboveWriteWatermark()) upstream_.request->readDisable(true);
 }
 
 void ProxyStream::onResponseComplete(HeaderMap& trailers) {
-  if (tunnel_) {
+  if (response_.tunnel) {
     encoder_.encodeEnd(nullptr);  // switches the downstream connection to raw bytes
     return;
   }
-  response_trailers_ = &trailers;
-  if (grpc_) grpcResponseTrailers(trailers);
+  response_.trailers = &trailers;
+  if (grpc_.on) grpcResponseTrailers(trailers);
   if (filters_.active()) {
     filters_.responseBody({}, true);
     if (trailers.size() > 0) filters_.responseTrailers();
@@ -430,15 +424,15 @@ void ProxyStream::onUpstreamReadComplete() {
 
 void ProxyStream::onTunnelData(const char* data, size_t len) {
   encoder_.encodeRaw(data, len);
-  if (upstream_ && encoder_.aboveWriteWatermark()) upstream_->readDisable(true);
+  if (upstream_.request && encoder_.aboveWriteWatermark()) upstream_.request->readDisable(true);
 }
 
 void ProxyStream::onUpstreamFailure(upstream::UpstreamFailure failure, bool reused) {
   using upstream::UpstreamFailure;
-  upstream_ = nullptr;
-  pending_pool_ = nullptr;
-  if (tunnel_) return finish();  // either side closing ends a tunnel
-  if (response_started_) {
+  upstream_.request = nullptr;
+  upstream_.pending_pool = nullptr;
+  if (response_.tunnel) return finish();  // either side closing ends a tunnel
+  if (response_.started) {
     addFlag("UC");
     return abortStream();
   }
@@ -446,15 +440,17 @@ void ProxyStream::onUpstreamFailure(upstream::UpstreamFailure failure, bool reus
       failure == UpstreamFailure::kConnectFailed || failure == UpstreamFailure::kConnectTimeout;
   // A kept-alive connection the upstream closed just as we reused it: nothing was processed, so
   // a request without a body is safe to send again.
-  bool stale_reuse = failure == UpstreamFailure::kReset && reused && !request_->hasBody() &&
-                     !upgrade_ && attempts_ < cluster_->config().max_connect_attempts;
+  bool stale_reuse = failure == UpstreamFailure::kReset && reused && !request_.head->hasBody() &&
+                     !request_.upgrade &&
+                     upstream_.attempts < upstream_.cluster->config().max_connect_attempts;
   // HTTP/2 GOAWAY above the stream or REFUSED_STREAM: the upstream never processed it, so it
   // is sent again whatever its method (as Envoy does) — if its body is still ours to send.
-  bool refused = failure == UpstreamFailure::kRefused && !request_->hasBody() &&
-                 attempts_ < cluster_->config().max_connect_attempts + retries_;
+  bool refused =
+      failure == UpstreamFailure::kRefused && !request_.head->hasBody() &&
+      upstream_.attempts < upstream_.cluster->config().max_connect_attempts + upstream_.retries;
   if (connect_failed || stale_reuse || refused) {
-    last_failure_ = upstream::failureName(failure);
-    if (stale_reuse || refused) tried_ = 0;
+    upstream_.last_failure = upstream::failureName(failure);
+    if (stale_reuse || refused) upstream_.tried = 0;
     if (connect_failed) addFlag("UF");
     return tryUpstream();
   }
@@ -471,13 +467,13 @@ void ProxyStream::onUpstreamFailure(upstream::UpstreamFailure failure, bool reus
 
 void ProxyStream::sendLocalReply(int status, std::string_view body, bool close, const char* flag,
                                  const remora_header_t* headers, size_t header_count) {
-  if (!active_) return;
+  if (!progress_.active) return;
   releaseUpstream();
   if (flag) addFlag(flag);
-  if (response_started_) return abortStream();
-  if (grpc_) return sendGrpcLocalReply(status, body, close, flag, headers, header_count);
-  response_started_ = true;
-  response_status_ = status;
+  if (response_.started) return abortStream();
+  if (grpc_.on) return sendGrpcLocalReply(status, body, close, flag, headers, header_count);
+  response_.started = true;
+  response_.status = status;
   MessageHead& h = local_head_;
   h.clear();
   h.status = status;
@@ -501,26 +497,26 @@ void ProxyStream::sendLocalReply(int status, std::string_view body, bool close, 
   h.headers.add("content-length", len);
   // Answered before the request body was read (no route, overload): the connection closes
   // after this reply, and the reply says so.
-  bool body_unread = !request_complete_ && !held_complete_ && request_->hasBody();
+  bool body_unread = !request_.complete && !request_.held_complete && request_.head->hasBody();
   if (close || body_unread) h.keep_alive = false;
-  response_ = &h;
+  response_.head = &h;
   encoder_.encodeHeaders(h, body.empty());
   if (!body.empty()) encoder_.encodeBody(body.data(), body.size());
-  response_bytes_ += body.size();
+  response_.bytes += body.size();
   encoder_.encodeEnd(nullptr);
   finish();
 }
 
 void ProxyStream::addFlag(const char* flag) {
-  if (!flags_.empty()) flags_.push_back(',');
-  flags_.append(flag);
+  if (!response_.flags.empty()) response_.flags.push_back(',');
+  response_.flags.append(flag);
 }
 
 void ProxyStream::finish() {
   releaseUpstream();
-  active_ = false;
-  finish_pending_ = true;
-  notify_pending_ = true;
+  progress_.active = false;
+  progress_.finish_pending = true;
+  progress_.notify_pending = true;
   // Inside a hook the chain is still on the stack: complete once it has returned.
   if (!filters_.inHook()) completeFinish();
 }
@@ -530,7 +526,8 @@ void ProxyStream::adoptCallout(std::unique_ptr<plugin::Callout> callout) {
 }
 
 void ProxyStream::armRouteTimeout() {
-  uint64_t ms = grpc_ ? grpcCappedTimeoutMs(route_.timeout_ms) : route_.timeout_ms;
+  uint64_t ms =
+      grpc_.on ? grpcCappedTimeoutMs(upstream_.route.timeout_ms) : upstream_.route.timeout_ms;
   if (ms == 0) return;
   if (!route_timer_)
     route_timer_ = std::make_unique<LazyTimer>(encoder_.dispatcher().base(), onRouteTimeout, this);
@@ -539,8 +536,8 @@ void ProxyStream::armRouteTimeout() {
 
 void ProxyStream::onRouteTimeout(void* arg) {
   auto* self = static_cast<ProxyStream*>(arg);
-  if (!self->active_ || self->tunnel_) return;
-  if (self->response_started_) {
+  if (!self->progress_.active || self->response_.tunnel) return;
+  if (self->response_.started) {
     // The response began but did not finish in time: it cannot be completed honestly.
     self->addFlag("UT");
     return self->abortStream();
@@ -549,11 +546,11 @@ void ProxyStream::onRouteTimeout(void* arg) {
 }
 
 void ProxyStream::completeFinish() {
-  finish_pending_ = false;
+  progress_.finish_pending = false;
   if (route_timer_) route_timer_->cancel();
-  if (grpc_) {
+  if (grpc_.on) {
     recordGrpc();
-    grpc_ = false;
+    grpc_.on = false;
   }
   for (auto& c : callouts_) {
     c->cancel();
@@ -561,48 +558,49 @@ void ProxyStream::completeFinish() {
   }
   callouts_.clear();
   filters_.end(&handle_);
-  if (retry_slot_) {
-    cluster_->removeRetry();
-    retry_slot_ = false;
+  if (upstream_.retry_slot) {
+    upstream_.cluster->removeRetry();
+    upstream_.retry_slot = false;
   }
-  cluster_.reset();
-  if (request_buffer_)
-    evbuffer_drain(request_buffer_.get(), evbuffer_get_length(request_buffer_.get()));
-  if (held_body_) evbuffer_drain(held_body_.get(), evbuffer_get_length(held_body_.get()));
-  if (notify_pending_) {
-    notify_pending_ = false;
+  upstream_.cluster.reset();
+  // Emptied now rather than at the next begin: an idle connection holds no body bytes.
+  emptyKept(request_.buffer);
+  emptyKept(request_.held_body);
+  if (progress_.notify_pending) {
+    progress_.notify_pending = false;
     encoder_.onStreamComplete();
   }
 }
 
 void ProxyStream::abortStream() {
   releaseUpstream();
-  active_ = false;
-  notify_pending_ = false;  // abort() settles the connection instead
-  finish_pending_ = true;
+  progress_.active = false;
+  progress_.notify_pending = false;  // abort() settles the connection instead
+  progress_.finish_pending = true;
   encoder_.abort();
   if (!filters_.inHook()) completeFinish();
 }
 
 void ProxyStream::releaseUpstream() {
-  if (pending_pool_) {
-    pending_pool_->cancel(*this);
-    pending_pool_ = nullptr;
+  if (upstream_.pending_pool) {
+    upstream_.pending_pool->cancel(*this);
+    upstream_.pending_pool = nullptr;
   }
-  if (upstream_) {
-    upstream::UpstreamRequest* u = upstream_;
-    upstream_ = nullptr;
+  if (upstream_.request) {
+    upstream::UpstreamRequest* u = upstream_.request;
+    upstream_.request = nullptr;
     u->release();
   }
 }
 
 void ProxyStream::reset() {
-  if (!active_ && !upstream_ && !pending_pool_ && !filters_.active()) return;
+  if (!progress_.active && !upstream_.request && !upstream_.pending_pool && !filters_.active())
+    return;
   releaseUpstream();
-  if (active_) addFlag("DC");
-  active_ = false;
-  notify_pending_ = false;  // the connection is gone: nothing to tell it
-  finish_pending_ = true;
+  if (progress_.active) addFlag("DC");
+  progress_.active = false;
+  progress_.notify_pending = false;  // the connection is gone: nothing to tell it
+  progress_.finish_pending = true;
   if (!filters_.inHook()) completeFinish();
 }
 

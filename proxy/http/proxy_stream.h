@@ -25,6 +25,7 @@
 #include "http/filter_manager.h"
 #include "http/listener_runtime.h"
 #include "http/original_dst.h"
+#include "http/stream_state.h"
 #include "upstream/upstream_connection.h"
 
 namespace remora::http {
@@ -61,15 +62,6 @@ class StreamEncoder {
   virtual const OriginalDst* originalDst() const { return nullptr; }
 };
 
-// What a routing filter decided (remora_route_t, validated and resolved).
-struct RouteDecision {
-  uint32_t timeout_ms = 0;
-  uint32_t per_try_timeout_ms = 0;
-  uint32_t retry_max = 0;
-  uint32_t retry_on = 0;
-  bool retry_non_idempotent = false;
-};
-
 class ProxyStream : public upstream::UpstreamCallbacks {
  public:
   explicit ProxyStream(StreamEncoder& encoder);
@@ -85,9 +77,9 @@ class ProxyStream : public upstream::UpstreamCallbacks {
   // The downstream connection went away; release everything.
   void reset();
 
-  bool responseStarted() const { return response_started_; }
-  int responseStatus() const { return response_status_; }
-  bool active() const { return active_; }
+  bool responseStarted() const { return response_.started; }
+  int responseStatus() const { return response_.status; }
+  bool active() const { return progress_.active; }
 
   // Answers the request locally (no upstream), unless a response has started. `flag` is the
   // Envoy-style response flag for the access log ("NR", "UF", ...).
@@ -96,43 +88,45 @@ class ProxyStream : public upstream::UpstreamCallbacks {
                       size_t header_count = 0);
 
   // --- For the plugin host API (worker thread, during the stream's life). ---
-  MessageHead* requestHead() { return request_; }
-  MessageHead* responseHead() { return response_; }
-  HeaderMap* requestTrailers() { return request_trailers_; }
-  HeaderMap* responseTrailers() { return response_trailers_; }
+  MessageHead* requestHead() { return request_.head; }
+  MessageHead* responseHead() { return response_.head; }
+  HeaderMap* requestTrailers() { return request_.trailers; }
+  HeaderMap* responseTrailers() { return response_.trailers; }
   const ListenerRuntime* runtime() const { return runtime_.get(); }
   Dispatcher& dispatcher() { return encoder_.dispatcher(); }
   const std::string& peerAddress() const { return encoder_.peerAddress(); }
   const OriginalDst* originalDst() const { return encoder_.originalDst(); }
-  std::vector<std::pair<std::string, std::string>>& metadata() { return metadata_; }
+  std::vector<std::pair<std::string, std::string>>& metadata() { return progress_.metadata; }
   // Applies a route decision; false with `err` set when the cluster is unknown.
   bool setRoute(const remora_route_t& route, std::string& err);
   // A filter's bounds on this stream's use of its cluster (set_upstream_limits): checked only
   // when the stream would wait for a connection or retry. REMORA_NO_LIMIT leaves one off.
   void setUpstreamLimits(uint32_t max_pending, uint32_t max_retries) {
-    max_pending_ = max_pending;
-    max_retries_ = max_retries;
+    upstream_.max_pending = max_pending;
+    upstream_.max_retries = max_retries;
   }
   // REMORA_LIMIT_HIT_* bits: which of those bounds acted on this stream.
-  uint32_t upstreamLimitsHit() const { return limits_hit_; }
+  uint32_t upstreamLimitsHit() const { return upstream_.limits_hit; }
   // Continues the chain after a hook returned REMORA_STOP.
   void resumeFilters();
-  uint64_t requestBytes() const { return request_bytes_; }
-  uint64_t responseBytes() const { return response_bytes_; }
+  uint64_t requestBytes() const { return request_.bytes; }
+  uint64_t responseBytes() const { return response_.bytes; }
   std::string_view upstreamAddress() const {
-    return upstream_address_ ? std::string_view(*upstream_address_) : std::string_view();
+    return upstream_.address ? std::string_view(*upstream_.address) : std::string_view();
   }
-  const std::string& responseFlags() const { return flags_; }
-  uint64_t startUnixMicros() const { return start_unix_us_; }
+  const std::string& responseFlags() const { return response_.flags; }
+  uint64_t startUnixMicros() const { return progress_.start_unix_us; }
   // The routed cluster's name, or nullptr before routing.
-  const std::string* clusterName() const { return cluster_ ? &cluster_->config().name : nullptr; }
+  const std::string* clusterName() const {
+    return upstream_.cluster ? &upstream_.cluster->config().name : nullptr;
+  }
   // Keeps a filter's callout until the stream ends (then cancelled, never calling back).
   void adoptCallout(std::unique_ptr<plugin::Callout> callout);
   // The stream's gRPC status as decimal text ("14"), once known: from the response's headers
   // (trailers-only) or trailers, inferred from a non-200 HTTP status, or sent in a local reply.
   // Empty for other requests and before then. Backs the `remora.grpc_status` metadata key.
   std::string_view grpcStatusText() const {
-    return grpc_status_ < 0 ? std::string_view() : std::string_view(grpc_status_text_);
+    return grpc_.status < 0 ? std::string_view() : std::string_view(grpc_.status_text);
   }
 
  private:
@@ -193,55 +187,22 @@ class ProxyStream : public upstream::UpstreamCallbacks {
   // At the stream's end: remora_grpc_requests_total.
   void recordGrpc();
 
+  // For the stream's whole life, across the requests it carries.
   StreamEncoder& encoder_;
   remora_stream handle_{this};
-  std::shared_ptr<const ListenerRuntime> runtime_;
-  std::shared_ptr<upstream::WorkerCluster> cluster_;
+  std::shared_ptr<const ListenerRuntime> runtime_;  // the current request's listener
   plugin::FilterManager filters_;
-  MessageHead* request_ = nullptr;
-  MessageHead* response_ = nullptr;
-  HeaderMap* request_trailers_ = nullptr;
-  HeaderMap* response_trailers_ = nullptr;
-  upstream::EndpointPool* pending_pool_ = nullptr;  // waiting in this pool's queue
-  upstream::UpstreamRequest* upstream_ = nullptr;   // HTTP/1 connection or HTTP/2 stream
-  EvbufferPtr request_buffer_;  // raw request body held until an upstream is ready
-  EvbufferPtr held_body_;       // raw body bytes that arrived before the route was decided
-  MessageHead local_head_;      // head of a local reply
-  RouteDecision route_;
-  std::unique_ptr<LazyTimer> route_timer_;  // made on first use; lives as long as the stream
-  std::vector<std::pair<std::string, std::string>> metadata_;
+  MessageHead local_head_;                  // head of a local reply; cleared at each use
+  std::unique_ptr<LazyTimer> route_timer_;  // made on first use
+  // Filters' callouts: cancelled and emptied when a request finishes (capacity kept).
   std::vector<std::unique_ptr<plugin::Callout>> callouts_;
-  const std::string* upstream_address_ = nullptr;  // the pool's name; the pool outlives the stream
-  std::string flags_;
-  uint64_t tried_ = 0;
-  const char* last_failure_ = nullptr;  // why the previous attempt failed, for the final 503
-  uint64_t request_bytes_ = 0;
-  uint64_t response_bytes_ = 0;
-  uint64_t start_unix_us_ = 0;
-  uint32_t attempts_ = 0;
-  uint32_t retries_ = 0;
-  uint32_t max_pending_ = REMORA_NO_LIMIT;  // set_upstream_limits
-  uint32_t max_retries_ = REMORA_NO_LIMIT;
-  uint32_t limits_hit_ = 0;  // REMORA_LIMIT_HIT_* bits
-  bool retry_slot_ =
-      false;  // holds one of cluster_'s retries in flight (WorkerCluster::tryAddRetry)
-  int response_status_ = 0;
-  bool active_ = false;
-  bool routed_ = false;            // the chain (or the built-in table) has decided
-  bool held_complete_ = false;     // the request ended before the route was decided
-  bool request_complete_ = false;  // the request's end has been forwarded
-  bool request_chunked_ = false;
-  bool response_started_ = false;  // response bytes went to the downstream encoder
-  bool upgrade_ = false;
-  bool tunnel_ = false;
-  bool finish_pending_ = false;  // finish() ran inside a hook
-  bool notify_pending_ = false;  // ... and the encoder must hear onStreamComplete
-  bool grpc_ = false;            // request content-type application/grpc[+...]
-  bool retain_body_ = false;     // keeping retry_body_ for a gRPC retry
-  int grpc_status_ = -1;         // -1 until known
-  char grpc_status_text_[4] = {};
-  uint64_t grpc_deadline_ms_ = 0;  // LazyTimer::nowMs() deadline from grpc-timeout; 0 = none
-  EvbufferPtr retry_body_;         // encoded request body kept for a gRPC retry
+
+  // One request's state (stream_state.h): begin() resets each part as a whole.
+  StreamProgress progress_;
+  RequestSide request_;
+  ResponseSide response_;
+  UpstreamSide upstream_;
+  GrpcState grpc_;
 };
 
 }  // namespace remora::http

@@ -1,6 +1,6 @@
 // ProxyStream's gRPC layer: everything a proxy does differently for a gRPC request, kept out of
 // proxy_stream.cc so the HTTP path reads on its own. Every entry point is reached only when
-// grpc_ is set (or from detectGrpc, which costs one header-count check for other requests).
+// grpc_.on is set (or from detectGrpc, which costs one header-count check for other requests).
 // Works the same whichever codec carries the stream: on HTTP/1.1 the trailers-only reply is a
 // head with grpc-status and an empty body; on HTTP/2 the same head is one HEADERS frame with
 // END_STREAM.
@@ -49,40 +49,37 @@ bool hasFlag(std::string_view flags, std::string_view flag) {
 void ProxyStream::detectGrpc() {
   // A scan with a length check per header: cheaper for all traffic than interning content-type
   // as a HeaderToken, which would add a 12-byte compare to classifying every response's headers.
-  auto ct = request_->headers.get("content-type");
+  auto ct = request_.head->headers.get("content-type");
   if (!ct || !grpc::isGrpcContentType(*ct)) return;
-  grpc_ = true;
-  grpc_deadline_ms_ = 0;
-  auto timeout = request_->headers.get(grpc::kTimeoutHeader);
+  grpc_.on = true;
+  auto timeout = request_.head->headers.get(grpc::kTimeoutHeader);
   uint64_t ms = 0;
   if (timeout) ms = grpc::parseTimeoutMs(*timeout).value_or(0);
   uint64_t max_ms = uint64_t(runtime_->config.timeouts.grpc_max.count());
   if (max_ms > 0 && ms > max_ms) ms = max_ms;  // caps a client's deadline, sets none
   // The deadline runs from the request's arrival, as the client's does.
-  if (ms > 0) grpc_deadline_ms_ = LazyTimer::nowMs() + ms;
+  if (ms > 0) grpc_.deadline_ms = LazyTimer::nowMs() + ms;
 }
 
 void ProxyStream::startGrpc() {
-  if (grpc_deadline_ms_ != 0) {
+  if (grpc_.deadline_ms != 0) {
     if (!route_timer_) {
       route_timer_ =
           std::make_unique<LazyTimer>(encoder_.dispatcher().base(), onRouteTimeout, this);
     }
     uint64_t now = LazyTimer::nowMs();
-    route_timer_->set(grpc_deadline_ms_ > now ? grpc_deadline_ms_ - now : 1);
+    route_timer_->set(grpc_.deadline_ms > now ? grpc_.deadline_ms - now : 1);
   }
-  retain_body_ = route_.retry_max > 0 && (route_.retry_on & REMORA_RETRY_GRPC_MASK) != 0 &&
-                 request_->hasBody();
-  if (retain_body_) {
-    if (!retry_body_) retry_body_.reset(evbuffer_new());
-    evbuffer_drain(retry_body_.get(), evbuffer_get_length(retry_body_.get()));
-  }
+  grpc_.retain_body = upstream_.route.retry_max > 0 &&
+                      (upstream_.route.retry_on & REMORA_RETRY_GRPC_MASK) != 0 &&
+                      request_.head->hasBody();
+  if (grpc_.retain_body && !grpc_.retry_body) grpc_.retry_body.reset(evbuffer_new());
 }
 
 uint64_t ProxyStream::grpcCappedTimeoutMs(uint64_t route_ms) const {
-  if (grpc_deadline_ms_ == 0) return route_ms;
+  if (grpc_.deadline_ms == 0) return route_ms;
   uint64_t now = LazyTimer::nowMs();
-  uint64_t left = grpc_deadline_ms_ > now ? grpc_deadline_ms_ - now : 1;
+  uint64_t left = grpc_.deadline_ms > now ? grpc_.deadline_ms - now : 1;
   return route_ms == 0 ? left : std::min(route_ms, left);
 }
 
@@ -107,8 +104,8 @@ void ProxyStream::sendGrpcLocalReply(int status, std::string_view body, bool clo
     code = timeout ? grpc::kDeadlineExceeded : grpc::statusFromHttp(status);
   }
   setGrpcStatus(code);
-  response_started_ = true;
-  response_status_ = 200;
+  response_.started = true;
+  response_.status = 200;
   MessageHead& h = local_head_;
   h.clear();
   h.status = 200;
@@ -126,15 +123,15 @@ void ProxyStream::sendGrpcLocalReply(int status, std::string_view body, bool clo
     h.headers.add(name, value);
   }
   h.headers.add("content-type", "application/grpc");
-  h.headers.add(grpc::kStatusHeader, grpc_status_text_);
+  h.headers.add(grpc::kStatusHeader, grpc_.status_text);
   std::string& text = encoder_.dispatcher().headerScratch();
   text.clear();
   grpc::appendPercentEncoded(text, message);
   if (!text.empty()) h.headers.add(grpc::kMessageHeader, text);
   h.headers.add("content-length", "0");
-  bool body_unread = !request_complete_ && !held_complete_ && request_->hasBody();
+  bool body_unread = !request_.complete && !request_.held_complete && request_.head->hasBody();
   if (close || body_unread) h.keep_alive = false;
-  response_ = &h;
+  response_.head = &h;
   encoder_.encodeHeaders(h, true);
   encoder_.encodeEnd(nullptr);
   finish();
@@ -161,8 +158,8 @@ void ProxyStream::grpcResponseTrailers(const HeaderMap& trailers) {
 
 void ProxyStream::setGrpcStatus(int status) {
   if (status < 0 || status > 999) status = grpc::kUnknown;
-  grpc_status_ = status;
-  char* p = grpc_status_text_;
+  grpc_.status = status;
+  char* p = grpc_.status_text;
   if (status >= 100) *p++ = char('0' + status / 100);
   if (status >= 10) *p++ = char('0' + status / 10 % 10);
   *p++ = char('0' + status % 10);
@@ -170,27 +167,28 @@ void ProxyStream::setGrpcStatus(int status) {
 }
 
 void ProxyStream::retainBody(const char* data, size_t len) {
-  // Raw bytes, like request_buffer_: the upstream request frames them (and sends the kept
+  // Raw bytes, like request_.buffer: the upstream request frames them (and sends the kept
   // trailers) when the retry is sent.
-  evbuffer_add(retry_body_.get(), data, len);
-  if (evbuffer_get_length(retry_body_.get()) > runtime_->config.limits.buffer_high_watermark) {
+  evbuffer_add(grpc_.retry_body.get(), data, len);
+  if (evbuffer_get_length(grpc_.retry_body.get()) > runtime_->config.limits.buffer_high_watermark) {
     // Too large to keep: this request will not be retried.
-    retain_body_ = false;
-    evbuffer_drain(retry_body_.get(), evbuffer_get_length(retry_body_.get()));
+    grpc_.retain_body = false;
+    emptyKept(grpc_.retry_body);
   }
 }
 
 void ProxyStream::restoreRetainedBody() {
-  if (!request_buffer_) request_buffer_.reset(evbuffer_new());
-  evbuffer_drain(request_buffer_.get(), evbuffer_get_length(request_buffer_.get()));
-  size_t n = evbuffer_get_length(retry_body_.get());
-  evbuffer_add(request_buffer_.get(), evbuffer_pullup(retry_body_.get(), -1), n);
+  if (!request_.buffer) request_.buffer.reset(evbuffer_new());
+  emptyKept(request_.buffer);
+  size_t n = evbuffer_get_length(grpc_.retry_body.get());
+  evbuffer_add(request_.buffer.get(), evbuffer_pullup(grpc_.retry_body.get(), -1), n);
 }
 
 void ProxyStream::recordGrpc() {
-  int status = grpc_status_;
-  if (status < 0 && hasFlag(flags_, "DC")) status = grpc::kCancelled;  // the client went away
-  std::string_view path(request_->url);
+  int status = grpc_.status;
+  if (status < 0 && hasFlag(response_.flags, "DC"))
+    status = grpc::kCancelled;  // the client went away
+  std::string_view path(request_.head->url);
   auto sm = grpc::splitPath(path);
   stats::GrpcStats& g = stats::grpcStatsOf(*runtime_->stats);
   size_t slot = sm ? g.slot(sm->service, sm->method) : stats::GrpcStats::kOtherSlot;

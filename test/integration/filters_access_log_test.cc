@@ -110,6 +110,55 @@ TEST_F(AccessLogTest, AClientLeavingMidRequestIsLoggedWithFlagDC) {
   EXPECT_NE(entry["flags"].get<std::string>().find("DC"), std::string::npos) << lines.back();
 }
 
+// An HTTP/1 connection keeps one stream for all its requests: what one request set (a retry's
+// flag, a gRPC status, request bytes, an upstream, a route's metadata) must not show in the line
+// of the next, whatever the request before was.
+TEST_F(AccessLogTest, EachRequestOfAKeptAliveConnectionIsLoggedOnItsOwn) {
+  std::string log = plugins_.file("access.txt.log");
+  std::string format =
+      "%REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% "
+      "%BYTES_SENT% %UPSTREAM_HOST% %DYNAMIC_METADATA(router.route)% "
+      "%DYNAMIC_METADATA(remora.grpc_status)% %DYNAMIC_METADATA(remora.cluster)%";
+  const json router = {{"routes",
+                        {{{"name", "retried"},
+                          {"match", {{"prefix", "/status/"}}},
+                          {"cluster", "app"},
+                          {"retry", {{"attempts", 1}, {"on", {"5xx"}}}}},
+                         {{"name", "ws"}, {"match", {{"path", "/ws"}}}, {"cluster", "app"}},
+                         {{"name", "app"}, {"match", {{"prefix", "/app/"}}}, {"cluster", "app"}}}}};
+  FilterProxy proxy(plugins_,
+                    {{"access_log", {{"path", log}, {"text_format", format}}}, {"router", router}},
+                    {{"app", {app_.address()}, ""}});
+  HttpClient client(proxy.port());
+  ASSERT_TRUE(client.connected()) << client.error();
+  auto send = [&](const std::string& method, const std::string& path,
+                  const std::vector<std::pair<std::string, std::string>>& headers,
+                  const std::string& body, int status) {
+    HttpResponse r = client.request(method, path, headers, body);
+    ASSERT_TRUE(r.ok()) << method << " " << path << ": " << r.error;
+    EXPECT_EQ(r.status, status) << method << " " << path;
+    EXPECT_TRUE(r.keep_alive) << method << " " << path;
+  };
+  const std::string plain_line = "GET /app/plain 200 - 0 15 " + app_.address() + " app - app";
+  // Each kind of request, then a plain one behind it on the same connection.
+  send("GET", "/status/503", {}, "", 503);  // retried once (URX), then answered by the upstream
+  send("GET", "/app/plain", {}, "", 200);
+  send("POST", "/status/500", {{"content-type", "application/grpc"}}, "12345", 500);  // gRPC
+  send("GET", "/app/plain", {}, "", 200);
+  send("GET", "/ws", {{"connection", "upgrade"}, {"upgrade", "other"}}, "", 426);  // not switched
+  send("GET", "/app/plain", {}, "", 200);
+  send("GET", "/nowhere", {}, "", 404);  // answered by the router, no upstream
+  send("GET", "/app/plain", {}, "", 200);
+
+  std::vector<std::string> lines = waitForLines(log, 8);
+  ASSERT_EQ(lines.size(), 8u);
+  EXPECT_EQ(lines[0], "GET /status/503 503 URX 0 11 " + app_.address() + " retried - app");
+  EXPECT_EQ(lines[2], "POST /status/500 500 - 5 11 " + app_.address() + " retried 2 app");
+  EXPECT_EQ(lines[4], "GET /ws 426 - 0 27 " + app_.address() + " ws - app");
+  EXPECT_EQ(lines[6], "GET /nowhere 404 LR 0 9 - - - -");
+  for (size_t i = 1; i < lines.size(); i += 2) EXPECT_EQ(lines[i], plain_line) << "line " << i;
+}
+
 TEST_F(AccessLogTest, TextFormatLinesAndTwoLoggersInOneChain) {
   std::string text_log = plugins_.file("access.txt.log");
   std::string json_log = plugins_.file("access.json.log");
