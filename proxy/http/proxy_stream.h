@@ -6,7 +6,7 @@
 // backpressure, retries what is safe to retry, and answers failures with local replies.
 //
 // The downstream side is abstract (StreamEncoder) so an HTTP/2 codec can carry the same stream.
-// The plugin host API reaches a stream through `remora_stream` (plugin/host_api.cc).
+// The plugin host API reaches a stream through `remora_stream` (http/host_api.cc).
 
 #include <event2/buffer.h>
 

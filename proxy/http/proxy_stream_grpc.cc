@@ -34,16 +34,6 @@ uint32_t retryBit(int status) {
   }
 }
 
-bool hasFlag(std::string_view flags, std::string_view flag) {
-  while (!flags.empty()) {
-    size_t comma = flags.find(',');
-    if (flags.substr(0, comma) == flag) return true;
-    if (comma == std::string_view::npos) break;
-    flags.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
 }  // namespace
 
 void ProxyStream::detectGrpc() {
@@ -186,7 +176,7 @@ void ProxyStream::restoreRetainedBody() {
 
 void ProxyStream::recordGrpc() {
   int status = grpc_.status;
-  if (status < 0 && hasFlag(response_.flags, "DC"))
+  if (status < 0 && remora_flags_has({response_.flags.data(), response_.flags.size()}, "DC"))
     status = grpc::kCancelled;  // the client went away
   std::string_view path(request_.head->url);
   auto sm = grpc::splitPath(path);
