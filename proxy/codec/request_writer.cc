@@ -7,20 +7,6 @@
 #include "codec/http1_format.h"
 
 namespace remora::http {
-bool isHopByHop(HeaderToken t) {
-  switch (t) {
-    case HeaderToken::kConnection:
-    case HeaderToken::kKeepAlive:
-    case HeaderToken::kProxyConnection:
-    case HeaderToken::kTe:
-    case HeaderToken::kTransferEncoding:
-    case HeaderToken::kUpgrade:
-      return true;
-    default:
-      return false;
-  }
-}
-
 void connectionListed(const HeaderMap& h, std::vector<std::string_view>& out) {
   for (const HeaderMap::Entry& e : h.entries()) {
     if (e.removed || e.token != HeaderToken::kConnection) continue;

@@ -25,8 +25,21 @@ struct RequestRewrite {
   bool forwarded = true;
 };
 
-// Hop-by-hop request headers, never forwarded as they are (HTTP/1.1 or HTTP/2).
-bool isHopByHop(HeaderToken t);
+// Hop-by-hop headers, never forwarded as they are (HTTP/1.1 or HTTP/2), requests and responses
+// alike. Inline: asked of every header a message carries.
+inline bool isHopByHop(HeaderToken t) {
+  switch (t) {
+    case HeaderToken::kConnection:
+    case HeaderToken::kKeepAlive:
+    case HeaderToken::kProxyConnection:
+    case HeaderToken::kTe:
+    case HeaderToken::kTransferEncoding:
+    case HeaderToken::kUpgrade:
+      return true;
+    default:
+      return false;
+  }
+}
 // Collects the header names a Connection header lists (other than close/keep-alive/upgrade):
 // those are hop-by-hop too. Rare, so only walked when the request has a Connection header.
 void connectionListed(const HeaderMap& h, std::vector<std::string_view>& out);

@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "codec/http1_format.h"
+#include "codec/request_writer.h"
 
 namespace remora::http {
 namespace {
@@ -30,19 +31,9 @@ std::string formatPeer(const sockaddr* sa) {
   return buf;
 }
 
+// A 101 answer keeps its Upgrade header; otherwise the request's hop-by-hop set.
 bool responseHopByHop(HeaderToken t, bool upgrade) {
-  switch (t) {
-    case HeaderToken::kConnection:
-    case HeaderToken::kKeepAlive:
-    case HeaderToken::kProxyConnection:
-    case HeaderToken::kTe:
-    case HeaderToken::kTransferEncoding:
-      return true;
-    case HeaderToken::kUpgrade:
-      return !upgrade;
-    default:
-      return false;
-  }
+  return t == HeaderToken::kUpgrade ? !upgrade : isHopByHop(t);
 }
 
 constexpr uint64_t kLingerMs = 2000;
