@@ -231,7 +231,8 @@ void fuzz::runOne(const uint8_t* data, size_t size) {
   // stalls and nghttp2's output waits (NGHTTP2_ERR_WOULDBLOCK above the watermark).
   int server_fd = -1;
   Fd client = fuzz::clientSocketPair(server_fd, flags & kFlagNoRead);
-  auto* conn = new Http2ServerConnection(*dispatcher, owner, slot, Fd(server_fd), "fuzz");
+  auto* conn = new Http2ServerConnection(
+      *dispatcher, owner, slot, std::make_unique<network::PlainTransport>(Fd(server_fd)), "fuzz");
   owner.conn_ = conn;
   conn->start(kPreface);
 

@@ -288,11 +288,14 @@ void fuzz::runOne(const uint8_t* data, size_t size) {
   int server_fd = -1;
   Fd client = fuzz::clientSocketPair(server_fd, flags & kFlagSlowClient);
   if (mode == kModeHttp2) {
-    auto* conn = new Http2ServerConnection(*dispatcher, owner, slot, Fd(server_fd), "fuzz");
+    auto* conn = new Http2ServerConnection(
+        *dispatcher, owner, slot, std::make_unique<network::PlainTransport>(Fd(server_fd)), "fuzz");
     owner.conn_ = conn;
     conn->start(kPreface);
   } else {
-    owner.conn_ = new ServerConnection(*dispatcher, owner, slot, server_fd, nullptr);
+    owner.conn_ =
+        new ServerConnection(*dispatcher, owner, slot,
+                             std::make_unique<network::PlainTransport>(Fd(server_fd)), nullptr);
   }
   std::string request = downstreamBytes(mode, flags & kFlagSlowClient);
   if (::send(client.get(), request.data(), request.size(), MSG_NOSIGNAL) != ssize_t(request.size()))

@@ -21,6 +21,7 @@
 
 #include "event/dispatcher.h"
 #include "http/downstream_connection.h"
+#include "network/plain_transport.h"
 
 namespace remora::http::fuzz {
 
@@ -72,7 +73,8 @@ class Owner : public ConnectionOwner {
     conn_ = nullptr;
     if (!stopping_) dispatcher_.deferDelete(std::unique_ptr<Deferrable>(&conn));
   }
-  void startHttp2(std::shared_ptr<ListenerSlot>, Fd, std::string, std::string_view) override {
+  void startHttp2(std::shared_ptr<ListenerSlot>, std::unique_ptr<network::Transport>, std::string,
+                  std::string_view) override {
     abort();  // the targets build their HTTP/2 connections themselves
   }
   // Deletes the connection if it is still open (as ~Worker does).
