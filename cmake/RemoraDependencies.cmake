@@ -10,7 +10,8 @@ find_package(prometheus-cpp CONFIG REQUIRED)
 find_package(yaml-cpp REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(nlohmann_json REQUIRED)
-# OpenSSL: the auth filter (JWT signatures, hashed API keys) and its tests; not the kernel.
+# OpenSSL 3: the kernel's TLS transports (libssl), the auth filter (JWT signatures, hashed API
+# keys) and their tests.
 find_package(OpenSSL REQUIRED)
 find_package(Threads REQUIRED)
 

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 namespace remora::network {
 
@@ -25,6 +26,10 @@ struct PeerIdentity {
   std::string cert_sha256;  // lower-case hex
   bool empty() const { return identity.empty() && cert_sha256.empty(); }
 };
+
+// Where a handshake stands after one step: finished, waiting for the socket to become readable
+// or writable, or failed (the transport says why).
+enum class HandshakeStatus { kDone, kWantRead, kWantWrite, kFailed };
 
 class Transport {
  public:
@@ -60,6 +65,18 @@ class Transport {
 
   // A handshake is under way: bytes read so far are the transport's, not the codec's.
   virtual bool handshakePending() const { return false; }
+
+  // Runs the handshake as far as the socket allows. The owner calls it again when the socket
+  // becomes readable (kWantRead) or writable (kWantWrite); read and write are for after kDone.
+  virtual HandshakeStatus handshake() { return HandshakeStatus::kDone; }
+
+  // Bytes already taken from the socket wait inside the transport (TLS records read ahead):
+  // the socket will not become readable for them, so the owner reads again, now, unless it has
+  // paused reading (and then as soon as it resumes).
+  virtual bool readPending() const { return false; }
+
+  // The application protocol the handshake agreed (ALPN: "h2", "http/1.1"), or empty.
+  virtual std::string_view alpn() const { return {}; }
 
   // What the peer proved about itself, or nullptr when it proved nothing (plain, or TLS without a
   // client certificate).
