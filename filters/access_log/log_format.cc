@@ -372,6 +372,13 @@ void renderJson(const sdk::Stream& s, uint64_t now_us, std::string& out) {
     out += ",\"chain\":";
     appendJsonString(out, *chain);
   }
+  // mTLS: the client's verified identity, only on connections that have one.
+  if (std::optional<std::string_view> peer = s.metadata(kPeerIdentityKey)) {
+    out += ",\"peer_identity\":";
+    appendJsonString(out, *peer);
+    out += ",\"peer_cert_sha256\":";
+    appendOptionalJson(out, s.metadata(kPeerCertKey));
+  }
   out += '}';
 }
 

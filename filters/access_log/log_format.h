@@ -23,6 +23,8 @@ inline constexpr std::string_view kDefaultTextFormat =
 // Metadata keys the JSON format reads (left by other filters or the kernel).
 inline constexpr std::string_view kPrincipalKey = "principal";
 inline constexpr std::string_view kChainKey = "remora.chain";
+inline constexpr std::string_view kPeerIdentityKey = "remora.peer.identity";
+inline constexpr std::string_view kPeerCertKey = "remora.peer.cert_sha256";
 // Set by the kernel when it speaks more than HTTP/1.1; %PROTOCOL% falls back to "HTTP/1.1".
 inline constexpr std::string_view kProtocolKey = "remora.protocol";
 

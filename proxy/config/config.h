@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "network/socket_address.h"
+#include "network/tls_options.h"
 
 namespace remora::config {
 
@@ -115,6 +116,8 @@ struct Listener {
   // Defaults for entries that do not set on_error / quarantine (`filter_defaults` in YAML).
   OnError on_error = OnError::kFailClosed;
   Quarantine quarantine;
+  // TLS termination (`tls:`); unset = plain TCP.
+  std::optional<network::TlsServerOptions> tls;
   bool operator==(const Listener&) const = default;
 };
 
@@ -186,6 +189,9 @@ struct Cluster {
   HealthCheck health_check;
   UpstreamProtocol protocol = UpstreamProtocol::kHttp1;
   Http2Settings http2;  // used when protocol is http2
+  // TLS origination (`tls:`); unset = plain TCP. With protocol http2 the connection offers ALPN
+  // h2 (and expects it).
+  std::optional<network::TlsClientOptions> tls;
   bool operator==(const Cluster&) const = default;
 };
 

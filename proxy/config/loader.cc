@@ -14,6 +14,7 @@
 #include "config/cluster_fields.h"
 #include "config/discovery_fields.h"
 #include "config/filter_fields.h"
+#include "config/tls_fields.h"
 #include "config/yaml_fields.h"
 
 namespace remora::config {
@@ -117,16 +118,18 @@ void readListener(const YAML::Node& node, const std::string& path, Errors& error
     errors.expected(path, "a map", node);
     return;
   }
-  const MapReader reader(node, path,
-                         {"name", "address", "limits", "http2", "timeouts", "routes", "filters",
-                          "filter_order", "filter_defaults", "filter_overrides", "original_dst"},
-                         errors);
+  const MapReader reader(
+      node, path,
+      {"name", "address", "limits", "http2", "timeouts", "routes", "filters", "filter_order",
+       "filter_defaults", "filter_overrides", "original_dst", "tls"},
+      errors);
   reader.readName("name", listener.name);
   reader.readAddress("address", true, listener.address);
   readBool(reader, "original_dst", listener.original_dst);
   readLimits(reader, listener.limits);
   readHttp2(reader, listener.http2);
   readTimeouts(reader, listener.timeouts);
+  readListenerTls(reader, listener);
   readFilters(reader, listener.filters);
   readFilterOptions(reader, listener);
   // With a filter chain the router filter routes; the built-in table is then optional.
@@ -149,7 +152,7 @@ void readCluster(const YAML::Node& node, const std::string& path, Errors& errors
       node, path,
       {"name", "type", "endpoints", "discovery", "lb_policy", "connect_timeout", "response_timeout",
        "max_connections_per_endpoint", "max_pending_requests", "max_connect_attempts",
-       "idle_timeout", "health_check", "protocol", "http2"},
+       "idle_timeout", "health_check", "protocol", "http2", "tls"},
       errors);
   reader.readName("name", cluster.name);
   readClusterEndpoints(reader, cluster);
@@ -170,6 +173,7 @@ void readCluster(const YAML::Node& node, const std::string& path, Errors& errors
       "protocol", {{"http1", UpstreamProtocol::kHttp1}, {"http2", UpstreamProtocol::kHttp2}},
       cluster.protocol);
   readHttp2Settings(reader, cluster.http2);
+  readClusterTls(reader, cluster);
 }
 
 // Reads a list section; entries keep their YAML index even when invalid, so cross-reference
@@ -348,6 +352,7 @@ void emitListener(YAML::Emitter& out, const Listener& listener) {
   emitDuration(out, "request", listener.timeouts.request);
   emitDuration(out, "grpc_max", listener.timeouts.grpc_max);
   out << YAML::EndMap;
+  if (listener.tls) emitListenerTls(out, *listener.tls);
   if (!listener.routes.empty()) {
     out << YAML::Key << "routes" << YAML::Value << YAML::BeginSeq;
     for (const Route& route : listener.routes) {
@@ -403,6 +408,7 @@ void emitCluster(YAML::Emitter& out, const Cluster& cluster) {
   emitDuration(out, "keepalive_interval", cluster.http2.keepalive_interval);
   emitDuration(out, "keepalive_timeout", cluster.http2.keepalive_timeout);
   out << YAML::EndMap;
+  if (cluster.tls) emitClusterTls(out, *cluster.tls);
   out << YAML::EndMap;
 }
 

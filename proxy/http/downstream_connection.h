@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include <event2/event.h>
+#include <sys/socket.h>
 
 #include "common/c_handles.h"
 #include "event/dispatcher.h"
@@ -29,6 +30,9 @@ class DownstreamConnection : public Deferrable {
 bool writeOut(evbuffer* out, network::Transport& transport, event* write_ev, bool& write_pending,
               stats::ListenerStats& stats);
 
+// The client's address as text for logs and the access log ("unknown" for nullptr).
+std::string peerText(const sockaddr* sa);
+
 class ConnectionOwner {
  public:
   virtual ~ConnectionOwner() = default;
@@ -41,6 +45,11 @@ class ConnectionOwner {
   virtual void startHttp2(std::shared_ptr<ListenerSlot> slot,
                           std::unique_ptr<network::Transport> transport, std::string peer,
                           std::string_view initial) = 0;
+  // A TLS handshake finished: the owner starts the codec ALPN chose on `transport` (HTTP/2 for
+  // "h2", else HTTP/1.1, which still accepts the h2c preface).
+  virtual void startCodec(std::shared_ptr<ListenerSlot> slot,
+                          std::unique_ptr<network::Transport> transport, std::string peer,
+                          bool http2) = 0;
 };
 
 }  // namespace remora::http

@@ -206,6 +206,12 @@ int metadataGet(remora_stream_t* s, remora_str_t key, remora_str_t* out) {
     *out = rs(dst->text);
     return 1;
   }
+  if (sv(key) == "remora.peer.identity" || sv(key) == "remora.peer.cert_sha256") {
+    const network::PeerIdentity* peer = stream(s).peerIdentity();
+    if (peer == nullptr) return 0;
+    *out = rs(sv(key) == "remora.peer.identity" ? peer->identity : peer->cert_sha256);
+    return 1;
+  }
   if (sv(key) == "remora.grpc_status") {
     std::string_view status = stream(s).grpcStatusText();
     if (status.empty()) return 0;

@@ -99,6 +99,8 @@ void Http2ServerConnection::start(std::string_view initial) {
   // upstream), so one slow stream never blocks the others; make it roomy.
   nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, 16 * 1024 * 1024);
   event_add(read_ev_.get(), nullptr);
+  // After a TLS handshake the preface may already wait inside the transport.
+  if (transport_->readPending()) event_active(read_ev_.get(), EV_READ, 0);
   updateIdle();
   receive(initial.data(), initial.size());
   // Handed over from HTTP/1 while the worker drains: serve what came, then go away.
@@ -107,7 +109,11 @@ void Http2ServerConnection::start(std::string_view initial) {
 
 void Http2ServerConnection::onEvent(evutil_socket_t, short what, void* arg) {
   auto* self = static_cast<Http2ServerConnection*>(arg);
-  if (what & EV_READ) self->onReadable();
+  if (what & EV_READ) {
+    self->onReadable();
+    // TLS: records read ahead wait inside the transport, unannounced by the socket.
+    while (!self->closed_ && self->transport_->readPending()) self->onReadable();
+  }
   if ((what & EV_WRITE) && !self->closed_) {
     self->writeSocket();
     if (!self->closed_ && self->send_blocked_) self->sendNow();

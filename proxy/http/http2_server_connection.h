@@ -48,6 +48,7 @@ class Http2ServerConnection : public DownstreamConnection {
   // --- For streams. ---
   Dispatcher& dispatcher() { return dispatcher_; }
   const std::string& peer() const { return peer_; }
+  const network::PeerIdentity* peerIdentity() const { return transport_->peerIdentity(); }
   nghttp2_session* session() { return session_; }
   const std::shared_ptr<const ListenerRuntime>& runtime() const { return slot_->current; }
   stats::ListenerStats& stats() { return *stats_; }

@@ -9,16 +9,11 @@
 
 #include "codec/http1_format.h"
 #include "codec/request_writer.h"
+#include "common/monotonic.h"
 #include "http/http2_server_connection.h"
 
 namespace remora::http {
 namespace {
-
-uint64_t nowMicros() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000 + uint64_t(ts.tv_nsec) / 1000;
-}
 
 // Builds the nghttp2 name/value array for a header block: names lowercased into `buf` (HTTP/2
 // requires it; HTTP/1 upstreams send any case), fields named by a Connection header dropped.
@@ -85,7 +80,7 @@ Http2Stream::Http2Stream(Http2ServerConnection& conn, int32_t id)
     : conn_(conn), id_(id), proxy_(*this), body_(evbuffer_new()) {
   const ListenerRuntime& rt = *conn.runtime();
   high_watermark_ = rt.config.limits.buffer_high_watermark;
-  start_us_ = nowMicros();
+  start_us_ = monotonicMicros();
 }
 
 Http2Stream::~Http2Stream() = default;
@@ -101,7 +96,7 @@ void Http2Stream::reopen(int32_t id) {
   runtime_.reset();
   if (request_timer_) request_timer_->cancel();
   high_watermark_ = conn_.runtime()->config.limits.buffer_high_watermark;
-  start_us_ = nowMicros();
+  start_us_ = monotonicMicros();
   header_bytes_ = 0;
   unconsumed_ = 0;
   status_ = 0;
@@ -375,7 +370,7 @@ void Http2Stream::readDisable(bool disable) {
 void Http2Stream::countRequest(int status) {
   stats::ListenerStats& st = conn_.stats();
   st.requests[stats::codeClassIndex(status)].inc();
-  st.request_duration.observe(double(nowMicros() - start_us_) / 1e6);
+  st.request_duration.observe(double(monotonicMicros() - start_us_) / 1e6);
 }
 
 void Http2Stream::onStreamComplete() {
@@ -398,6 +393,10 @@ void Http2Stream::abort() {
 
 const std::string& Http2Stream::peerAddress() const {
   return conn_.peer();
+}
+
+const network::PeerIdentity* Http2Stream::peerIdentity() const {
+  return conn_.peerIdentity();
 }
 
 Dispatcher& Http2Stream::dispatcher() {

@@ -75,6 +75,7 @@ class Http2Stream : public StreamEncoder {
   void onStreamComplete() override;
   void abort() override;
   const std::string& peerAddress() const override;
+  const network::PeerIdentity* peerIdentity() const override;
   Dispatcher& dispatcher() override;
 
   // The connection's list of live streams.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "network/tls_context.h"
 #include "plugin/filter_chain.h"
 #include "stats/stats.h"
 #include "upstream/worker_cluster.h"
@@ -30,6 +31,8 @@ struct ListenerRuntime {
   // Every cluster of the snapshot on this worker, for route decisions by name.
   std::map<std::string, std::shared_ptr<upstream::WorkerCluster>> clusters;
   uint64_t version = 0;
+  // TLS termination (listeners with `tls:`), or nullptr for plain TCP.
+  std::shared_ptr<const network::TlsServerContext> tls;
   // Every listener's and the admin's address, when this listener recovers original
   // destinations: a destination among them would loop back into this proxy.
   std::vector<config::SocketAddress> own_addresses;

@@ -436,8 +436,9 @@ void ProxyStream::onUpstreamFailure(upstream::UpstreamFailure failure, bool reus
     addFlag("UC");
     return abortStream();
   }
-  bool connect_failed =
-      failure == UpstreamFailure::kConnectFailed || failure == UpstreamFailure::kConnectTimeout;
+  bool connect_failed = failure == UpstreamFailure::kConnectFailed ||
+                        failure == UpstreamFailure::kConnectTimeout ||
+                        failure == UpstreamFailure::kTlsFailed;
   // A kept-alive connection the upstream closed just as we reused it: nothing was processed, so
   // a request without a body is safe to send again.
   bool stale_reuse = failure == UpstreamFailure::kReset && reused && !request_.head->hasBody() &&

@@ -60,6 +60,8 @@ class StreamEncoder {
   virtual Dispatcher& dispatcher() = 0;
   // The connection's original destination (listeners with `original_dst: true`), or nullptr.
   virtual const OriginalDst* originalDst() const { return nullptr; }
+  // What the client proved in its TLS handshake (a verified certificate), or nullptr.
+  virtual const network::PeerIdentity* peerIdentity() const { return nullptr; }
 };
 
 class ProxyStream : public upstream::UpstreamCallbacks {
@@ -96,6 +98,7 @@ class ProxyStream : public upstream::UpstreamCallbacks {
   Dispatcher& dispatcher() { return encoder_.dispatcher(); }
   const std::string& peerAddress() const { return encoder_.peerAddress(); }
   const OriginalDst* originalDst() const { return encoder_.originalDst(); }
+  const network::PeerIdentity* peerIdentity() const { return encoder_.peerIdentity(); }
   std::vector<std::pair<std::string, std::string>>& metadata() { return progress_.metadata; }
   // Applies a route decision; false with `err` set when the cluster is unknown.
   bool setRoute(const remora_route_t& route, std::string& err);

@@ -11,25 +11,10 @@
 
 #include "codec/http1_format.h"
 #include "codec/request_writer.h"
+#include "common/monotonic.h"
 
 namespace remora::http {
 namespace {
-
-uint64_t nowMicros() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000 + uint64_t(ts.tv_nsec) / 1000;
-}
-
-std::string formatPeer(const sockaddr* sa) {
-  char buf[INET6_ADDRSTRLEN] = "unknown";
-  if (sa == nullptr) return buf;
-  if (sa->sa_family == AF_INET)
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, buf, sizeof(buf));
-  else if (sa->sa_family == AF_INET6)
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, buf, sizeof(buf));
-  return buf;
-}
 
 // A 101 answer keeps its Upgrade header; otherwise the request's hop-by-hop set.
 bool responseHopByHop(HeaderToken t, bool upgrade) {
@@ -42,14 +27,13 @@ constexpr uint64_t kLingerMs = 2000;
 
 ServerConnection::ServerConnection(Dispatcher& dispatcher, ConnectionOwner& owner,
                                    std::shared_ptr<ListenerSlot> slot,
-                                   std::unique_ptr<network::Transport> transport,
-                                   const sockaddr* peer)
+                                   std::unique_ptr<network::Transport> transport, std::string peer)
     : dispatcher_(dispatcher),
       owner_(owner),
       slot_(std::move(slot)),
       runtime_(slot_->current),
       transport_(std::move(transport)),
-      peer_(formatPeer(peer)),
+      peer_(std::move(peer)),
       timer_(dispatcher.base(), onTimer, this),
       out_(evbuffer_new()),
       parser_(Http1Parser::Kind::kRequest, *this),
@@ -71,6 +55,8 @@ ServerConnection::ServerConnection(Dispatcher& dispatcher, ConnectionOwner& owne
   stats_->downstream_cx_active.add();
   stats_->downstream_cx_total.inc();
   event_add(read_ev_.get(), nullptr);
+  // After a TLS handshake the first request may already wait inside the transport.
+  if (transport_->readPending()) event_active(read_ev_.get(), EV_READ, 0);
   arm(TimerMode::kIdle);
   runtime_.reset();
 }
@@ -98,7 +84,13 @@ void ServerConnection::arm(TimerMode mode) {
 
 void ServerConnection::onEvent(evutil_socket_t, short what, void* arg) {
   auto* self = static_cast<ServerConnection*>(arg);
-  if (what & EV_READ) self->onReadable();
+  if (what & EV_READ) {
+    self->onReadable();
+    // TLS: records read ahead wait inside the transport, unannounced by the socket.
+    while (!self->closed_ && !self->read_disabled_ && self->transport_ &&
+           self->transport_->readPending())
+      self->onReadable();
+  }
   if ((what & EV_WRITE) && !self->closed_) self->flush();
 }
 
@@ -211,7 +203,7 @@ int ServerConnection::onHeaders(MessageHead& head) {
     auto te = head.headers.get(HeaderToken::kTe);
     request_te_trailers_ = te && headerListContains(*te, "trailers");
   }
-  stream_start_us_ = nowMicros();
+  stream_start_us_ = monotonicMicros();
   if (!head.keep_alive || owner_.draining()) close_after_ = true;
   arm(TimerMode::kRequest);
   stream_.begin(runtime_, head);
@@ -374,12 +366,13 @@ void ServerConnection::readDisable(bool disable) {
   if (closed_ || disable == read_disabled_) return;
   read_disabled_ = disable;
   disable ? event_del(read_ev_.get()) : event_add(read_ev_.get(), nullptr);
+  if (!disable && transport_->readPending()) event_active(read_ev_.get(), EV_READ, 0);
 }
 
 void ServerConnection::onStreamComplete() {
   stats::ListenerStats& st = *stats_;
   st.requests[stats::codeClassIndex(response_status_)].inc();
-  st.request_duration.observe(double(nowMicros() - stream_start_us_) / 1e6);
+  st.request_duration.observe(double(monotonicMicros() - stream_start_us_) / 1e6);
   stream_active_ = false;
   runtime_.reset();
   // A reply made while the request head is handled (a filter's 401/429, the router's 404)

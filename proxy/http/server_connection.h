@@ -28,7 +28,7 @@ class ServerConnection : public Http1Parser::Sink,
  public:
   ServerConnection(Dispatcher& dispatcher, ConnectionOwner& owner,
                    std::shared_ptr<ListenerSlot> slot,
-                   std::unique_ptr<network::Transport> transport, const sockaddr* peer);
+                   std::unique_ptr<network::Transport> transport, std::string peer);
   ~ServerConnection() override;
 
   // Closes the connection now if no request is in progress (drain), else after its response.
@@ -48,6 +48,9 @@ class ServerConnection : public Http1Parser::Sink,
   const std::string& peerAddress() const override { return peer_; }
   Dispatcher& dispatcher() override { return dispatcher_; }
   const OriginalDst* originalDst() const override { return original_dst_.get(); }
+  const network::PeerIdentity* peerIdentity() const override {
+    return transport_ ? transport_->peerIdentity() : nullptr;
+  }
 
  private:
   enum class TimerMode : uint8_t { kNone, kIdle, kHeaders, kRequest, kLinger };

@@ -13,6 +13,7 @@
 #include "config/loader.h"
 #include "http/host_api.h"
 #include "kernel/thread_latency.h"
+#include "kernel/tls_inventory.h"
 #include "stats/collector.h"
 
 namespace remora {
@@ -33,6 +34,7 @@ Server::~Server() {
   for (auto& w : workers_) w->stop();
   workers_.clear();
   watcher_.reset();
+  tls_watchers_.clear();
   config_service_.reset();
   if (publisher_)
     publisher_->reset();  // chains, then plugin generations (stop, dlclose),
@@ -58,7 +60,9 @@ int Server::run() {
       main_, [this](const std::string& cluster, const std::string& address, bool healthy) {
         for (auto& w : workers_) w->setEndpointHealth(cluster, address, healthy);
       });
-  registry_ = stats::makeRegistry(*store_, {plugin_metrics_, plugins_, health_});
+  auto certs = std::make_shared<TlsCertificateMetrics>(
+      [this] { return publisher_ ? publisher_->current() : SnapshotPtr(); });
+  registry_ = stats::makeRegistry(*store_, {plugin_metrics_, plugins_, health_, certs});
   for (size_t i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, *store_));
     workers_.back()->start();
@@ -82,8 +86,11 @@ int Server::run() {
     return 1;
   }
   updateWatch();
+  updateTlsWatch();
   config_service_->observe([this](const ApplyOutcome& outcome) {
-    if (outcome.ok) updateWatch();
+    if (!outcome.ok) return;
+    updateWatch();
+    updateTlsWatch();
   });
   admin::AdminContext ctx;
   ctx.ready = [this] { return !draining_; };
@@ -182,6 +189,34 @@ void Server::updateWatch() {
     return;
   }
   watcher_ = std::move(watcher.value());
+}
+
+void Server::updateTlsWatch() {
+  std::map<std::string, std::unique_ptr<ConfigWatcher>> watchers;
+  for (const std::string& path : tlsFiles(*config_service_->current())) {
+    if (watchers.count(path)) continue;
+    auto it = tls_watchers_.find(path);
+    if (it != tls_watchers_.end()) {
+      watchers.emplace(path, std::move(it->second));
+      continue;
+    }
+    std::ifstream file(path, std::ios::binary);
+    std::ostringstream text;
+    text << file.rdbuf();
+    // Rotation: the same config again, so the snapshot's contexts are built from the new files
+    // (a bad file is refused with its path and the running material stays in service).
+    auto watcher =
+        ConfigWatcher::create(main_.base(), path, text.str(), [this, path](const std::string&) {
+          spdlog::info("{} changed: reloading TLS material", path);
+          (void)config_service_->submit(config_service_->current(), "tls");
+        });
+    if (!watcher) {
+      spdlog::error("{}; TLS material is reloaded on SIGHUP only", watcher.error());
+      continue;
+    }
+    watchers.emplace(path, std::move(watcher.value()));
+  }
+  tls_watchers_.swap(watchers);
 }
 
 void Server::startFleet() {

@@ -57,6 +57,8 @@ class Server {
   void startFleet();
   // Starts or stops the file watch to match `config_watch` of the config in service.
   void updateWatch();
+  // Watches every certificate, key and CA file of the config in service (tls_material.h).
+  void updateTlsWatch();
   void beginDrain();
   void finishDrain();
 
@@ -81,6 +83,8 @@ class Server {
   std::unique_ptr<SnapshotPublisher> publisher_;
   std::unique_ptr<ConfigService> config_service_;
   std::unique_ptr<ConfigWatcher> watcher_;
+  // By path: a change re-applies the config in service, so new handshakes get the new material.
+  std::map<std::string, std::unique_ptr<ConfigWatcher>> tls_watchers_;
   std::unique_ptr<discovery::Fleet> fleet_;
   // Endpoint sets of discovered clusters, as last published to the workers (for /clusters).
   std::map<std::string, discovery::EndpointSet> discovered_;

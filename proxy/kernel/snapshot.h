@@ -10,6 +10,7 @@
 #include <map>
 
 #include "config/config.h"
+#include "kernel/tls_material.h"
 #include "plugin/filter_chain.h"
 
 namespace remora {
@@ -19,6 +20,8 @@ struct Snapshot {
   std::shared_ptr<const config::Config> config;
   // Compiled filter chains by listener name (listeners with a `filters` list only).
   std::map<std::string, std::shared_ptr<const plugin::FilterChain>> chains;
+  // TLS contexts by listener and cluster name (those with a `tls:` block only).
+  TlsContexts tls;
   std::string source;  // "file", "sighup", ...
   std::chrono::system_clock::time_point applied_at;
 };

@@ -37,6 +37,7 @@ ConfigStatus SnapshotPublisher::publish(std::shared_ptr<const config::Config> co
       per_worker[w].emplace(l.name, std::move(fds.value()[w]));
   }
   auto snap = std::make_shared<Snapshot>();
+  snap->tls = buildTlsContexts(*config, errors);
   compileChains(*config, *snap, errors);
   if (!errors.empty()) return errors;
   snap->version = version;

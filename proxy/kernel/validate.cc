@@ -1,12 +1,20 @@
 #include "kernel/validate.h"
 
 #include "http/host_api.h"
+#include "kernel/tls_material.h"
 #include "plugin/event_bus.h"
 #include "plugin/filter_chain.h"
 #include "plugin/plugin_metrics.h"
 #include "plugin/plugin_registry.h"
 
 namespace remora {
+
+ConfigStatus validateTls(const config::Config& cfg) {
+  FieldErrors errors;
+  buildTlsContexts(cfg, errors);
+  if (!errors.empty()) return errors;
+  return ConfigStatus();
+}
 
 ConfigStatus validatePlugins(const config::Config& cfg) {
   bool any = false;

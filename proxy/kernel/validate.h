@@ -1,12 +1,16 @@
 #pragma once
 // `remora --validate`: everything a start-up would check short of binding sockets — the YAML,
-// then the plugin directory and every listener's filter chain (each plugin's config_new runs, so
-// a config a plugin rejects fails validation too), like `nginx -t` loading its modules.
+// the TLS files, then the plugin directory and every listener's filter chain (each plugin's
+// config_new runs, so a config a plugin rejects fails validation too), like `nginx -t` loading its
+// modules.
 
 #include "common/field_error.h"
 #include "config/config.h"
 
 namespace remora {
+
+// Every TLS file: readable, a certificate and its matching key, not expired, a CA bundle.
+ConfigStatus validateTls(const config::Config& cfg);
 
 // Every error of every chain; printed with FieldError::asWritten(), a plugin's message as it
 // worded it ("listeners[0].filters[0].config: greeting: must be a string, got 42").

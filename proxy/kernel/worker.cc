@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "http/tls_handshake.h"
 #include "network/plain_transport.h"
 #include "plugin/event_bus.h"
 
@@ -72,10 +73,14 @@ void Worker::installOnThread(const SnapshotPtr& snapshot, std::map<std::string, 
   std::map<std::string, std::shared_ptr<upstream::WorkerCluster>> clusters;
   for (const config::Cluster& c : cfg.clusters) {
     auto it = clusters_.find(c.name);
+    auto tls = snapshot->tls.clusters.find(c.name);
+    auto context = tls == snapshot->tls.clusters.end() ? nullptr : tls->second;
     if (it != clusters_.end() && it->second->config() == c) {
+      it->second->setTls(std::move(context));  // rotated material: new connections use it
       clusters.emplace(c.name, it->second);
     } else {
       auto cluster = std::make_shared<upstream::WorkerCluster>(c, dispatcher_, store_, index_);
+      cluster->setTls(std::move(context));
       auto found = discovered_.find(c.name);
       if ((c.type == config::ClusterType::kEtcd || c.type == config::ClusterType::kDns) &&
           found != discovered_.end())
@@ -128,6 +133,9 @@ std::shared_ptr<const http::ListenerRuntime> Worker::compile(const config::Liste
   if (chain != snapshot.chains.end()) rt->chain = chain->second;
   rt->clusters = clusters_;
   rt->stats = &store_.listener(index_, l.name);
+  auto tls = snapshot.tls.listeners.find(l.name);
+  if (tls != snapshot.tls.listeners.end()) rt->tls = tls->second;
+  rt->stats->tls.enabled.store(rt->tls != nullptr, std::memory_order_relaxed);
   for (const config::Route& r : l.routes) rt->routes.push_back({r.prefix, clusters_.at(r.cluster)});
   if (l.original_dst) {
     for (const config::Listener& other : snapshot.config->listeners)
@@ -141,9 +149,23 @@ void Worker::onAccept(evconnlistener* l, evutil_socket_t fd, sockaddr* addr, int
   auto* self = static_cast<Worker*>(arg);
   for (auto& [name, active] : self->listeners_) {
     if (active.listener != l) continue;
-    auto* conn =
-        new http::ServerConnection(self->dispatcher_, *self, active.slot,
-                                   std::make_unique<network::PlainTransport>(Fd(fd)), addr);
+    const http::ListenerRuntime& rt = *active.slot->current;
+    http::DownstreamConnection* conn;
+    if (rt.tls) {
+      if (self->tls_handshakes_ >= rt.config.tls->max_handshakes) {
+        // A handshake costs far more than a request: past the cap, new ones wait elsewhere
+        // rather than slow every established connection of this worker.
+        rt.stats->tls.failures[size_t(network::TlsFailure::kOverloaded)].inc();
+        evutil_closesocket(fd);
+        return;
+      }
+      conn = new http::TlsHandshake(self->dispatcher_, *self, active.slot, rt.tls->accept(Fd(fd)),
+                                    http::peerText(addr), self->tls_handshakes_);
+    } else {
+      conn = new http::ServerConnection(self->dispatcher_, *self, active.slot,
+                                        std::make_unique<network::PlainTransport>(Fd(fd)),
+                                        http::peerText(addr));
+    }
     self->connections_.insert(conn);
     return;
   }
@@ -157,6 +179,18 @@ void Worker::startHttp2(std::shared_ptr<http::ListenerSlot> slot,
                                                std::move(transport), std::move(peer));
   connections_.insert(conn);
   conn->start(initial);
+}
+
+void Worker::startCodec(std::shared_ptr<http::ListenerSlot> slot,
+                        std::unique_ptr<network::Transport> transport, std::string peer,
+                        bool http2) {
+  if (!http2) {
+    connections_.insert(new http::ServerConnection(dispatcher_, *this, std::move(slot),
+                                                   std::move(transport), std::move(peer)));
+    return;
+  }
+  slot->current->stats->downstream_cx_total.inc();  // HTTP/1 counts itself; HTTP/2 does not
+  startHttp2(std::move(slot), std::move(transport), std::move(peer), {});
 }
 
 void Worker::onConnectionClosed(http::DownstreamConnection& conn) {

@@ -49,6 +49,9 @@ class Worker : public http::ConnectionOwner {
   void startHttp2(std::shared_ptr<http::ListenerSlot> slot,
                   std::unique_ptr<network::Transport> transport, std::string peer,
                   std::string_view initial) override;
+  void startCodec(std::shared_ptr<http::ListenerSlot> slot,
+                  std::unique_ptr<network::Transport> transport, std::string peer,
+                  bool http2) override;
 
   Dispatcher& dispatcher() { return dispatcher_; }
 
@@ -86,6 +89,7 @@ class Worker : public http::ConnectionOwner {
   std::unordered_set<http::DownstreamConnection*> connections_;
   bool draining_ = false;
   bool stopping_ = false;
+  size_t tls_handshakes_ = 0;  // in progress on this worker (every TLS listener's)
   std::function<void()> drained_;
 };
 

@@ -9,6 +9,8 @@
 #include <utility>
 
 #include "stats/grpc_stats.h"
+#include "stats/metric_families.h"
+#include "stats/tls_collector.h"
 
 namespace remora::stats {
 namespace {
@@ -16,9 +18,6 @@ namespace {
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
-using Labels = std::vector<ClientMetric::Label>;
-
-constexpr size_t kBucketSlots = Histogram::kBounds.size() + 1;
 constexpr size_t kErrorKinds = static_cast<size_t>(ProtocolError::kCount);
 
 // One listener's slots summed over workers, copied out under the store's lock.
@@ -104,43 +103,6 @@ std::map<std::string, ClusterTotals> foldClusters(const Store& store) {
   return out;
 }
 
-MetricFamily makeFamily(std::string name, std::string help, MetricType type) {
-  MetricFamily f;
-  f.name = std::move(name);
-  f.help = std::move(help);
-  f.type = type;
-  return f;
-}
-
-// Adds a counter or gauge sample, whichever the family is.
-void addSample(MetricFamily& f, Labels labels, double value) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  if (f.type == MetricType::Counter) {
-    m.counter.value = value;
-  } else {
-    m.gauge.value = value;
-  }
-  f.metric.push_back(std::move(m));
-}
-
-void addHistogram(MetricFamily& f, Labels labels, const ListenerTotals& t) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  uint64_t cumulative = 0;
-  for (size_t i = 0; i < kBucketSlots; ++i) {
-    cumulative += t.buckets[i];
-    double bound = i < Histogram::kBounds.size() ? Histogram::kBounds[i]
-                                                 : std::numeric_limits<double>::infinity();
-    m.histogram.bucket.push_back({cumulative, bound});
-  }
-  // The count is taken from the buckets rather than Histogram::count(): the slots are read while
-  // workers write them, and this keeps _count equal to the +Inf bucket as Prometheus expects.
-  m.histogram.sample_count = cumulative;
-  m.histogram.sample_sum = t.duration_sum;
-  f.metric.push_back(std::move(m));
-}
-
 void appendListenerFamilies(const std::map<std::string, ListenerTotals>& listeners,
                             std::vector<MetricFamily>& out) {
   auto active = makeFamily("remora_downstream_connections_active", "Open downstream connections.",
@@ -165,7 +127,7 @@ void appendListenerFamilies(const std::map<std::string, ListenerTotals>& listene
     for (size_t i = 0; i < t.requests.size(); ++i)
       addSample(requests, {{"listener", name}, {"code_class", kCodeClasses[i]}},
                 static_cast<double>(t.requests[i]));
-    addHistogram(duration, l, t);
+    addHistogram(duration, l, t.buckets, t.duration_sum);
     addSample(received, l, static_cast<double>(t.bytes_received));
     addSample(sent, l, static_cast<double>(t.bytes_sent));
     for (size_t i = 0; i < kErrorKinds; ++i)
@@ -274,6 +236,7 @@ std::vector<MetricFamily> Collector::Collect() const {
   out.push_back(std::move(info));
   appendListenerFamilies(listeners, out);
   appendClusterFamilies(clusters, out);
+  appendTlsFamilies(store_, out);
   return out;
 }
 

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "network/tls_failure.h"
+
 namespace remora::stats {
 
 // Single-writer counter: written by one worker thread, read by the scraper.
@@ -96,6 +98,16 @@ inline constexpr std::array<const char*, static_cast<size_t>(ProtocolError::kCou
 
 class GrpcStats;
 
+// TLS handshakes on one side of one listener or cluster (exported only where `tls:` is set).
+struct TlsStats {
+  std::atomic<bool> enabled{false};  // set by the worker when the listener or cluster has TLS
+  std::array<Counter, size_t(network::TlsVersionSeen::kCount)> handshakes;  // by version
+  std::array<Counter, size_t(network::TlsFailure::kCount)> failures;        // by reason
+  Counter resumed;
+  Gauge in_progress;
+  Histogram duration;
+};
+
 struct ListenerStats {
   ListenerStats() = default;
   ListenerStats(const ListenerStats&) = delete;
@@ -108,6 +120,7 @@ struct ListenerStats {
   Counter bytes_received;
   Counter bytes_sent;
   std::array<Counter, static_cast<size_t>(ProtocolError::kCount)> protocol_errors;
+  TlsStats tls;
   // Made by the worker at its first gRPC request (grpcStatsOf, grpc_stats.h), published with
   // release for the scraper; owned here.
   std::atomic<GrpcStats*> grpc{nullptr};
@@ -128,6 +141,7 @@ struct ClusterStats {
   Counter response_timeouts;
   Counter pending_overflow;  // 503: pending queue full
   Gauge pending_requests;
+  TlsStats tls;
   std::map<std::string, std::unique_ptr<EndpointStats>> endpoints;  // by "host:port"; see Store
 };
 

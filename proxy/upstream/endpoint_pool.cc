@@ -9,6 +9,7 @@
 #include "event/lazy_timer.h"
 #include "network/client_socket.h"
 #include "network/plain_transport.h"
+#include "network/tls_context.h"
 #include "upstream/worker_cluster.h"
 
 namespace remora::upstream {
@@ -37,14 +38,19 @@ EndpointPool::EndpointPool(WorkerCluster& cluster, Dispatcher& dispatcher,
       http2_(cluster.config().protocol == config::UpstreamProtocol::kHttp2) {}
 
 bool EndpointPool::startConnect(std::unique_ptr<network::Transport>& transport, EventPtr& read_ev,
-                                EventPtr& write_ev, event_callback_fn cb, void* arg) const {
+                                EventPtr& write_ev, event_callback_fn cb, void* arg) {
   Fd fd;
   bool started = network::startConnect(sockaddr_, sockaddr_len_, fd);
   if (!fd.valid()) return false;
   event_base* base = dispatcher_.base();
   read_ev.reset(event_new(base, fd.get(), EV_READ | EV_PERSIST, cb, arg));
   write_ev.reset(event_new(base, fd.get(), EV_WRITE | EV_PERSIST, cb, arg));
-  transport = std::make_unique<network::PlainTransport>(std::move(fd));
+  if (const auto& tls = cluster_.tls()) {
+    if (!tls_session_) tls_session_ = std::make_shared<network::TlsSessionSlot>();
+    transport = tls->connect(std::move(fd), tls_session_);
+  } else {
+    transport = std::make_unique<network::PlainTransport>(std::move(fd));
+  }
   if (started) event_add(write_ev.get(), nullptr);
   return started;
 }

@@ -18,6 +18,7 @@
 
 #include "config/config.h"
 #include "event/dispatcher.h"
+#include "network/tls_transport.h"
 #include "stats/stats.h"
 #include "upstream/http2_connection.h"
 #include "upstream/upstream_connection.h"
@@ -109,13 +110,14 @@ class EndpointPool {
   const sockaddr_storage& sockaddr() const { return sockaddr_; }
   socklen_t sockaddrLen() const { return sockaddr_len_; }
   // Starts a connection to this endpoint (HTTP/1 and HTTP/2 connections alike): `transport`
-  // becomes a plain transport whose non-blocking TCP_NODELAY socket is connecting, `read_ev` and
+  // becomes a transport (TLS when the cluster has a context, resuming this endpoint's last
+  // session; else plain) whose non-blocking TCP_NODELAY socket is connecting, `read_ev` and
   // `write_ev` persistent events on it for `cb`, and the write event is added (it fires once
   // the connect completes; network::connectError tells how). False when the connect failed at
   // once (errno says why): the caller reports that from the loop. The events exist whenever a
   // socket was made.
   bool startConnect(std::unique_ptr<network::Transport>& transport, EventPtr& read_ev,
-                    EventPtr& write_ev, event_callback_fn cb, void* arg) const;
+                    EventPtr& write_ev, event_callback_fn cb, void* arg);
   const std::string& name() const { return name_; }
   WorkerCluster& cluster() { return cluster_; }
   uint32_t activeRequests() const { return active_; }
@@ -148,6 +150,8 @@ class EndpointPool {
   WorkerCluster& cluster_;
   Dispatcher& dispatcher_;
   std::string name_;
+  // TLS clusters: the last session this endpoint gave, so the next connection resumes it.
+  std::shared_ptr<network::TlsSessionSlot> tls_session_;
   sockaddr_storage sockaddr_{};
   socklen_t sockaddr_len_ = 0;
   stats::EndpointStats& stats_;

@@ -85,9 +85,17 @@ void Http2Connection::connect() {
 }
 
 void Http2Connection::onConnected() {
-  if (network::connectError(transport_->fd()) != 0) {
-    pool_.cluster().stats().connect_failures.inc();
-    return fail(UpstreamFailure::kConnectFailed);
+  switch (connect_step_.advance(*transport_, read_ev_.get(), write_ev_.get(), write_pending_,
+                                pool_.cluster().stats().tls)) {
+    case ConnectStep::Result::kWaiting:
+      return;
+    case ConnectStep::Result::kConnectFailed:
+      pool_.cluster().stats().connect_failures.inc();
+      return fail(UpstreamFailure::kConnectFailed);
+    case ConnectStep::Result::kTlsFailed:
+      return fail(UpstreamFailure::kTlsFailed);
+    case ConnectStep::Result::kOpen:
+      break;
   }
   state_ = State::kOpen;
   event_del(write_ev_.get());
@@ -102,7 +110,11 @@ void Http2Connection::onEvent(evutil_socket_t, short what, void* arg) {
   auto* self = static_cast<Http2Connection*>(arg);
   EndpointPool::StreamRecycleScope scope(self->pool_);
   if (self->state_ == State::kConnecting) return self->onConnected();
-  if (what & EV_READ) self->onReadable();
+  if (what & EV_READ) {
+    self->onReadable();
+    // TLS: records read ahead wait inside the transport, unannounced by the socket.
+    while (self->state_ != State::kClosed && self->transport_->readPending()) self->onReadable();
+  }
   if ((what & EV_WRITE) && self->state_ == State::kOpen) self->flush();
 }
 
@@ -116,6 +128,7 @@ void Http2Connection::onTimer(void* arg) {
   }
   if (!self->settings_received_) {
     self->pool_.cluster().stats().connect_timeouts.inc();
+    self->connect_step_.timedOut(self->pool_.cluster().stats().tls);
     return self->fail(UpstreamFailure::kConnectTimeout);
   }
   if (self->streams_.empty()) {
@@ -327,6 +340,7 @@ void Http2Connection::fail(UpstreamFailure f) {
 
 void Http2Connection::close(UpstreamFailure f) {
   if (state_ == State::kClosed) return;
+  if (state_ == State::kConnecting) connect_step_.abandoned(pool_.cluster().stats().tls);
   state_ = State::kClosed;
   if (read_ev_) event_del(read_ev_.get());
   if (write_ev_) event_del(write_ev_.get());

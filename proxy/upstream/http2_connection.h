@@ -24,6 +24,7 @@
 #include "event/dispatcher.h"
 #include "event/lazy_timer.h"
 #include "network/transport.h"
+#include "upstream/connect_step.h"
 #include "upstream/upstream_connection.h"
 #include "upstream/upstream_request.h"
 
@@ -195,6 +196,7 @@ class Http2Connection : public Deferrable {
   bool send_scheduled_ = false;
   bool write_pending_ = false;
   bool connect_error_ = false;
+  ConnectStep connect_step_;
   bool busy_ = false;
   bool ping_outstanding_ = false;  // counted as active (carrying streams) in the endpoint's gauges
 };

@@ -27,6 +27,8 @@ const char* failureName(UpstreamFailure f) {
       return "upstream sent an invalid response";
     case UpstreamFailure::kOverflow:
       return "upstream overloaded: too many pending requests";
+    case UpstreamFailure::kTlsFailed:
+      return "upstream TLS handshake failed";
     case UpstreamFailure::kRefused:
       return "upstream refused the stream";
   }
@@ -83,7 +85,17 @@ void UpstreamConnection::detach() {
 }
 
 void UpstreamConnection::onConnected() {
-  if (network::connectError(transport_->fd()) != 0) return fail(UpstreamFailure::kConnectFailed);
+  switch (connect_step_.advance(*transport_, read_ev_.get(), write_ev_.get(), write_pending_,
+                                pool_.cluster().stats().tls)) {
+    case ConnectStep::Result::kWaiting:
+      return;
+    case ConnectStep::Result::kConnectFailed:
+      return fail(UpstreamFailure::kConnectFailed);
+    case ConnectStep::Result::kTlsFailed:
+      return fail(UpstreamFailure::kTlsFailed);
+    case ConnectStep::Result::kOpen:
+      break;
+  }
   state_ = State::kOpen;
   event_del(write_ev_.get());
   write_pending_ = false;
@@ -98,7 +110,12 @@ void UpstreamConnection::onEvent(evutil_socket_t, short what, void* arg) {
     self->onConnected();
     return;
   }
-  if (what & EV_READ) self->onReadable();
+  if (what & EV_READ) {
+    self->onReadable();
+    // TLS: records read ahead wait inside the transport, unannounced by the socket.
+    while (self->state_ == State::kOpen && !self->read_disabled_ && self->transport_->readPending())
+      self->onReadable();
+  }
   if ((what & EV_WRITE) && self->state_ == State::kOpen) self->onWritable();
 }
 
@@ -107,6 +124,7 @@ void UpstreamConnection::onTimer(void* arg) {
   if (self->state_ == State::kConnecting) {
     if (self->connect_error_) return self->fail(UpstreamFailure::kConnectFailed);
     self->pool_.cluster().stats().connect_timeouts.inc();
+    self->connect_step_.timedOut(self->pool_.cluster().stats().tls);
     return self->fail(UpstreamFailure::kConnectTimeout);
   }
   if (self->cb_ == nullptr) return self->close();  // idle too long
@@ -199,6 +217,7 @@ void UpstreamConnection::readDisable(bool disable) {
   if (disable == read_disabled_ || state_ != State::kOpen) return;
   read_disabled_ = disable;
   disable ? event_del(read_ev_.get()) : event_add(read_ev_.get(), nullptr);
+  if (!disable && transport_->readPending()) event_active(read_ev_.get(), EV_READ, 0);
 }
 
 void UpstreamConnection::requestComplete() {
@@ -261,6 +280,7 @@ void UpstreamConnection::fail(UpstreamFailure f) {
 
 void UpstreamConnection::close() {
   if (state_ == State::kClosed) return;
+  if (state_ == State::kConnecting) connect_step_.abandoned(pool_.cluster().stats().tls);
   state_ = State::kClosed;
   if (read_ev_) event_del(read_ev_.get());
   if (write_ev_) event_del(write_ev_.get());

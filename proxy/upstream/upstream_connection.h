@@ -13,6 +13,7 @@
 #include "event/dispatcher.h"
 #include "event/lazy_timer.h"
 #include "network/transport.h"
+#include "upstream/connect_step.h"
 #include "upstream/upstream_request.h"
 
 namespace remora::upstream {
@@ -29,6 +30,9 @@ enum class UpstreamFailure : uint8_t {
   // HTTP/2: the upstream never processed the stream (GOAWAY above its last_stream_id, or
   // RST_STREAM REFUSED_STREAM), so it is safe to send again.
   kRefused,
+  // The TLS handshake with the upstream failed (counted by reason in the cluster's TLS stats);
+  // retried on the next endpoint like a failed connect.
+  kTlsFailed,
 };
 const char* failureName(UpstreamFailure f);
 
@@ -132,6 +136,7 @@ class UpstreamConnection final : public UpstreamRequest,
   bool tunnel_ = false;
   bool response_started_ = false;
   bool connect_error_ = false;
+  ConnectStep connect_step_;
   bool request_chunked_ = false;  // the current request's body goes out chunked
   uint32_t response_timeout_ms_ = 0;
 };

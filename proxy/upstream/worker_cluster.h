@@ -13,6 +13,7 @@
 #include "common/c_handles.h"
 #include "config/config.h"
 #include "event/dispatcher.h"
+#include "network/tls_context.h"
 #include "stats/stats.h"
 #include "upstream/endpoint_pool.h"
 #include "upstream/load_balancer.h"
@@ -26,6 +27,13 @@ class WorkerCluster {
   ~WorkerCluster();
 
   const config::Cluster& config() const { return config_; }
+  // The snapshot's TLS context for this cluster (nullptr: plain). Set at each install, so a
+  // rotated certificate reaches new connections while pooled ones keep theirs.
+  const std::shared_ptr<const network::TlsClientContext>& tls() const { return tls_; }
+  void setTls(std::shared_ptr<const network::TlsClientContext> tls) {
+    stats_.tls.enabled.store(tls != nullptr, std::memory_order_relaxed);
+    tls_ = std::move(tls);
+  }
   stats::ClusterStats& stats() { return stats_; }
   Dispatcher& dispatcher() { return dispatcher_; }
 
@@ -89,6 +97,7 @@ class WorkerCluster {
 
  private:
   config::Cluster config_;
+  std::shared_ptr<const network::TlsClientContext> tls_;
   Dispatcher& dispatcher_;
   stats::ClusterStats& stats_;
   std::vector<std::unique_ptr<EndpointPool>> endpoints_;

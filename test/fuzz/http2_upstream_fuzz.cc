@@ -293,9 +293,8 @@ void fuzz::runOne(const uint8_t* data, size_t size) {
     owner.conn_ = conn;
     conn->start(kPreface);
   } else {
-    owner.conn_ =
-        new ServerConnection(*dispatcher, owner, slot,
-                             std::make_unique<network::PlainTransport>(Fd(server_fd)), nullptr);
+    owner.conn_ = new ServerConnection(
+        *dispatcher, owner, slot, std::make_unique<network::PlainTransport>(Fd(server_fd)), "fuzz");
   }
   std::string request = downstreamBytes(mode, flags & kFlagSlowClient);
   if (::send(client.get(), request.data(), request.size(), MSG_NOSIGNAL) != ssize_t(request.size()))

@@ -77,6 +77,10 @@ class Owner : public ConnectionOwner {
                   std::string_view) override {
     abort();  // the targets build their HTTP/2 connections themselves
   }
+  void startCodec(std::shared_ptr<ListenerSlot>, std::unique_ptr<network::Transport>, std::string,
+                  bool) override {
+    abort();  // no TLS in the targets
+  }
   // Deletes the connection if it is still open (as ~Worker does).
   void stop() {
     stopping_ = true;

@@ -24,6 +24,18 @@ Config everyFieldSet() {
   listener.timeouts = {Duration{250}, Duration{3000}, Duration{86400000}, Duration{1500}};
   listener.routes = {{"/api/", "true"}, {"/", "123"}};
   listener.original_dst = true;
+  network::TlsServerOptions& tls = listener.tls.emplace();
+  tls.certificates = {{"/etc/remora/a.crt", "/etc/remora/a.key"}, {"/b.crt", "/b.key"}};
+  tls.strict_sni = true;
+  tls.protocol = {
+      network::TlsVersion::k1_3, network::TlsVersion::k1_3, {"TLS_AES_256_GCM_SHA384"}, {"X25519"}};
+  tls.alpn = {"http/1.1"};
+  tls.client_certificate = network::ClientCertificate::kOptional;
+  tls.ca_file = "/ca.pem";
+  tls.allowed_sans = {"spiffe://td/ns/a/*"};
+  tls.handshake_timeout = Duration{2500};
+  tls.max_handshakes = 7;
+  tls.session_tickets = false;
   config.listeners.push_back(listener);
   Cluster a;
   a.name = "true";
@@ -38,6 +50,12 @@ Config everyFieldSet() {
   a.health_check = {"/healthz?deep=1", Duration{2500}, Duration{500}, 4, 5, {200, 204}};
   a.protocol = UpstreamProtocol::kHttp2;
   a.http2 = {7, 65536, Duration{30000}, Duration{2500}};
+  network::TlsClientOptions& ctls = a.tls.emplace();
+  ctls.sni = "b.internal";
+  ctls.ca_file = "/ca.pem";
+  ctls.verify_sans = {"spiffe://td/ns/b/sa/b"};
+  ctls.client_certificate = {"/c.crt", "/c.key"};
+  ctls.protocol.groups = {"P-256"};
   Cluster b;
   b.name = "123";
   b.endpoints = {{"127.0.0.1", 1}};

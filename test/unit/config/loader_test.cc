@@ -520,5 +520,50 @@ TEST(LoaderTest, Http2Block) {
             std::string::npos);
 }
 
+TEST(LoaderTest, ListenerTlsBlock) {
+  ConfigResult<Config> ok = loadFromString(withListener(
+      "    tls:\n      certificates: [{certificate_file: /c.pem, key_file: /k.pem}]\n"
+      "      min_version: \"1.3\"\n      client_certificate: required\n      ca_file: /ca.pem\n"
+      "      allowed_sans: [\"spiffe://td/ns/orders/*\"]\n      handshake_timeout: 2s\n"));
+  ASSERT_TRUE(ok) << toLines(ok.error());
+  const network::TlsServerOptions& tls = *ok.value().listeners[0].tls;
+  EXPECT_EQ(tls.certificates[0].certificate_file, "/c.pem");
+  EXPECT_EQ(tls.protocol.min_version, network::TlsVersion::k1_3);
+  EXPECT_EQ(tls.client_certificate, network::ClientCertificate::kRequired);
+  EXPECT_EQ(tls.handshake_timeout, Duration{2000});
+  EXPECT_TRUE(tls.session_tickets);
+  EXPECT_FALSE(loadFromString(minimal()).value().listeners[0].tls.has_value());
+}
+
+TEST(LoaderTest, ListenerTlsErrors) {
+  EXPECT_EQ(errorOf(withListener("    tls: {}\n")),
+            "listeners[0].tls.certificates: expected at least one certificate, got nothing");
+  EXPECT_EQ(errorOf(withListener("    tls:\n      certificates: [{certificate_file: /c}]\n")),
+            "listeners[0].tls.certificates[0].key_file: expected a file path, got nothing");
+  EXPECT_EQ(
+      errorOf(withListener("    tls:\n      certificates: [{certificate_file: /c, key_file: /k}]\n"
+                           "      min_version: \"1.1\"\n      client_certificate: required\n"
+                           "      alpn: [h3]\n")),
+      "listeners[0].tls.min_version: expected one of 1.2, 1.3, got \"1.1\"\n"
+      "listeners[0].tls.alpn[0]: expected h2 or http/1.1, got \"h3\"\n"
+      "listeners[0].tls.ca_file: client_certificate: required needs a CA bundle to verify with");
+}
+
+TEST(LoaderTest, ClusterTlsBlock) {
+  ConfigResult<Config> ok = loadFromString(
+      withCluster("    tls: {sni: b.internal, verify_sans: [\"spiffe://td/ns/b/sa/b\"],\n"
+                  "          certificate_file: /c, key_file: /k}\n"));
+  ASSERT_TRUE(ok) << toLines(ok.error());
+  const network::TlsClientOptions& tls = *ok.value().clusters[0].tls;
+  EXPECT_EQ(tls.sni, "b.internal");
+  EXPECT_EQ(tls.verify_sans, std::vector<std::string>{"spiffe://td/ns/b/sa/b"});
+  EXPECT_EQ(tls.client_certificate.key_file, "/k");
+  EXPECT_EQ(errorOf(withCluster("    tls: {insecure_skip_verify: true, ca_file: /ca}\n")),
+            "clusters[0].tls.insecure_skip_verify: contradicts verify_sans and ca_file: nothing "
+            "is verified with it");
+  EXPECT_EQ(errorOf(withCluster("    tls: {key_file: /k}\n")),
+            "clusters[0].tls.certificate_file: needed with key_file");
+}
+
 }  // namespace
 }  // namespace remora::config

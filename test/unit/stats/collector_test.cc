@@ -138,11 +138,32 @@ TEST_F(CollectorTest, EmitsBuildInfo) {
 TEST(CollectorEmptyTest, EmitsEveryFamilyWithoutSeries) {
   Store store(1);
   const auto families = Collector(store).Collect();
-  EXPECT_EQ(families.size(), 18u);
+  EXPECT_EQ(families.size(), 28u);  // 18 kernel families + 10 TLS ones (tls_collector.h)
   for (const auto& f : families)
     if (f.name != "remora_build_info") {
       EXPECT_TRUE(f.metric.empty()) << f.name;
     }
+}
+
+TEST(CollectorTlsTest, TlsSeriesOnlyForListenersAndClustersWithTls) {
+  Store store(2);
+  store.listener(0, "plain");
+  ListenerStats& in0 = store.listener(0, "inbound");
+  ListenerStats& in1 = store.listener(1, "inbound");
+  in0.tls.enabled = in1.tls.enabled = true;
+  in0.tls.handshakes[size_t(network::TlsVersionSeen::k1_3)].inc(2);
+  in1.tls.handshakes[size_t(network::TlsVersionSeen::k1_3)].inc();
+  in1.tls.failures[size_t(network::TlsFailure::kNotTls)].inc();
+  ClusterStats& c = store.cluster(0, "payments");
+  c.tls.enabled = true;
+  c.tls.resumed.inc();
+  const std::string text = serialize(*makeRegistry(store));
+  for (const char* line :
+       {"remora_downstream_tls_handshakes_total{listener=\"inbound\",version=\"TLSv1.3\"} 3",
+        "remora_downstream_tls_handshake_failures_total{listener=\"inbound\",reason=\"not_tls\"} 1",
+        "remora_upstream_tls_resumptions_total{cluster=\"payments\"} 1"})
+    EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
+  EXPECT_EQ(text.find("tls_handshakes_total{listener=\"plain\""), std::string::npos);
 }
 
 TEST_F(CollectorTest, SerializedRegistryHasTheExpectedLines) {
