@@ -219,6 +219,7 @@ std::optional<Method> parseMethod(std::string_view name) {
   if (name == "jwt") return Method::kJwt;
   if (name == "api_key") return Method::kApiKey;
   if (name == "ext_authz") return Method::kExtAuthz;
+  if (name == "mtls") return Method::kMtls;
   return std::nullopt;
 }
 
@@ -227,7 +228,7 @@ std::vector<Method> readMethods(ConfigErrors* errors, const json& list, const st
                                 const AuthConfig& config) {
   std::vector<Method> out;
   if (!list.is_array() || list.empty()) {
-    errors->fail(where, "must be a non-empty list of jwt, api_key, ext_authz");
+    errors->fail(where, "must be a non-empty list of jwt, api_key, ext_authz, mtls");
     return out;
   }
   for (size_t i = 0; i < list.size(); ++i) {
@@ -235,10 +236,10 @@ std::vector<Method> readMethods(ConfigErrors* errors, const json& list, const st
     auto m =
         list[i].is_string() ? parseMethod(list[i].get_ref<const std::string&>()) : std::nullopt;
     if (!m) {
-      errors->fail(at, "must be one of jwt, api_key, ext_authz");
+      errors->fail(at, "must be one of jwt, api_key, ext_authz, mtls");
       continue;
     }
-    bool configured = (*m == Method::kJwt && config.jwt) ||
+    bool configured = *m == Method::kMtls || (*m == Method::kJwt && config.jwt) ||
                       (*m == Method::kApiKey && config.api_key) ||
                       (*m == Method::kExtAuthz && config.ext_authz);
     if (!configured) {
@@ -310,8 +311,26 @@ void readRules(ConfigErrors* errors, const json* list, AuthConfig* config) {
       errors->fail(obj.pathOf("prefix"),
                    "must be a normalized path (no //, . or .. segments, %xx)");
     }
+    rule.methods = obj.stringList("methods");
+    for (size_t m = 0; m < rule.methods.size(); ++m) {
+      std::string& method = rule.methods[m];
+      if (method.empty() || !std::all_of(method.begin(), method.end(), [](char c) {
+            return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+          })) {
+        errors->fail(sdk::indexPath(obj.pathOf("methods"), m), "must be an HTTP method name");
+      }
+      for (char& c : method) c = char(std::toupper(static_cast<unsigned char>(c)));
+    }
     for (size_t j = 0; j < config->rules.size(); ++j) {
-      if (!rule.prefix.empty() && rule.prefix.starts_with(config->rules[j].prefix)) {
+      const Rule& earlier = config->rules[j];
+      // Shadowed when the earlier rule covers the prefix and every method this one names.
+      bool covered = earlier.methods.empty() ||
+                     (!rule.methods.empty() &&
+                      std::all_of(rule.methods.begin(), rule.methods.end(), [&](const auto& m) {
+                        return std::find(earlier.methods.begin(), earlier.methods.end(), m) !=
+                               earlier.methods.end();
+                      }));
+      if (!rule.prefix.empty() && covered && rule.prefix.starts_with(earlier.prefix)) {
         errors->fail(obj.pathOf("prefix"), "never matches: rules[" + std::to_string(j) + "] (\"" +
                                                config->rules[j].prefix + "\") comes first");
       }
@@ -343,6 +362,8 @@ std::string_view methodName(Method m) {
       return "api_key";
     case Method::kExtAuthz:
       return "ext_authz";
+    case Method::kMtls:
+      return "mtls";
   }
   return "?";
 }
@@ -351,9 +372,15 @@ bool Requirement::uses(Method m) const {
   return std::find(methods.begin(), methods.end(), m) != methods.end();
 }
 
-const Requirement& AuthConfig::match(std::string_view normalized_path) const {
+bool Rule::matches(std::string_view normalized_path, std::string_view method) const {
+  if (!normalized_path.starts_with(prefix)) return false;
+  return methods.empty() || std::find(methods.begin(), methods.end(), method) != methods.end();
+}
+
+const Requirement& AuthConfig::match(std::string_view normalized_path,
+                                     std::string_view method) const {
   for (const Rule& rule : rules) {
-    if (normalized_path.starts_with(rule.prefix)) return rule.requirement;
+    if (rule.matches(normalized_path, method)) return rule.requirement;
   }
   return default_requirement;
 }
@@ -371,8 +398,13 @@ sdk::Result<AuthConfigPtr> parseAuthConfig(const json& doc) {
   config->jwt = readJwt(&errors, top.raw("jwt"));
   config->api_key = readApiKey(&errors, top.raw("api_key"));
   config->ext_authz = readExtAuthz(&errors, top.raw("ext_authz"));
-  if (!errors.failed() && !config->jwt && !config->api_key && !config->ext_authz) {
-    errors.fail("config", "needs at least one of jwt, api_key, ext_authz");
+  // With no section, only mtls can be required: the default must then say what applies, as the
+  // implicit one ("any configured method") would be empty.
+  if (!errors.failed() && !config->jwt && !config->api_key && !config->ext_authz &&
+      !top.has("default")) {
+    errors.fail("config",
+                "needs at least one of jwt, api_key, ext_authz, or a default such as "
+                "{\"require\": [\"mtls\"]}");
   }
   readRules(&errors, top.raw("rules"), config.get());
   if (top.has("default")) {

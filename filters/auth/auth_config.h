@@ -19,7 +19,9 @@
 
 namespace remora::auth {
 
-enum class Method : uint8_t { kJwt, kApiKey, kExtAuthz };
+// kMtls: the client certificate the listener's TLS verified (stream metadata
+// remora.peer.identity); the identity is the principal. It needs no section of its own.
+enum class Method : uint8_t { kJwt, kApiKey, kExtAuthz, kMtls };
 std::string_view methodName(Method m);
 
 // What a route asks of a request.
@@ -39,7 +41,9 @@ struct Requirement {
 
 struct Rule {
   std::string prefix;
+  std::vector<std::string> methods;  // upper case; empty = every method
   Requirement requirement;
+  bool matches(std::string_view normalized_path, std::string_view method) const;
 };
 
 // Where a credential is read from: a header (with an optional scheme prefix such as "Bearer ")
@@ -82,9 +86,9 @@ struct AuthConfig {
   std::vector<Rule> rules;
   Requirement default_requirement;
 
-  // The first rule whose prefix matches `normalized_path` (see normalizeForMatch), else the
-  // default.
-  const Requirement& match(std::string_view normalized_path) const;
+  // The first rule whose prefix matches `normalized_path` (see normalizeForMatch) and whose
+  // methods (if any) include `method`, else the default.
+  const Requirement& match(std::string_view normalized_path, std::string_view method) const;
 };
 
 using AuthConfigPtr = std::shared_ptr<const AuthConfig>;

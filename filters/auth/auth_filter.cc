@@ -23,6 +23,9 @@ class StreamRequest : public RequestView {
   std::string_view method() const override { return stream_.method(); }
   std::string_view target() const override { return stream_.path(); }
   std::string_view authority() const override { return stream_.authority(); }
+  std::optional<std::string_view> peerIdentity() const override {
+    return stream_.metadata("remora.peer.identity");
+  }
 
  private:
   const sdk::Stream& stream_;
@@ -68,7 +71,8 @@ sdk::Status AuthFilter::onRequestHeaders(bool /*end_stream*/) {
     }
   }
   StreamRequest request(stream());
-  const Requirement& requirement = auth.match(normalizeForMatch(stream().path()));
+  const Requirement& requirement =
+      auth.match(normalizeForMatch(stream().path()), stream().method());
   int64_t now_s = static_cast<int64_t>(sdk::nowUnixUs() / 1'000'000);
   Decision decision =
       authenticate(auth, requirement, request, now_s, &pending_, config_.jwtCache());

@@ -63,10 +63,28 @@ Attempt tryApiKey(const ApiKeySettings& keys, const RequestView& request) {
   return a;
 }
 
+Attempt tryMtls(const RequestView& request) {
+  Attempt a;
+  a.method = Method::kMtls;
+  if (auto identity = request.peerIdentity()) {
+    a.state = Attempt::State::kValid;
+    a.principal = std::string(*identity);
+  }
+  return a;
+}
+
 AllowReason allowReasonFor(Method m) {
-  return m == Method::kJwt      ? AllowReason::kJwt
-         : m == Method::kApiKey ? AllowReason::kApiKey
-                                : AllowReason::kExtAuthz;
+  switch (m) {
+    case Method::kJwt:
+      return AllowReason::kJwt;
+    case Method::kApiKey:
+      return AllowReason::kApiKey;
+    case Method::kMtls:
+      return AllowReason::kMtls;
+    case Method::kExtAuthz:
+      break;
+  }
+  return AllowReason::kExtAuthz;
 }
 
 std::string joined(const std::vector<std::string>& v) {
@@ -122,6 +140,7 @@ std::vector<Attempt> trySync(const AuthConfig& config, const Requirement& req,
   for (Method m : req.methods) {
     if (m == Method::kJwt) out.push_back(tryJwt(*config.jwt, request, now_unix_s, cache));
     if (m == Method::kApiKey) out.push_back(tryApiKey(*config.api_key, request));
+    if (m == Method::kMtls) out.push_back(tryMtls(request));
   }
   return out;
 }

@@ -18,6 +18,8 @@ class RequestView {
   virtual std::string_view method() const = 0;
   virtual std::string_view target() const = 0;     // path and query, as received
   virtual std::string_view authority() const = 0;  // Host
+  // The verified client certificate's identity on an mTLS connection, else nullopt.
+  virtual std::optional<std::string_view> peerIdentity() const { return std::nullopt; }
 };
 
 // The credential `source` names, or nullopt when the request carries none. A header holding a

@@ -4,7 +4,7 @@ namespace remora::auth {
 
 std::string_view allowReasonName(AllowReason r) {
   static constexpr std::string_view kNames[kAllowReasonCount] = {
-      "none", "jwt", "api_key", "ext_authz", "ext_authz_fail_open"};
+      "none", "jwt", "api_key", "ext_authz", "ext_authz_fail_open", "mtls"};
   return kNames[static_cast<size_t>(r)];
 }
 

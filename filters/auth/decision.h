@@ -12,8 +12,15 @@
 namespace remora::auth {
 
 // Label values of remora_filter_auth_allowed_total{method}.
-enum class AllowReason : uint8_t { kNoneRequired, kJwt, kApiKey, kExtAuthz, kExtAuthzFailOpen };
-inline constexpr size_t kAllowReasonCount = 5;
+enum class AllowReason : uint8_t {
+  kNoneRequired,
+  kJwt,
+  kApiKey,
+  kExtAuthz,
+  kExtAuthzFailOpen,
+  kMtls,
+};
+inline constexpr size_t kAllowReasonCount = 6;
 std::string_view allowReasonName(AllowReason r);
 
 // Label values of remora_filter_auth_denied_total{reason}. Every JwtFailure has its own, so an

@@ -15,6 +15,7 @@ std::string challenge(const AuthConfig& config, Method method, std::string_view 
       out = "ApiKey";
       break;
     case Method::kExtAuthz:
+    case Method::kMtls:  // a client certificate is asked for by TLS, not by a header
       return out;
   }
   out += " realm=\"" + config.realm + "\"";

@@ -39,7 +39,7 @@ std::string sslError() {
 // The file's bytes, or an error naming it and why it could not be read.
 Result<std::string> readFile(const std::string& file) {
   std::ifstream in(file, std::ios::binary);
-  if (!in) return Error("cannot read " + file + ": " + std::strerror(errno));
+  if (!in) return Error{"cannot read " + file + ": " + std::strerror(errno)};
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();

@@ -27,6 +27,7 @@ class TlsMutual : public ::testing::Test {
     certs_ = nullptr;
   }
   void SetUp() override {
+    plugins_.addFilter("auth");
     plugins_.addFilter("access_log");
     plugins_.addFilter("router");
   }
@@ -54,7 +55,7 @@ class TlsMutual : public ::testing::Test {
       << "        config: {\"path\": \"" << log_ << "\", \"format\": \"text\", \"text_format\": "
       << "\"%DYNAMIC_METADATA(remora.peer.identity)% "
          "%DYNAMIC_METADATA(remora.peer.cert_sha256)%\"}\n"
-      << "      - name: router\n"
+      << auth_ << "      - name: router\n"
       << "        config: {\"routes\": [{\"match\": {\"prefix\": \"/\"}, \"cluster\": \"app\"}]}\n"
       << "clusters:\n"
       << "  - name: app\n"
@@ -81,6 +82,7 @@ class TlsMutual : public ::testing::Test {
   static DevCerts* certs_;
   PluginDir plugins_;
   std::string log_ = plugins_.file("access.log");
+  std::string auth_;  // an auth chain entry, when a test sets one
   DemoUpstream upstream_;
 };
 
@@ -147,6 +149,31 @@ TEST_F(TlsMutual, AllowedSansRefuseOtherIdentities) {
   EXPECT_TRUE(eventually([&] {
     return failures(admin, "downstream", "identity_not_allowed") == 1;
   })) << adminBody(admin, "/metrics");
+}
+
+// "Only the orders service may POST /refunds": one auth rule on the verified identity.
+TEST_F(TlsMutual, AuthRulesOnThePeerIdentity) {
+  auth_ =
+      "      - name: auth\n        config: {\"rules\": [{\"prefix\": \"/refunds\", \"methods\": "
+      "[\"POST\"], \"require\": [\"mtls\"], \"principals\": [\"" +
+      std::string(kOrders) + "\"]}], \"default\": {\"require\": \"none\"}}\n";
+  const uint16_t port = freePort(), admin = freePort();
+  RemoraProcess remora(inboundConfig(port, admin, "optional"));
+  auto status = [&](const std::string& client, const std::string& method) {
+    std::vector<std::string> args = {
+        "-sS",          "-m", "5",    "-o",       "/dev/null",           "-w",
+        "%{http_code}", "-X", method, "--cacert", certs_->file("ca.crt")};
+    if (!client.empty()) {
+      args.insert(args.end(), {"--cert", certs_->file(client + ".crt"), "--key",
+                               certs_->file(client + ".key")});
+    }
+    args.push_back("https://localhost:" + std::to_string(port) + "/refunds");
+    return curl(args);
+  };
+  EXPECT_EQ(status("client", "POST"), "200");  // orders
+  EXPECT_EQ(status("", "POST"), "401");        // nobody
+  EXPECT_EQ(status("server", "POST"), "403");  // another workload of the mesh
+  EXPECT_EQ(status("server", "GET"), "200");   // the rule is about POST only
 }
 
 // Service A's outbound sidecar originates mTLS to service B's inbound sidecar, which checks the

@@ -43,6 +43,11 @@ class FakeRequest : public RequestView {
   std::string_view method() const override { return "POST"; }
   std::string_view target() const override { return target_; }
   std::string_view authority() const override { return "svc.test"; }
+  std::optional<std::string_view> peerIdentity() const override {
+    if (peer_.empty()) return std::nullopt;
+    return std::string_view(peer_);
+  }
+  std::string peer_;
 };
 
 class AuthenticatorTest : public ::testing::Test {
@@ -69,7 +74,8 @@ class AuthenticatorTest : public ::testing::Test {
   Decision run(const std::string& path) {
     request_.target_ = path;
     pending_ = CalloutState{};
-    return authenticate(*config_, config_->match(path), request_, kNow, &pending_);
+    return authenticate(*config_, config_->match(path, request_.method()), request_, kNow,
+                        &pending_);
   }
 
   static std::vector<std::string> challenges(const Decision& d) {
@@ -84,6 +90,25 @@ class AuthenticatorTest : public ::testing::Test {
   FakeRequest request_;
   CalloutState pending_;
 };
+
+TEST_F(AuthenticatorTest, MtlsIdentityIsThePrincipalAndRulesNameWhoMayCall) {
+  load(json::parse(R"([{"prefix": "/refunds", "methods": ["POST"], "require": ["mtls"],
+                        "principals": ["spiffe://td/ns/shop/sa/orders"]}])"));
+  Decision d = run("/refunds");  // no client certificate
+  EXPECT_EQ(d.kind, Decision::Kind::kDeny);
+  EXPECT_EQ(d.status, 401);
+  EXPECT_EQ(d.reason, DenyReason::kMissingCredentials);
+  EXPECT_TRUE(challenges(d).empty());
+  request_.peer_ = "spiffe://td/ns/shop/sa/cart";
+  d = run("/refunds");
+  EXPECT_EQ(d.status, 403);
+  EXPECT_EQ(d.reason, DenyReason::kPrincipalNotAllowed);
+  request_.peer_ = "spiffe://td/ns/shop/sa/orders";
+  d = run("/refunds");
+  EXPECT_EQ(d.kind, Decision::Kind::kAllow);
+  EXPECT_EQ(d.allowed_by, AllowReason::kMtls);
+  EXPECT_EQ(d.principal, "spiffe://td/ns/shop/sa/orders");
+}
 
 TEST_F(AuthenticatorTest, NoneLetsEverythingThrough) {
   load(json::parse(R"([{"prefix": "/public", "require": "none"}])"));

@@ -62,15 +62,33 @@ TEST(AuthConfigTest, RulesFirstPrefixWinsThenDefault) {
   auto r = parseAuthConfig(j);
   ASSERT_TRUE(r.ok()) << r.error();
   const AuthConfig& c = **r;
-  EXPECT_EQ(c.match("/health").mode, Requirement::Mode::kNone);
-  EXPECT_EQ(c.match("/healthz").mode, Requirement::Mode::kNone);
-  EXPECT_EQ(c.match("/admin/users").scopes, std::vector<std::string>{"admin"});
-  EXPECT_EQ(c.match("/api/x").mode, Requirement::Mode::kAnyOf);
-  EXPECT_EQ(c.match("/api/x").principals, std::vector<std::string>{"ci"});
-  EXPECT_EQ(c.match("/other").mode, Requirement::Mode::kAllOf);
-  EXPECT_EQ(c.match("/other").methods, std::vector<Method>{Method::kApiKey});
+  EXPECT_EQ(c.match("/health", "GET").mode, Requirement::Mode::kNone);
+  EXPECT_EQ(c.match("/healthz", "GET").mode, Requirement::Mode::kNone);
+  EXPECT_EQ(c.match("/admin/users", "GET").scopes, std::vector<std::string>{"admin"});
+  EXPECT_EQ(c.match("/api/x", "GET").mode, Requirement::Mode::kAnyOf);
+  EXPECT_EQ(c.match("/api/x", "GET").principals, std::vector<std::string>{"ci"});
+  EXPECT_EQ(c.match("/other", "GET").mode, Requirement::Mode::kAllOf);
+  EXPECT_EQ(c.match("/other", "GET").methods, std::vector<Method>{Method::kApiKey});
   // Matching is on the normalized path.
-  EXPECT_EQ(&c.match(normalizeForMatch("//admin/../admin/x")), &c.match("/admin/x"));
+  EXPECT_EQ(&c.match(normalizeForMatch("//admin/../admin/x"), "GET"), &c.match("/admin/x", "GET"));
+}
+
+TEST(AuthConfigTest, RulesByMethodAndShadowing) {
+  json j = minimal();
+  j["rules"] = json::parse(R"([
+    {"prefix": "/refunds", "methods": ["post"], "require": ["mtls"],
+     "principals": ["spiffe://td/ns/shop/sa/orders"]},
+    {"prefix": "/refunds", "require": ["jwt"]}])");
+  auto r = parseAuthConfig(j);
+  ASSERT_TRUE(r.ok()) << r.error();
+  const AuthConfig& c = **r;
+  EXPECT_EQ(c.match("/refunds/7", "POST").methods, std::vector<Method>{Method::kMtls});
+  EXPECT_EQ(c.match("/refunds/7", "GET").methods, std::vector<Method>{Method::kJwt});
+  j["rules"] = json::parse(R"([{"prefix": "/r", "require": ["mtls"]},
+                               {"prefix": "/r/x", "methods": ["GET"], "require": ["jwt"]}])");
+  EXPECT_EQ(errorOf(j), "rules[1].prefix: never matches: rules[0] (\"/r\") comes first");
+  j["rules"] = json::parse(R"([{"prefix": "/r", "methods": ["G T"], "require": ["mtls"]}])");
+  EXPECT_EQ(errorOf(j), "rules[0].methods[0]: must be an HTTP method name");
 }
 
 TEST(AuthConfigTest, KeysFromPemFilesAndJwks) {
@@ -100,7 +118,9 @@ TEST(AuthConfigTest, KeysFromPemFilesAndJwks) {
 }
 
 TEST(AuthConfigTest, RejectionsNameTheField) {
-  EXPECT_EQ(errorOf(json::object()), "config: needs at least one of jwt, api_key, ext_authz");
+  EXPECT_EQ(errorOf(json::object()),
+            "config: needs at least one of jwt, api_key, ext_authz, or a default such as "
+            "{\"require\": [\"mtls\"]}");
   EXPECT_EQ(errorOf(json::array()), "config: must be an object");
 
   json j = minimal();
@@ -160,11 +180,11 @@ TEST(AuthConfigTest, RuleRejections) {
   EXPECT_EQ(withRules(R"([{"prefix": "/a", "require": ["ext_authz"]}])"),
             "rules[0].require[0]: \"ext_authz\" needs the ext_authz section");
   EXPECT_EQ(withRules(R"([{"prefix": "/a", "require": ["oauth"]}])"),
-            "rules[0].require[0]: must be one of jwt, api_key, ext_authz");
+            "rules[0].require[0]: must be one of jwt, api_key, ext_authz, mtls");
   EXPECT_EQ(withRules(R"([{"prefix": "/a", "require": ["jwt", "jwt"]}])"),
             "rules[0].require[1]: listed twice");
   EXPECT_EQ(withRules(R"([{"prefix": "/a", "require": []}])"),
-            "rules[0].require: must be a non-empty list of jwt, api_key, ext_authz");
+            "rules[0].require: must be a non-empty list of jwt, api_key, ext_authz, mtls");
   EXPECT_EQ(withRules(R"([{"prefix": "/a", "require": "all"}])"),
             "rules[0].require: must be a list of methods, \"none\", or {any_of: [...]}");
   EXPECT_EQ(withRules(R"([{"prefix": "/a"}])"),
@@ -184,8 +204,8 @@ TEST(AuthConfigTest, RuleRejections) {
             "rules[0].scopes[0]: must be a scope token (no spaces, quotes or backslashes)");
   EXPECT_EQ(withRules(R"([{"prefix": "/a", "require": "none", "principals": ["x"]}])"),
             "rules[0].require: \"none\" cannot have principals or scopes");
-  EXPECT_EQ(withRules(R"([{"prefix": "/a", "require": "none", "methods": ["x"]}])"),
-            "rules[0].methods: unknown field");
+  EXPECT_EQ(withRules(R"([{"prefix": "/a", "require": "none", "verbs": ["x"]}])"),
+            "rules[0].verbs: unknown field");
 }
 
 TEST(AuthConfigTest, ExtAuthz) {

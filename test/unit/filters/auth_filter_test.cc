@@ -97,9 +97,11 @@ TEST_F(AuthFilterTest, ConfigRejectionIsReportedWithItsPath) {
   c["rules"][1]["require"] = json::array({"oauth"});
   std::string error;
   EXPECT_EQ(host_.newConfig(c.dump(), &error), nullptr);
-  EXPECT_EQ(error, "rules[1].require[0]: must be one of jwt, api_key, ext_authz");
+  EXPECT_EQ(error, "rules[1].require[0]: must be one of jwt, api_key, ext_authz, mtls");
   EXPECT_EQ(host_.newConfig("", &error), nullptr);
-  EXPECT_EQ(error, "config: needs at least one of jwt, api_key, ext_authz");
+  EXPECT_EQ(error,
+            "config: needs at least one of jwt, api_key, ext_authz, or a default such as "
+            "{\"require\": [\"mtls\"]}");
 }
 
 TEST_F(AuthFilterTest, MissingTokenIs401WithBearerChallenge) {

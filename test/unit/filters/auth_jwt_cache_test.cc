@@ -58,7 +58,8 @@ class JwtCacheTest : public ::testing::Test {
     request_.target_ = path;
     request_.headers["authorization"] = "Bearer " + tok;
     CalloutState pending;
-    return authenticate(*config_, config_->match(path), request_, now, &pending, cache_.get());
+    return authenticate(*config_, config_->match(path, "GET"), request_, now, &pending,
+                        cache_.get());
   }
 
   AuthConfigPtr config_;
