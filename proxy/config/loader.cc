@@ -14,6 +14,7 @@
 #include "config/cluster_fields.h"
 #include "config/discovery_fields.h"
 #include "config/filter_fields.h"
+#include "config/request_fields.h"
 #include "config/yaml_fields.h"
 
 namespace remora::config {
@@ -117,16 +118,18 @@ void readListener(const YAML::Node& node, const std::string& path, Errors& error
     errors.expected(path, "a map", node);
     return;
   }
-  const MapReader reader(node, path,
-                         {"name", "address", "limits", "http2", "timeouts", "routes", "filters",
-                          "filter_order", "filter_defaults", "filter_overrides", "original_dst"},
-                         errors);
+  const MapReader reader(
+      node, path,
+      {"name", "address", "limits", "http2", "timeouts", "routes", "filters", "filter_order",
+       "filter_defaults", "filter_overrides", "original_dst", "path_normalization", "upgrades"},
+      errors);
   reader.readName("name", listener.name);
   reader.readAddress("address", true, listener.address);
   readBool(reader, "original_dst", listener.original_dst);
   readLimits(reader, listener.limits);
   readHttp2(reader, listener.http2);
   readTimeouts(reader, listener.timeouts);
+  readRequestPolicy(reader, listener);
   readFilters(reader, listener.filters);
   readFilterOptions(reader, listener);
   // With a filter chain the router filter routes; the built-in table is then optional.
@@ -348,6 +351,7 @@ void emitListener(YAML::Emitter& out, const Listener& listener) {
   emitDuration(out, "request", listener.timeouts.request);
   emitDuration(out, "grpc_max", listener.timeouts.grpc_max);
   out << YAML::EndMap;
+  emitRequestPolicy(out, listener);
   if (!listener.routes.empty()) {
     out << YAML::Key << "routes" << YAML::Value << YAML::BeginSeq;
     for (const Route& route : listener.routes) {
