@@ -23,6 +23,8 @@ inline constexpr std::string_view kDefaultTextFormat =
 // Metadata keys the JSON format reads (left by other filters or the kernel).
 inline constexpr std::string_view kPrincipalKey = "principal";
 inline constexpr std::string_view kChainKey = "remora.chain";
+// The request target as the client sent it, before the kernel normalized the path.
+inline constexpr std::string_view kOriginalPathKey = "remora.original_path";
 // Set by the kernel when it speaks more than HTTP/1.1; %PROTOCOL% falls back to "HTTP/1.1".
 inline constexpr std::string_view kProtocolKey = "remora.protocol";
 
@@ -52,6 +54,7 @@ class TextFormat {
     kRequestId,
     kDownstreamRemoteAddress,
     kDynamicMetadata,
+    kOriginalPath,
   };
   struct Token {
     Op op;
