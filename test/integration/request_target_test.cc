@@ -151,5 +151,26 @@ TEST(RequestTarget, Http2PathAndAuthorityFollowTheSameRules) {
   EXPECT_NE(out.find("userinfo in Host"), std::string::npos) << out;
 }
 
+// What curl will not send: host beside a different :authority, two host fields, CONNECT, a
+// fragment in :path; each stream is refused on its own and the connection goes on.
+TEST(RequestTarget, Http2HeadsThatDisagreeAreRefusedStreamByStream) {
+  ProxyUnderTest proxy;
+  std::string script = std::string(REMORA_SOURCE_DIR) + "/test/integration/h2/h2_sequence.py";
+  bool ok = false;
+  std::string out =
+      h2::run({"/usr/bin/python3", script, std::to_string(proxy.port()), "heads"}, &ok);
+  ASSERT_TRUE(ok) << out;
+  EXPECT_NE(out.find("=== 400\nHost and :authority disagree\n=== 200\nGET /headers HTTP/1.1\n"),
+            std::string::npos)
+      << out;
+  // Two host fields: nghttp2 itself resets the stream (PROTOCOL_ERROR), so no status ("?").
+  EXPECT_NE(out.find("=== ?\n=== 405\nCONNECT is not allowed\n"
+                     "=== 200\nGET /headers HTTP/1.1\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("=== 400\nfragment in request target\n"), std::string::npos) << out;
+  EXPECT_EQ(protocolErrors(proxy.adminPort(), "bad_host"), 1);
+}
+
 }  // namespace
 }  // namespace remora::test
