@@ -89,14 +89,19 @@ HeadRefusal fromAbsoluteForm(MessageHead& head) {
   return {};
 }
 
-HeadRefusal checkHost(const MessageHead& head, std::string_view authority) {
+HeadRefusal checkHost(const MessageHead& head, std::string_view authority,
+                      std::string* valid_host) {
   size_t hosts = head.headers.count(HeaderToken::kHost);
   if (hosts > 1) return badHost("repeated Host header");
   const char* why = "";
   if (!authority.empty() && !validAuthority(authority, &why)) return badHost(why);
   if (hosts == 0) return {};
   std::string_view host = *head.headers.get(HeaderToken::kHost);
-  if (!validAuthority(host, &why)) return badHost(why);
+  // An empty memo holds nothing: an empty Host is never valid.
+  if (valid_host == nullptr || valid_host->empty() || *valid_host != host) {
+    if (!validAuthority(host, &why)) return badHost(why);
+    if (valid_host != nullptr) valid_host->assign(host);
+  }
   if (!authority.empty() && !equalsIgnoreCase(host, authority))
     return badHost("Host and :authority disagree");
   return {};
@@ -158,10 +163,10 @@ bool validAuthority(std::string_view v, const char** why) {
 }
 
 HeadRefusal checkRequestHead(MessageHead& head, const config::Listener& listener,
-                             std::string_view authority) {
+                             std::string_view authority, std::string* valid_host) {
   if (head.method == HTTP_CONNECT)
     return refuse(405, stats::ProtocolError::kConnectRefused, "CONNECT is not allowed");
-  if (HeadRefusal r = checkHost(head, authority)) return r;
+  if (HeadRefusal r = checkHost(head, authority, valid_host)) return r;
   if (!head.url.empty() && head.url[0] != '/' && head.url != "*") {
     if (HeadRefusal r = fromAbsoluteForm(head)) return r;
   }

@@ -10,6 +10,7 @@
 //     it (HTTP2-Settings always goes).
 // The target as received is kept in MessageHead::original_url when any of this changed it.
 
+#include <string>
 #include <string_view>
 
 #include "codec/http1_parser.h"
@@ -31,8 +32,10 @@ struct HeadRefusal {
 bool validAuthority(std::string_view v, const char** why);
 
 // Runs the checks above on `head` (HTTP/1 or HTTP/2). `authority` is HTTP/2's `:authority`
-// (empty for HTTP/1). Called on the worker once per request, before the chain.
+// (empty for HTTP/1). `valid_host`, when given, is the last Host that passed on this connection:
+// a keep-alive client repeats its Host, so an equal one is not validated again, and one that
+// passes is kept there. Called on the worker once per request, before the chain.
 HeadRefusal checkRequestHead(MessageHead& head, const config::Listener& listener,
-                             std::string_view authority = {});
+                             std::string_view authority = {}, std::string* valid_host = nullptr);
 
 }  // namespace remora::http

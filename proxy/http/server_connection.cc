@@ -200,7 +200,7 @@ void ServerConnection::parse(const char* data, size_t len) {
 
 int ServerConnection::onHeaders(MessageHead& head) {
   runtime_ = slot_->current;
-  if (HeadRefusal r = checkRequestHead(head, runtime_->config)) {
+  if (HeadRefusal r = checkRequestHead(head, runtime_->config, {}, &valid_host_)) {
     // Refused before any filter: the connection closes, as after a parse error, since what
     // follows (a body, CONNECT's tunnel bytes) cannot be told from the next request.
     stats_->protocol_errors[size_t(r.kind)].inc();

@@ -46,6 +46,21 @@ TEST(RequestHeadTest, RefusesBadHosts) {
   EXPECT_STREQ(checkRequestHead(h, l).detail, "repeated Host header");
 }
 
+TEST(RequestHeadTest, AConnectionRemembersTheLastHostThatPassed) {
+  config::Listener l;
+  std::string memo;
+  MessageHead h = head("/", {{"host", ""}});
+  EXPECT_STREQ(checkRequestHead(h, l, {}, &memo).detail, "invalid Host");  // empty: no memo
+  h = head("/", {{"host", "a.example:80"}});
+  EXPECT_FALSE(checkRequestHead(h, l, {}, &memo));
+  EXPECT_EQ(memo, "a.example:80");
+  h = head("/", {{"host", "a.example:80"}});
+  EXPECT_FALSE(checkRequestHead(h, l, {}, &memo));
+  h = head("/", {{"host", "a.example:800000"}});
+  EXPECT_STREQ(checkRequestHead(h, l, {}, &memo).detail, "invalid Host");
+  EXPECT_EQ(memo, "a.example:80");  // a refused Host is not remembered
+}
+
 TEST(RequestHeadTest, Http2AuthorityAndHostAgree) {
   config::Listener l;
   MessageHead h = head("/", {{"host", "A.example"}});
