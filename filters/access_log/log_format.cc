@@ -359,6 +359,12 @@ void renderJson(const sdk::Stream& s, uint64_t now_us, std::string& out) {
   appendJsonString(out, s.method());
   out += ",\"path\":";
   appendJsonString(out, s.path());
+  // The target as sent, only when the kernel changed it (normalization, a route's rewrite).
+  if (std::optional<std::string_view> orig = s.metadata(kOriginalPathKey);
+      orig && *orig != s.path()) {
+    out += ",\"original_path\":";
+    appendJsonString(out, *orig);
+  }
   out += ",\"status\":";
   appendUint(out, s.responseStatus());
   out += ",\"bytes_in\":";
