@@ -190,6 +190,7 @@ std::optional<TextFormat::Token> TextFormat::parseCommand(std::string_view name,
       {"RESPONSE_FLAGS", Op::kResponseFlags},
       {"REQ_ID", Op::kRequestId},
       {"DOWNSTREAM_REMOTE_ADDRESS", Op::kDownstreamRemoteAddress},
+      {"ORIGINAL_PATH", Op::kOriginalPath},
   };
   for (const Simple& s : kSimple) {
     if (s.name != name) continue;
@@ -341,6 +342,12 @@ void TextFormat::render(const sdk::Stream& s, uint64_t now_us, std::string& out)
       case Op::kDynamicMetadata:
         appendOrDash(out, s.metadata(t.arg), t.max_len);
         break;
+      case Op::kOriginalPath: {
+        // The target as received; a kernel without the key has only the (normalized) path.
+        std::optional<std::string_view> v = s.metadata(kOriginalPathKey);
+        appendOrDash(out, v ? *v : s.path(), t.max_len);
+        break;
+      }
     }
   }
 }
@@ -352,6 +359,12 @@ void renderJson(const sdk::Stream& s, uint64_t now_us, std::string& out) {
   appendJsonString(out, s.method());
   out += ",\"path\":";
   appendJsonString(out, s.path());
+  // The target as sent, only when the kernel changed it (normalization, a route's rewrite).
+  if (std::optional<std::string_view> orig = s.metadata(kOriginalPathKey);
+      orig && *orig != s.path()) {
+    out += ",\"original_path\":";
+    appendJsonString(out, *orig);
+  }
   out += ",\"status\":";
   appendUint(out, s.responseStatus());
   out += ",\"bytes_in\":";

@@ -25,6 +25,8 @@ inline constexpr std::string_view kPrincipalKey = "principal";
 inline constexpr std::string_view kChainKey = "remora.chain";
 inline constexpr std::string_view kPeerIdentityKey = "remora.peer.identity";
 inline constexpr std::string_view kPeerCertKey = "remora.peer.cert_sha256";
+// The request target as the client sent it, before the kernel normalized the path.
+inline constexpr std::string_view kOriginalPathKey = "remora.original_path";
 // Set by the kernel when it speaks more than HTTP/1.1; %PROTOCOL% falls back to "HTTP/1.1".
 inline constexpr std::string_view kProtocolKey = "remora.protocol";
 
@@ -54,6 +56,7 @@ class TextFormat {
     kRequestId,
     kDownstreamRemoteAddress,
     kDynamicMetadata,
+    kOriginalPath,
   };
   struct Token {
     Op op;

@@ -45,6 +45,7 @@ bool parseMethodName(std::string_view m, http_method& out) {
 void MessageHead::clear() {
   headers.clear();
   url.clear();
+  original_url.clear();
   reason.clear();
   method = HTTP_GET;
   status = 0;
@@ -332,7 +333,10 @@ int Http1Parser::checkHead() {
     const std::string& url = head_.url;
     bool origin_form = !url.empty() && url[0] == '/';
     bool asterisk = url == "*" && head_.method == HTTP_OPTIONS;
-    if (!origin_form && !asterisk)
+    // Absolute form and CONNECT's authority form go on to checkRequestHead (request_head.h),
+    // which turns the one into origin form and refuses the other with 405.
+    bool absolute = url.find("://") != std::string::npos;
+    if (!origin_form && !asterisk && !absolute && head_.method != HTTP_CONNECT)
       return fail(stats::ProtocolError::kBadRequest, "unsupported request target");
   } else if (head_.status < 100) {
     // http_parser takes any three digits; "000" would reach the client as "HTTP/1.1 0".

@@ -27,7 +27,10 @@ bool parseMethodName(std::string_view m, http_method& out);
 
 struct MessageHead {
   HeaderMap headers;
-  std::string url;     // request target (requests only)
+  std::string url;  // request target (requests only); normalized (request_head.h)
+  // The target as received when normalization changed it (or a route rewrote it); else empty,
+  // and `url` is the original. For the access log (metadata "remora.original_path").
+  std::string original_url;
   std::string reason;  // reason phrase (responses only)
   http_method method = HTTP_GET;
   int status = 0;

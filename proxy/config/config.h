@@ -100,12 +100,26 @@ struct ListenerHttp2 {
   bool operator==(const ListenerHttp2&) const = default;
 };
 
+// How the codec normalizes a request's path before any filter sees it (codec/request_target.h):
+// `%2F` and `%5C` (and a raw backslash) are kept as sent, refused with 400, or decoded to "/".
+enum class EncodedSlashes : uint8_t { kKeep, kReject, kDecode };
+
+struct PathNormalization {
+  bool merge_slashes = false;  // "/a//b" -> "/a/b" (off by default, as in Envoy)
+  EncodedSlashes encoded_slashes = EncodedSlashes::kKeep;
+  bool operator==(const PathNormalization&) const = default;
+};
+
 struct Listener {
   std::string name;
   SocketAddress address;
   ListenerLimits limits;
   ListenerHttp2 http2;
   ListenerTimeouts timeouts;
+  PathNormalization path_normalization;
+  // Upgrade protocols forwarded (lower case, compared without a "/version"); any other is taken
+  // off the request, which then goes on as a plain one. h2c is never forwarded.
+  std::vector<std::string> upgrades{"websocket"};
   std::vector<Route> routes;       // built-in prefix routes, used when `filters` is empty
   std::vector<FilterRef> filters;  // the chain, in order; must include the router filter
   bool order_by_priority = false;  // filter_order: priority — sort by each plugin's priority

@@ -14,6 +14,7 @@
 #include "config/cluster_fields.h"
 #include "config/discovery_fields.h"
 #include "config/filter_fields.h"
+#include "config/request_fields.h"
 #include "config/tls_fields.h"
 #include "config/yaml_fields.h"
 
@@ -118,11 +119,11 @@ void readListener(const YAML::Node& node, const std::string& path, Errors& error
     errors.expected(path, "a map", node);
     return;
   }
-  const MapReader reader(
-      node, path,
-      {"name", "address", "limits", "http2", "timeouts", "routes", "filters", "filter_order",
-       "filter_defaults", "filter_overrides", "original_dst", "tls"},
-      errors);
+  const MapReader reader(node, path,
+                         {"name", "address", "limits", "http2", "timeouts", "routes", "filters",
+                          "filter_order", "filter_defaults", "filter_overrides", "original_dst",
+                          "tls", "path_normalization", "upgrades"},
+                         errors);
   reader.readName("name", listener.name);
   reader.readAddress("address", true, listener.address);
   readBool(reader, "original_dst", listener.original_dst);
@@ -130,6 +131,7 @@ void readListener(const YAML::Node& node, const std::string& path, Errors& error
   readHttp2(reader, listener.http2);
   readTimeouts(reader, listener.timeouts);
   readListenerTls(reader, listener);
+  readRequestPolicy(reader, listener);
   readFilters(reader, listener.filters);
   readFilterOptions(reader, listener);
   // With a filter chain the router filter routes; the built-in table is then optional.
@@ -353,6 +355,7 @@ void emitListener(YAML::Emitter& out, const Listener& listener) {
   emitDuration(out, "grpc_max", listener.timeouts.grpc_max);
   out << YAML::EndMap;
   if (listener.tls) emitListenerTls(out, *listener.tls);
+  emitRequestPolicy(out, listener);
   if (!listener.routes.empty()) {
     out << YAML::Key << "routes" << YAML::Value << YAML::BeginSeq;
     for (const Route& route : listener.routes) {

@@ -212,6 +212,13 @@ int metadataGet(remora_stream_t* s, remora_str_t key, remora_str_t* out) {
     *out = rs(sv(key) == "remora.peer.identity" ? peer->identity : peer->cert_sha256);
     return 1;
   }
+  if (sv(key) == "remora.original_path") {
+    // The target as the client sent it, before normalization or a route's rewrite.
+    const MessageHead* h = stream(s).requestHead();
+    if (h == nullptr) return 0;
+    *out = rs(h->original_url.empty() ? h->url : h->original_url);
+    return 1;
+  }
   if (sv(key) == "remora.grpc_status") {
     std::string_view status = stream(s).grpcStatusText();
     if (status.empty()) return 0;

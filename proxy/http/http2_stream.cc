@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "codec/http1_format.h"
+#include "codec/request_head.h"
 #include "codec/request_writer.h"
 #include "common/monotonic.h"
 #include "http/http2_server_connection.h"
@@ -154,7 +155,12 @@ void Http2Stream::onHeadersComplete(bool end_stream) {
   request_.http_minor = 0;
   if (too_large_) return replyDirect(431, "request headers too large\n");
   if (bad_request_ || !method_seen_) return replyDirect(501, "method not implemented\n");
-  if (request_.method == HTTP_CONNECT) return replyDirect(501, "CONNECT is not supported\n");
+  if (HeadRefusal r = checkRequestHead(request_, runtime_->config, authority_)) {
+    runtime_->stats->protocol_errors[size_t(r.kind)].inc();
+    std::string body(r.detail);
+    body.push_back('\n');
+    return replyDirect(r.status, body);
+  }
   if (request_.headers.count(HeaderToken::kHost) == 0 && !authority_.empty())
     request_.headers.add(HeaderToken::kHost, "host", authority_);
   if (!cookie_.empty()) request_.headers.add("cookie", cookie_);

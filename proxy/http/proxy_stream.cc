@@ -114,7 +114,11 @@ bool ProxyStream::setRoute(const remora_route_t& route, std::string& err) {
   upstream_.route.retry_max = route.retry_max;
   upstream_.route.retry_on = route.retry_on;
   upstream_.route.retry_non_idempotent = route.retry_non_idempotent != 0;
-  if (route.path.len > 0) request_.head->url.assign(route.path.data, route.path.len);
+  if (route.path.len > 0) {
+    MessageHead& head = *request_.head;
+    if (head.original_url.empty()) head.original_url = head.url;  // the access log's original
+    head.url.assign(route.path.data, route.path.len);
+  }
   if (route.host.len > 0)
     request_.head->headers.set("host", std::string_view(route.host.data, route.host.len));
   return true;

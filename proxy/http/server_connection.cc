@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "codec/http1_format.h"
+#include "codec/request_head.h"
 #include "codec/request_writer.h"
 #include "common/monotonic.h"
 
@@ -191,6 +192,16 @@ void ServerConnection::parse(const char* data, size_t len) {
 
 int ServerConnection::onHeaders(MessageHead& head) {
   runtime_ = slot_->current;
+  if (HeadRefusal r = checkRequestHead(head, runtime_->config, {}, &valid_host_)) {
+    // Refused before any filter: the connection closes, as after a parse error, since what
+    // follows (a body, CONNECT's tunnel bytes) cannot be told from the next request.
+    stats_->protocol_errors[size_t(r.kind)].inc();
+    runtime_.reset();
+    std::string body(r.detail);
+    body.push_back('\n');
+    localErrorAndClose(r.status, body);
+    return -1;
+  }
   stream_active_ = true;
   request_done_ = false;
   request_bodyless_ = !head.hasBody() && !head.upgrade;

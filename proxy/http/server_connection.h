@@ -86,6 +86,7 @@ class ServerConnection : public Http1Parser::Sink,
   LazyTimer timer_;
   EvbufferPtr out_;
   std::string pending_in_;  // bytes read but not parsed (pipelined requests)
+  std::string valid_host_;  // the last Host that passed checkRequestHead on this connection
   Http1Parser parser_;
   ProxyStream stream_;
   TimerMode timer_mode_ = TimerMode::kNone;

@@ -87,14 +87,31 @@ enum class ProtocolError : uint8_t {
   kH2OutboundFlood,      // the client does not read the ACKs it provokes (nghttp2 FLOODED)
   // An Upgrade (e.g. WebSocket) routed to an HTTP/2 cluster, which cannot carry it: 501.
   kUpgradeUnsupported,
+  // Request heads refused before the filter chain (codec/request_head.h): 400 or 405.
+  kBadPath,         // fragment, dot-segments above the root, bad percent-encoding, %2F refused
+  kBadHost,         // Host / :authority not host[:port], userinfo, repeated, disagreeing
+  kConnectRefused,  // CONNECT: 405
   kCount
 };
 inline constexpr std::array<const char*, static_cast<size_t>(ProtocolError::kCount)>
-    kProtocolErrorNames = {"bad_request",           "headers_too_large", "bad_framing",
-                           "bad_header_bytes",      "headers_timeout",   "upstream_bad_response",
-                           "h2_protocol",           "h2_flow_control",   "h2_rapid_reset",
-                           "h2_continuation_flood", "h2_settings_flood", "h2_ping_flood",
-                           "h2_empty_data_flood",   "h2_outbound_flood", "upgrade_unsupported"};
+    kProtocolErrorNames = {"bad_request",
+                           "headers_too_large",
+                           "bad_framing",
+                           "bad_header_bytes",
+                           "headers_timeout",
+                           "upstream_bad_response",
+                           "h2_protocol",
+                           "h2_flow_control",
+                           "h2_rapid_reset",
+                           "h2_continuation_flood",
+                           "h2_settings_flood",
+                           "h2_ping_flood",
+                           "h2_empty_data_flood",
+                           "h2_outbound_flood",
+                           "upgrade_unsupported",
+                           "bad_path",
+                           "bad_host",
+                           "connect_refused"};
 
 class GrpcStats;
 

@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "codec/http1_parser.h"
+#include "codec/request_head.h"
+#include "codec/request_target.h"
 
 namespace remora::http::fuzz {
 
@@ -154,10 +156,40 @@ class CheckingSink : public Http1Parser::Sink {
       if (head.http_minor >= 1) FUZZ_CHECK(hosts == 1);
       if (te == 1) FUZZ_CHECK(head.http_minor >= 1);
       FUZZ_CHECK((!head.url.empty() && head.url[0] == '/') ||
-                 (head.url == "*" && head.method == HTTP_OPTIONS));
+                 (head.url == "*" && head.method == HTTP_OPTIONS) ||
+                 head.url.find("://") != std::string::npos || head.method == HTTP_CONNECT);
+      checkNormalized(head, config::EncodedSlashes::kKeep, false);
+      checkNormalized(head, config::EncodedSlashes::kDecode, true);
     } else {
       FUZZ_CHECK(head.status >= 100 && head.status <= 999);
     }
+  }
+
+  // What checkRequestHead lets through reaches the filters: an origin-form path without a
+  // fragment or a dot segment, which normalizing again leaves as it is.
+  static void checkNormalized(const MessageHead& parsed, config::EncodedSlashes slashes,
+                              bool merge) {
+    MessageHead head = parsed;
+    config::Listener listener;
+    listener.path_normalization = {merge, slashes};
+    HeadRefusal r = checkRequestHead(head, listener);
+    if (r) {
+      FUZZ_CHECK(r.status == 400 || r.status == 405);
+      return;
+    }
+    if (head.url == "*") return;
+    FUZZ_CHECK(!head.url.empty() && head.url[0] == '/');
+    std::string_view path(head.url);
+    path = path.substr(0, path.find('?'));
+    FUZZ_CHECK(head.url.find('#') == std::string::npos);
+    FUZZ_CHECK(path.find("/./") == std::string_view::npos);
+    FUZZ_CHECK(path.find("/../") == std::string_view::npos);
+    FUZZ_CHECK(!path.ends_with("/.") && !path.ends_with("/.."));
+    if (merge) FUZZ_CHECK(path.find("//") == std::string_view::npos);
+    std::string again;
+    FUZZ_CHECK(normalizeTargetTo(head.url, listener.path_normalization, again) ==
+               TargetError::kNone);
+    FUZZ_CHECK(again == head.url);
   }
 
   Http1Parser::Kind kind_;

@@ -212,6 +212,19 @@ def seeds():
         frames += RstStreamFrame(sid, 8).serialize()
     s["rapid_reset"] = bytes([SMALL_LIMITS]) + frames
 
+    # The request head checks (codec/request_head.h): dot segments and encoded dots that the
+    # codec normalizes, and a fragment, a climb above the root, a bad or disagreeing authority
+    # and CONNECT that it refuses, several streams on one connection.
+    c = Client()
+    heads = [request("/x/../u/dots"), request("/x/%2e%2E/u/%41?q=/../%2e"), request("/u#frag"),
+             request("/../u"), request("/u/%zz"), request("/u", extra=[("host", "other")]),
+             [(":method", "GET"), (":scheme", "http"), (":authority", "user@fuzz"),
+              (":path", "/u")],
+             [(":method", "CONNECT"), (":authority", "fuzz:443")]]
+    for i, head in enumerate(heads):
+        c.conn.send_headers(1 + 2 * i, head, end_stream=True)
+    s["request_target_checks"] = c.bytes()
+
     frames = raw_settings() + WindowUpdateFrame(0, 0).serialize()  # a zero increment: an error
     s["window_update_zero"] = bytes([0]) + frames
     frames = raw_settings() + GoAwayFrame(0, 0, 0).serialize()

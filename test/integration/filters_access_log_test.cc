@@ -45,6 +45,22 @@ class AccessLogTest : public ::testing::Test {
   DemoUpstream app_{"app"};
 };
 
+// The router decides on the normalized path, the upstream receives it, and the log keeps both.
+TEST_F(AccessLogTest, TheLogKeepsTheTargetAsSentBesideTheNormalizedPath) {
+  std::string log = plugins_.file("access.orig.log");
+  FilterProxy proxy(
+      plugins_,
+      {{"access_log", {{"path", log}, {"text_format", "%REQ(:PATH)% %ORIGINAL_PATH%"}}},
+       {"router", kRouter}},
+      {{"app", {app_.address()}, ""}});
+  EXPECT_EQ(proxy.get("/local/../app/x/%2e%2e/headers").status, 200);
+  EXPECT_EQ(proxy.get("/app/plain").status, 200);
+  std::vector<std::string> lines = waitForLines(log, 2);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "/app/headers /local/../app/x/%2e%2e/headers");
+  EXPECT_EQ(lines[1], "/app/plain /app/plain");
+}
+
 TEST_F(AccessLogTest, JsonLinesCarryStatusPathUpstreamRequestIdAndChain) {
   std::string log = plugins_.file("access.json.log");
   FilterProxy proxy(plugins_,

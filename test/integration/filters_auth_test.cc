@@ -165,6 +165,22 @@ TEST_F(AuthTest, ValidJwtsPassAndTheAccessLogNamesThePrincipal) {
       << metrics;
 }
 
+// CVE-2019-9901: the rule for /public must not open /orders to "/public/../orders". Auth decides
+// on the normalized path, the one the upstream receives.
+TEST_F(AuthTest, APublicPrefixDoesNotOpenAProtectedPathThroughDotSegments) {
+  StubServer authz(authorize);
+  start(authz.address());
+  for (const char* path : {"/public/../orders", "/public/%2e%2e/orders", "/public/.%2E/orders"}) {
+    SCOPED_TRACE(path);
+    HttpResponse r = proxy_->get(path);
+    EXPECT_EQ(r.status, 401) << r.body;
+    EXPECT_FALSE(r.has("x-upstream"));
+  }
+  HttpResponse ok = proxy_->get("/public/../headers", {{"authorization", hs256(claims("alice"))}});
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(ok.body.rfind("GET /headers HTTP/1.1\n", 0), 0u) << ok.body;
+}
+
 TEST_F(AuthTest, MissingExpiredAndForgedTokensAre401WithAChallenge) {
   StubServer authz(authorize);
   start(authz.address());

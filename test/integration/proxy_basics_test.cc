@@ -375,6 +375,7 @@ TEST(ProxyBasics, UpstreamClosingATunnelClosesTheClient) {
   ProxySpec spec;
   spec.upstreams = 0;
   spec.extra_endpoints = {raw.address()};
+  spec.listener_yaml = "upgrades: [websocket, custom]";  // only listed protocols pass
   ProxyUnderTest proxy(spec);
   HttpClient client(proxy.port());
   HttpResponse r = client.request("GET", "/", {{"Connection", "Upgrade"}, {"Upgrade", "custom"}});

@@ -122,6 +122,35 @@ TEST_F(AccessLogFilter, MissingValuesAlternativesAndTruncation) {
   EXPECT_EQ(got[0], "-|curl/8|req|-|-|-|HTTP/2");
 }
 
+TEST_F(AccessLogFilter, OriginalPathIsTheTargetAsReceived) {
+  auto c = config({{"text_format", "%REQ(:PATH)% %ORIGINAL_PATH%"}});
+  logOne(*c, [](TestStream& s) {
+    s.path = "/admin";
+    s.metadata["remora.original_path"] = "/public/%2e%2e/admin";
+  });
+  // Without the key (a kernel that did not change the path) it is the path itself.
+  logOne(*c, [](TestStream& s) { s.path = "/plain"; });
+  auto got = waitForLines(log_path_, 2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], "/admin /public/%2e%2e/admin");
+  EXPECT_EQ(got[1], "/plain /plain");
+}
+
+TEST_F(AccessLogFilter, JsonHasTheOriginalPathOnlyWhenItDiffers) {
+  auto c = config({{"format", "json"}});
+  logOne(*c, [](TestStream& s) {
+    s.path = "/admin";
+    s.metadata["remora.original_path"] = "/public/%2e%2e/admin";
+  });
+  logOne(*c, [](TestStream& s) { s.metadata["remora.original_path"] = s.path; });
+  auto got = waitForLines(log_path_, 2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_NE(got[0].find(R"("path":"/admin","original_path":"/public/%2e%2e/admin",)"),
+            std::string::npos)
+      << got[0];
+  EXPECT_EQ(got[1].find("original_path"), std::string::npos) << got[1];
+}
+
 TEST_F(AccessLogFilter, ControlBytesNeverSplitALine) {
   auto c = config({{"text_format", "%REQ(X-EVIL)%"}});
   logOne(*c, [](TestStream& s) { s.request_headers.add("x-evil", "a\nforged line\x01"); });
