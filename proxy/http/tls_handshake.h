@@ -35,7 +35,6 @@ class TlsHandshake final : public DownstreamConnection {
   // Stops the events and the timer, gives back the in-progress slot, tells the owner.
   void end();
 
-  Dispatcher& dispatcher_;
   ConnectionOwner& owner_;
   std::shared_ptr<ListenerSlot> slot_;
   std::unique_ptr<network::TlsTransport> transport_;

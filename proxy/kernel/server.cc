@@ -151,7 +151,7 @@ ConfigStatus Server::apply(std::shared_ptr<const config::Config> cfg, uint64_t v
   ConfigStatus published = publisher_->publish(std::move(cfg), version, source);
   if (!published) return published;
   const config::Config& now = *publisher_->current()->config;
-  if (health_) health_->update(now);
+  if (health_) health_->update(now, publisher_->current()->tls.clusters);
   if (fleet_) fleet_->reconcile(now);
   return ConfigStatus();
 }

@@ -10,6 +10,7 @@ struct HealthChecker::Target {
   config::SocketAddress address;
   std::string name;  // address.str(), the endpoint's name everywhere else
   config::HealthCheck check;
+  std::shared_ptr<const network::TlsClientContext> tls;  // the cluster's, or nullptr
   EndpointHealth health;
   EventPtr timer;
   std::unique_ptr<HealthProbe> probe;  // in flight
@@ -20,7 +21,9 @@ HealthChecker::HealthChecker(Dispatcher& main, Publish publish)
 
 HealthChecker::~HealthChecker() = default;
 
-void HealthChecker::update(const config::Config& config) {
+void HealthChecker::update(
+    const config::Config& config,
+    const std::map<std::string, std::shared_ptr<const network::TlsClientContext>>& tls) {
   std::map<std::pair<std::string, std::string>, std::unique_ptr<Target>> next;
   for (const config::Cluster& c : config.clusters) {
     if (c.type != config::ClusterType::kStatic || !c.health_check.enabled()) continue;
@@ -28,7 +31,10 @@ void HealthChecker::update(const config::Config& config) {
       auto key = std::make_pair(c.name, a.str());
       if (next.count(key)) continue;  // a repeated endpoint is checked once
       auto old = targets_.find(key);
+      auto context = tls.find(c.name);
+      auto ctx = context == tls.end() ? nullptr : context->second;
       if (old != targets_.end() && old->second->check == c.health_check) {
+        old->second->tls = std::move(ctx);  // rotated material: the next check uses it
         next.emplace(key, std::move(old->second));
         continue;
       }
@@ -38,6 +44,7 @@ void HealthChecker::update(const config::Config& config) {
       t->address = a;
       t->name = key.second;
       t->check = c.health_check;
+      t->tls = std::move(ctx);
       t->timer.reset(event_new(main_.base(), -1, EV_PERSIST, onTimer, t.get()));
       const auto ms = c.health_check.interval.count();
       timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>(ms % 1000 * 1000)};
@@ -64,7 +71,7 @@ void HealthChecker::onTimer(evutil_socket_t, short, void* arg) {
 
 void HealthChecker::probe(Target& t) {
   if (t.probe) return;  // the previous check is still running (timeout == interval)
-  t.probe = HealthProbe::start(main_.base(), t.address, t.check,
+  t.probe = HealthProbe::start(main_.base(), t.address, t.check, t.tls,
                                [this, &t](const ProbeResult& r) { onResult(t, r); });
 }
 

@@ -40,7 +40,10 @@ class HealthChecker : public prometheus::Collectable {
   // Main thread, after a config is applied: starts checks for new endpoints, stops removed ones,
   // keeps the state of endpoints whose cluster and check are unchanged. Unhealthy endpoints are
   // published again, since a worker's rebuilt cluster starts with every endpoint healthy.
-  void update(const config::Config& config);
+  // `tls`: the snapshot's contexts by cluster name; checks of those clusters run over TLS.
+  void update(
+      const config::Config& config,
+      const std::map<std::string, std::shared_ptr<const network::TlsClientContext>>& tls = {});
 
   struct EndpointHealth {
     bool healthy = true;

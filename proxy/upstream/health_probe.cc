@@ -43,9 +43,9 @@ const char* probeResultLabel(ProbeResult::Kind kind) {
   return "error";
 }
 
-std::unique_ptr<HealthProbe> HealthProbe::start(event_base* base,
-                                                const config::SocketAddress& address,
-                                                const config::HealthCheck& check, Done done) {
+std::unique_ptr<HealthProbe> HealthProbe::start(
+    event_base* base, const config::SocketAddress& address, const config::HealthCheck& check,
+    std::shared_ptr<const network::TlsClientContext> tls, Done done) {
   std::unique_ptr<HealthProbe> probe(new HealthProbe());
   HealthProbe* p = probe.get();
   p->check_ = &check;
@@ -67,7 +67,11 @@ std::unique_ptr<HealthProbe> HealthProbe::start(event_base* base,
   if (fd.valid()) {
     p->read_ev_.reset(event_new(base, fd.get(), EV_READ | EV_PERSIST, onSocket, p));
     p->write_ev_.reset(event_new(base, fd.get(), EV_WRITE | EV_PERSIST, onSocket, p));
-    p->transport_ = std::make_unique<network::PlainTransport>(std::move(fd));
+    if (tls) {
+      p->transport_ = tls->connect(std::move(fd), nullptr);
+    } else {
+      p->transport_ = std::make_unique<network::PlainTransport>(std::move(fd));
+    }
   }
   // Events only fire from the loop, so `done` never runs before the caller holds the probe; a
   // connect that fails at once is reported through the timer, also from the loop.
@@ -100,7 +104,26 @@ void HealthProbe::onSocket(evutil_socket_t, short what, void* arg) {
     if (int err = network::connectError(self->transport_->fd()); err != 0)
       return self->finish({ProbeResult::Kind::kConnectFailed, 0, connectFailure(err)});
     self->connected_ = true;
+  }
+  if (!self->open_) {
+    switch (self->step_.advance(*self->transport_, self->read_ev_.get(), self->write_ev_.get(),
+                                self->write_pending_, self->tls_stats_)) {
+      case ConnectStep::Result::kWaiting:
+        return;
+      case ConnectStep::Result::kConnectFailed:
+        return self->finish({ProbeResult::Kind::kConnectFailed, 0, "connect failed"});
+      case ConnectStep::Result::kTlsFailed: {
+        auto* t = static_cast<network::TlsTransport*>(self->transport_.get());
+        return self->finish(
+            {ProbeResult::Kind::kConnectFailed, 0,
+             std::string("TLS handshake failed: ") + network::tlsFailureName(t->failure())});
+      }
+      case ConnectStep::Result::kOpen:
+        break;
+    }
+    self->open_ = true;
     event_add(self->read_ev_.get(), nullptr);
+    what |= EV_WRITE;  // the request goes now, whatever the handshake last waited for
   }
   if (what & EV_WRITE) self->onWritable();
   if ((what & EV_READ) && !self->finished_) self->onReadable();

@@ -15,7 +15,9 @@
 #include "common/c_handles.h"
 #include "config/config.h"
 #include "event/dispatcher.h"
+#include "network/tls_context.h"
 #include "network/transport.h"
+#include "upstream/connect_step.h"
 
 namespace remora::upstream {
 
@@ -34,9 +36,12 @@ class HealthProbe : public Deferrable {
   using Done = std::function<void(const ProbeResult&)>;
 
   // Starts the check at once; `done` runs exactly once, later, on `base`'s thread (never from
-  // inside start). `address` is the endpoint (also the Host header).
+  // inside start). `address` is the endpoint (also the Host header). With `tls` (the cluster's
+  // context) the check runs over TLS, verified as the cluster's requests are.
   static std::unique_ptr<HealthProbe> start(event_base* base, const config::SocketAddress& address,
-                                            const config::HealthCheck& check, Done done);
+                                            const config::HealthCheck& check,
+                                            std::shared_ptr<const network::TlsClientContext> tls,
+                                            Done done);
   ~HealthProbe() override;
 
  private:
@@ -58,6 +63,10 @@ class HealthProbe : public Deferrable {
   const config::HealthCheck* check_ = nullptr;  // owned by the checker, outlives the probe
   Done done_;
   bool connected_ = false;
+  bool open_ = false;  // connected and, over TLS, handshake done
+  bool write_pending_ = true;
+  ConnectStep step_;
+  stats::TlsStats tls_stats_;  // ConnectStep counts here; health checks report by result kind
   bool finished_ = false;
 };
 

@@ -211,6 +211,19 @@ TEST_F(TlsMutual, SidecarToSidecar) {
       return scrapeMetric(a_admin, "remora_upstream_tls_resumptions_total") >= 1;
     })) << adminBody(a_admin, "/metrics");
   }
+  // Health checks of a TLS cluster run over its TLS (client certificate and all).
+  {
+    const uint16_t port = freePort(), admin = freePort();
+    RemoraProcess hc(basicConfig(
+        port, admin, {"127.0.0.1:" + std::to_string(b_port)}, "",
+        "health_check: { path: /, interval: 200ms, timeout: 150ms }\ntls:\n  sni: server.remora.test\n"
+        "  ca_file: " +
+            certs_->file("ca.crt") + "\n  certificate_file: " + certs_->file("client.crt") +
+            "\n  key_file: " + certs_->file("client.key") + "\n"));
+    EXPECT_TRUE(eventually([&] {
+      return scrapeMetric(admin, "remora_health_check_total", {"result=\"success\""}) >= 2;
+    })) << adminBody(admin, "/metrics");
+  }
   // A expects someone else behind B's address: refused before any request is sent.
   RemoraProcess a(outbound("spiffe://remora.test/ns/payments/sa/payments"));
   HttpResponse r = HttpClient(a_port).request("GET", "/");
