@@ -67,10 +67,12 @@ int main(int argc, char** argv) {
   }
   remora::log::init(log_level.empty() ? (validate ? "warn" : loaded->log_level) : log_level);
   if (validate) {
-    remora::ConfigStatus plugins = remora::validatePlugins(loaded.value());
-    if (!plugins) {
-      printInvalid(config_path, plugins.error());
-      return 1;
+    for (auto check : {remora::validateAdmin, remora::validatePlugins}) {
+      remora::ConfigStatus status = check(loaded.value());
+      if (!status) {
+        printInvalid(config_path, status.error());
+        return 1;
+      }
     }
     std::printf("remora: %s is valid\n", config_path.c_str());
     return 0;
