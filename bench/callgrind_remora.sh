@@ -67,7 +67,7 @@ life() {  # life N → callgrind total for 2,000 + N requests
   cat >"$dir/c.yaml" <<Y
 workers: 1
 log_level: warn
-admin: { address: 127.0.0.1:$ap }
+admin: { address: 127.0.0.1:$ap, control: { unix: $dir/control.sock } }
 drain: { grace_period: 0s, deadline: 5s }
 $([[ $MODE == chain ]] && echo "plugins: { dir: $FILTER_DIR, cache_dir: $dir/plugin-cache }")
 listeners:

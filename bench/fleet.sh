@@ -109,7 +109,7 @@ YAML
     local admin=${ports[$((i + 4))]}
     {
       echo "workers: 1"
-      echo "admin: { address: 127.0.0.1:$admin }"
+      echo "admin: { address: 127.0.0.1:$admin, control: { unix: $dir/s$i.control.sock } }"
       echo "sources:"
       echo "  etcd: { endpoints: [127.0.0.1:$cport], prefix: $prefix, instance: s$i }"
       cat "$dir/service.yaml"

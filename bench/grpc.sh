@@ -142,7 +142,7 @@ remora_config() {
   local row=$1 port=$2 admin=$3 server=$4
   cat <<EOF
 workers: $WORKERS
-admin: { address: 127.0.0.1:$admin }
+admin: { address: 127.0.0.1:$admin, control: { unix: $WORK_DIR/control.$port.sock } }
 drain: { grace_period: 0s, deadline: 2s }
 EOF
   if [[ $row != remora ]]; then

@@ -43,7 +43,7 @@ mkdir -p "$TMP/plugins"
 cp "$BUILD/filters/headers.so" "$BUILD/filters/router.so" "$TMP/plugins/"
 {
   echo "workers: 1"
-  echo "admin: { address: 127.0.0.1:$aport }"
+  echo "admin: { address: 127.0.0.1:$aport, control: { unix: $TMP/control.sock } }"
   echo "drain: { grace_period: 0s, deadline: 1s }"
   echo "listeners:"
   echo "  - name: ingress"

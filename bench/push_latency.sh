@@ -57,12 +57,13 @@ for _ in $(seq 50); do grep -q "listening on" "$WORK/upstream.log" && break; sle
 UPSTREAM=$(sed -n 's/.*listening on \([0-9.:]*\).*/\1/p' "$WORK/upstream.log" | head -1)
 PORT=$(free_port)
 ADMIN=$(free_port)
+CONTROL=$(free_port)  # the control listener takes the pushes
 
 config() {  # $1: the route prefix that goes to the cluster "app" first
   cat <<YAML
 workers: $WORKERS
 log_level: $LOG_LEVEL
-admin: { address: 127.0.0.1:$ADMIN }
+admin: { address: 127.0.0.1:$ADMIN, control: { address: 127.0.0.1:$CONTROL } }
 drain: { grace_period: 0s, deadline: 5s }
 plugins: { dir: $WORK/plugins, cache_dir: $WORK/cache }
 listeners:
@@ -91,7 +92,7 @@ for _ in $(seq 50); do curl -sf "http://127.0.0.1:$ADMIN/ready" >/dev/null && br
 # the client costs one process, not one per push. Each transfer prints its body, then
 # "CURL <code> <seconds>".
 push_config() {  # $1: output file, $2: pushes
-  awk -v n="$2" -v url="http://127.0.0.1:$ADMIN/config" -v dir="$WORK" 'BEGIN {
+  awk -v n="$2" -v url="http://127.0.0.1:$CONTROL/config" -v dir="$WORK" 'BEGIN {
     for (i = 1; i <= n; i++) {
       if (i > 1) print "next"
       printf "url = \"%s\"\nrequest = \"PUT\"\ndata-binary = \"@%s/%s.yaml\"\nsilent\n", url, dir, (i % 2 ? "b" : "a")

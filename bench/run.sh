@@ -292,7 +292,7 @@ start_proxy() {
     conf=$WORK_DIR/$name.$port.yaml
     ADMIN_PORT=$(free_port)
     render "$CONFIG_DIR/remora.yaml.in" "$conf" PORT="$port" UPSTREAM_PORT="$UPSTREAM_PORT" \
-      WORKERS="$workers" ADMIN_PORT="$ADMIN_PORT"
+      WORKERS="$workers" ADMIN_PORT="$ADMIN_PORT" WORK_DIR="$WORK_DIR"
     launch "$WORK_DIR/$name.$port.log" "${prefix[@]}" "$REMORA_BIN" --config "$conf"
     ;;
   remora_chain)
@@ -300,7 +300,7 @@ start_proxy() {
     ADMIN_PORT=$(free_port)
     ACCESS_LOG=$WORK_DIR/$name.$port.access.log
     render "$CONFIG_DIR/remora_chain.yaml.in" "$conf" PORT="$port" \
-      UPSTREAM_PORT="$UPSTREAM_PORT" WORKERS="$workers" ADMIN_PORT="$ADMIN_PORT" \
+      UPSTREAM_PORT="$UPSTREAM_PORT" WORKERS="$workers" ADMIN_PORT="$ADMIN_PORT" WORK_DIR="$WORK_DIR" \
       PLUGIN_DIR="$REMORA_FILTERS" PLUGIN_CACHE_DIR="$WORK_DIR/plugin_cache" \
       ACCESS_LOG="$ACCESS_LOG" JWT_ISSUER="$JWT_ISSUER" JWT_AUDIENCE="$JWT_AUDIENCE" \
       JWT_SECRET="$JWT_SECRET"

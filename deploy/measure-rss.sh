@@ -35,6 +35,7 @@ import sys, yaml
 src, dst, app, http, admin, plugins, cache = sys.argv[1:]
 config = yaml.safe_load(yaml.safe_load(open(src))["data"]["remora.yaml"])
 config["admin"]["address"] = f"127.0.0.1:{admin}"
+config["admin"]["control"] = {"unix": f"{cache}.control.sock"}  # /run/remora is the pod's
 config["listeners"][0]["address"] = f"127.0.0.1:{http}"
 config["clusters"][0]["endpoints"] = [f"127.0.0.1:{app}"]
 config["plugins"] = {"dir": plugins, "cache_dir": cache}

@@ -2,6 +2,7 @@
 # One command from a fresh Debian 12 machine (as root): installs the packages, builds Remora, and
 # starts it on config/sidecar.yaml in front of the demo upstream on 127.0.0.1:8080.
 # Afterwards:  curl localhost:10000/   and   curl localhost:9901/metrics
+# Config changes go to the control listener: curl -X PUT --data-binary @FILE localhost:9902/config
 # Stop both with:  scripts/quickstart.sh stop
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,7 @@ echo $! >"$run_dir/remora.pid"
 for _ in $(seq 100); do
   if curl -fsS -o /dev/null http://127.0.0.1:9901/ready 2>/dev/null; then
     echo "remora is ready: curl localhost:10000/  |  curl localhost:9901/metrics"
+    echo "push a config: curl -X PUT --data-binary @config/sidecar.yaml localhost:9902/config"
     echo "logs in $run_dir; stop with: scripts/quickstart.sh stop"
     exit 0
   fi

@@ -7,20 +7,21 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+#include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <ctime>
 #include <map>
 #include <string_view>
 #include <utility>
 
 #include "admin/admin_http.h"
+#include "admin/admin_listen.h"
 #include "admin/config_endpoints.h"
 #include "admin/config_json.h"
+#include "admin/control_auth.h"
 #include "config/loader.h"
 #include "kernel/config_service.h"
 #include "stats/collector.h"
@@ -33,19 +34,31 @@ struct EvhttpDeleter {
   void operator()(evhttp* h) const { evhttp_free(h); }
 };
 
-constexpr std::string_view kEndpointList =
+constexpr std::string_view kObserveEndpoints =
+    "endpoints:\n  /ready\n  /healthz\n  /metrics\n  /config[?format=yaml]\n  /config/history\n"
+    "  /clusters\n  /plugins\n  /logging\n"
+    "changes (PUT /config, /config/rollback, /drain, POST /logging) go to the control listener\n";
+constexpr std::string_view kControlEndpoints =
     "endpoints:\n  /ready\n  /healthz\n  /metrics\n  /config[?format=yaml] (GET, PUT)\n"
     "  /config/history\n  /config/rollback[?version=N] (POST)\n  /clusters\n  /plugins\n"
     "  /drain (POST)\n  /logging[?level=L] (GET, POST)\n";
 
 constexpr size_t kMaxBodyBytes = 16 * 1024 * 1024;
 
-// Which methods each path takes; HEAD goes with GET.
+// Which methods each path takes on the control listener and, of those, on the observe listener;
+// HEAD goes with GET.
 struct Route {
   enum Methods { kGet = 1, kPost = 2, kPut = 4 };
   int methods;
   const char* allow;
+  int observe_methods;  // only reads: nothing reachable there changes the sidecar
+  const char* observe_allow;
 };
+
+// The methods that can change the sidecar, for the body of a refusal on the observe listener.
+const char* methodName(evhttp_cmd_type method) {
+  return method == EVHTTP_REQ_PUT ? "PUT" : "POST";
+}
 
 // UTC wall-clock time `ms` from now, ISO 8601 ("2026-11-25T13:40:05Z"), for "ejected until".
 std::string wallClockIn(uint64_t ms) {
@@ -62,32 +75,74 @@ std::string wallClockIn(uint64_t ms) {
 
 struct AdminServer::Impl {
   AdminContext context;
+  AdminListener listener;
   std::unique_ptr<evhttp, EvhttpDeleter> http;
   uint16_t port = 0;
+  prometheus::Counter* auth_missing = nullptr;
+  prometheus::Counter* auth_invalid = nullptr;
 
   static void onRequest(evhttp_request* req, void* arg) { static_cast<Impl*>(arg)->handle(req); }
 
+  bool observe() const { return listener.role == AdminRole::kObserve; }
+
+  // A control listener with a token answers 401 to any request without it, unknown paths too,
+  // so a client without the token learns nothing about what is served.
+  bool authorized(evhttp_request* req) {
+    if (observe() || listener.token.empty()) return true;
+    const AuthOutcome outcome = checkBearer(requestHeader(req, "Authorization"), listener.token);
+    if (outcome == AuthOutcome::kOk) return true;
+    const bool missing = outcome == AuthOutcome::kMissing;
+    if (prometheus::Counter* failures = missing ? auth_missing : auth_invalid)
+      failures->Increment();
+    addHeader(req, "WWW-Authenticate",
+              missing ? "Bearer realm=\"remora-admin\""
+                      : "Bearer realm=\"remora-admin\", error=\"invalid_token\"");
+    replyText(req, 401, "Unauthorized",
+              missing ? "this control listener needs Authorization: Bearer <token>\n"
+                      : "invalid token\n");
+    return false;
+  }
+
+  // A change asked of the observe listener: 404 for a path that only changes things (rollback,
+  // drain), else 405 (PUT /config, POST /logging); both say where changes go.
+  void refuseChange(evhttp_request* req, const std::string& path, const Route& route) {
+    const std::string where =
+        " changes the sidecar and is served only on the control listener "
+        "(admin.control, here " +
+        listener.control_hint + "), not on this observe listener\n";
+    if (route.observe_methods == 0) {
+      replyText(req, HTTP_NOTFOUND, "Not Found", path + where);
+      return;
+    }
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", route.observe_allow);
+    replyText(req, HTTP_BADMETHOD, "Method Not Allowed",
+              std::string(methodName(evhttp_request_get_command(req))) + " " + path + where);
+  }
+
   void handle(evhttp_request* req) {
+    if (!authorized(req)) return;
     const evhttp_uri* uri = evhttp_request_get_evhttp_uri(req);
     const char* raw_path = uri ? evhttp_uri_get_path(uri) : nullptr;
     const std::string path = raw_path && *raw_path ? raw_path : "/";
 
     using Handler = void (Impl::*)(evhttp_request*, const evhttp_uri*);
+    constexpr int kGet = Route::kGet;
     static const std::map<std::string, std::pair<Handler, Route>, std::less<>> kRoutes = {
-        {"/ready", {&Impl::ready, {Route::kGet, "GET, HEAD"}}},
-        {"/healthz", {&Impl::healthz, {Route::kGet, "GET, HEAD"}}},
-        {"/metrics", {&Impl::metrics, {Route::kGet, "GET, HEAD"}}},
-        {"/config", {&Impl::config, {Route::kGet | Route::kPut, "GET, HEAD, PUT"}}},
-        {"/config/history", {&Impl::history, {Route::kGet, "GET, HEAD"}}},
-        {"/config/rollback", {&Impl::rollback, {Route::kPost, "POST"}}},
-        {"/clusters", {&Impl::clusters, {Route::kGet, "GET, HEAD"}}},
-        {"/plugins", {&Impl::plugins, {Route::kGet, "GET, HEAD"}}},
-        {"/drain", {&Impl::drain, {Route::kPost, "POST"}}},
-        {"/logging", {&Impl::logging, {Route::kGet | Route::kPost, "GET, HEAD, POST"}}},
+        {"/ready", {&Impl::ready, {kGet, "GET, HEAD", kGet, "GET, HEAD"}}},
+        {"/healthz", {&Impl::healthz, {kGet, "GET, HEAD", kGet, "GET, HEAD"}}},
+        {"/metrics", {&Impl::metrics, {kGet, "GET, HEAD", kGet, "GET, HEAD"}}},
+        {"/config", {&Impl::config, {kGet | Route::kPut, "GET, HEAD, PUT", kGet, "GET, HEAD"}}},
+        {"/config/history", {&Impl::history, {kGet, "GET, HEAD", kGet, "GET, HEAD"}}},
+        {"/config/rollback", {&Impl::rollback, {Route::kPost, "POST", 0, ""}}},
+        {"/clusters", {&Impl::clusters, {kGet, "GET, HEAD", kGet, "GET, HEAD"}}},
+        {"/plugins", {&Impl::plugins, {kGet, "GET, HEAD", kGet, "GET, HEAD"}}},
+        {"/drain", {&Impl::drain, {Route::kPost, "POST", 0, ""}}},
+        {"/logging", {&Impl::logging, {kGet | Route::kPost, "GET, HEAD, POST", kGet, "GET, HEAD"}}},
     };
     auto it = kRoutes.find(path);
     if (it == kRoutes.end()) {
-      replyText(req, HTTP_NOTFOUND, "Not Found", "not found\n" + std::string(kEndpointList));
+      replyText(req, HTTP_NOTFOUND, "Not Found",
+                "not found\n" + std::string(observe() ? kObserveEndpoints : kControlEndpoints));
       return;
     }
     const auto& [handler, route] = it->second;
@@ -96,8 +151,15 @@ struct AdminServer::Impl {
                     : method == EVHTTP_REQ_POST                           ? Route::kPost
                     : method == EVHTTP_REQ_PUT                            ? Route::kPut
                                                                           : 0;
-    if ((route.methods & bit) == 0) {
-      evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", route.allow);
+    if (observe() && (route.observe_methods == 0 ||
+                      ((route.methods & bit) != 0 && (route.observe_methods & bit) == 0))) {
+      refuseChange(req, path, route);
+      return;
+    }
+    const int allowed = observe() ? route.observe_methods : route.methods;
+    if ((allowed & bit) == 0) {
+      evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+                        observe() ? route.observe_allow : route.allow);
       replyText(req, HTTP_BADMETHOD, "Method Not Allowed", "method not allowed\n");
       return;
     }
@@ -245,13 +307,34 @@ struct AdminServer::Impl {
   }
 };
 
+AdminListener AdminListener::observe(const config::Admin& admin) {
+  AdminListener out;
+  out.role = AdminRole::kObserve;
+  out.address = admin.address;
+  const config::AdminControl& control = admin.control;
+  out.control_hint =
+      control.unix_path.empty() ? control.address.str() : "unix:" + control.unix_path;
+  return out;
+}
+
+AdminListener AdminListener::control(const config::Admin& admin, std::string token) {
+  AdminListener out;
+  out.role = AdminRole::kControl;
+  out.address = admin.control.address;
+  out.unix_path = admin.control.unix_path;
+  out.mode = admin.control.mode;
+  out.token = std::move(token);
+  return out;
+}
+
 Result<std::unique_ptr<AdminServer>> AdminServer::create(event_base* base,
-                                                         const config::SocketAddress& address,
+                                                         const AdminListener& listener,
                                                          AdminContext context) {
   std::unique_ptr<AdminServer> server(new AdminServer());
   server->impl_ = std::make_unique<Impl>();
   Impl& impl = *server->impl_;
   impl.context = std::move(context);
+  impl.listener = listener;
   impl.http.reset(evhttp_new(base));
   if (!impl.http) return Error{"admin: cannot create the HTTP server"};
 
@@ -264,29 +347,45 @@ Result<std::unique_ptr<AdminServer>> AdminServer::create(event_base* base,
   // A pushed config is a few KiB; far above that is a mistake, not a config.
   evhttp_set_max_body_size(impl.http.get(), kMaxBodyBytes);
 
-  errno = 0;
-  evhttp_bound_socket* bound =
-      evhttp_bind_socket_with_handle(impl.http.get(), address.host.c_str(), address.port);
-  if (!bound) {
-    const int err = errno;
-    return Error{"admin.address " + addressString(address) + ": " +
-                 (err ? std::strerror(err) : "cannot resolve or bind")};
+  if (listener.role == AdminRole::kControl && impl.context.registry) {
+    auto& failures = prometheus::BuildCounter()
+                         .Name("remora_admin_auth_failures_total")
+                         .Help("Control listener requests refused with 401, by reason")
+                         .Register(*impl.context.registry);
+    impl.auth_missing = &failures.Add({{"reason", "missing"}});
+    impl.auth_invalid = &failures.Add({{"reason", "invalid"}});
   }
-  sockaddr_storage ss{};
-  socklen_t len = sizeof(ss);
-  if (getsockname(evhttp_bound_socket_get_fd(bound), reinterpret_cast<sockaddr*>(&ss), &len) != 0)
-    return Error{"admin.address " + addressString(address) + ": " + std::strerror(errno)};
-  impl.port = ss.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
-                                       : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+
+  if (!listener.unix_path.empty()) {
+    Status bound =
+        bindUnix(base, impl.http.get(), "admin.control.unix", listener.unix_path, listener.mode);
+    if (!bound) return Error{bound.error()};
+    return server;
+  }
+  const std::string field =
+      listener.role == AdminRole::kObserve ? "admin.address" : "admin.control.address";
+  Result<uint16_t> port = bindTcp(impl.http.get(), field, listener.address);
+  if (!port) return Error{port.error()};
+  impl.port = port.value();
   return server;
 }
 
 // Frees the evhttp server, closing the listening socket and any open admin connections; call it
-// on the thread that runs `base`, or once that loop has stopped.
-AdminServer::~AdminServer() = default;
+// on the thread that runs `base`, or once that loop has stopped. A Unix socket's file goes too.
+AdminServer::~AdminServer() {
+  if (!impl_) return;
+  impl_->http.reset();
+  if (!impl_->listener.unix_path.empty()) ::unlink(impl_->listener.unix_path.c_str());
+}
 
 uint16_t AdminServer::port() const {
   return impl_->port;
+}
+
+std::string AdminServer::where() const {
+  const AdminListener& l = impl_->listener;
+  if (!l.unix_path.empty()) return "unix:" + l.unix_path;
+  return config::SocketAddress{l.address.host, impl_->port}.str();
 }
 
 }  // namespace remora::admin

@@ -1,5 +1,6 @@
 #include "admin/config_json.h"
 
+#include "config/admin_fields.h"
 #include "config/cluster_fields.h"
 
 namespace remora::admin {
@@ -108,6 +109,25 @@ const char* lbPolicyName(config::LbPolicy policy) {
   return "unknown";
 }
 
+namespace {
+
+// The token file's path, never the token.
+json adminJson(const config::Admin& admin) {
+  const config::AdminControl& c = admin.control;
+  json control = json::object();
+  if (c.unix_path.empty()) {
+    control["address"] = addressString(c.address);
+  } else {
+    control["unix"] = c.unix_path;
+    control["mode"] = config::formatMode(c.mode);
+  }
+  if (!c.token_file.empty()) control["token_file"] = c.token_file;
+  if (c.allow_insecure) control["allow_insecure"] = true;
+  return {{"address", addressString(admin.address)}, {"control", std::move(control)}};
+}
+
+}  // namespace
+
 json toJson(const config::Config& config) {
   json listeners = json::array();
   for (const auto& l : config.listeners) listeners.push_back(listenerJson(l));
@@ -117,7 +137,7 @@ json toJson(const config::Config& config) {
       {"workers", config.workers},
       {"log_level", config.log_level},
       {"config_watch", config.config_watch},
-      {"admin", {{"address", addressString(config.admin.address)}}},
+      {"admin", adminJson(config.admin)},
       {"drain",
        {{"grace_period", durationString(config.drain.grace_period)},
         {"deadline", durationString(config.drain.deadline)}}},

@@ -209,8 +209,22 @@ struct Cluster {
   bool operator==(const Cluster&) const = default;
 };
 
+// The control listener: every admin endpoint, including those that change the sidecar (PUT
+// /config, /config/rollback, /drain, POST /logging). Loopback or a Unix socket by default, so
+// nothing on the pod network can reach it; a non-loopback address needs a token (or an explicit
+// allow_insecure).
+struct AdminControl {
+  SocketAddress address{"127.0.0.1", 9902};  // used when unix_path is empty
+  std::string unix_path;                     // `unix:`: a Unix socket instead of address
+  uint32_t mode = 0600;                      // the socket file's permissions
+  std::string token_file;  // bearer token, read at start-up; empty: no authentication
+  bool allow_insecure = false;
+  bool operator==(const AdminControl&) const = default;
+};
+
 struct Admin {
-  SocketAddress address{"127.0.0.1", 9901};
+  SocketAddress address{"127.0.0.1", 9901};  // the observe listener: probes, metrics, views
+  AdminControl control;
   bool operator==(const Admin&) const = default;
 };
 

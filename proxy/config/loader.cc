@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/admin_fields.h"
 #include "config/cluster_fields.h"
 #include "config/discovery_fields.h"
 #include "config/filter_fields.h"
@@ -30,11 +31,6 @@ constexpr uint32_t kMaxCount = 1000000;  // ceiling of pool sizes and queue leng
 constexpr Duration kZero{0};
 constexpr Duration kOneMs{1};
 constexpr size_t kMaxDocumentsCounted = 16;
-
-void readAdmin(const MapReader& root, Admin& admin) {
-  const MapReader reader(root.get("admin"), root.path("admin"), {"address"}, root.errors());
-  reader.readAddress("address", false, admin.address);
-}
 
 void readDrain(const MapReader& root, Drain& drain) {
   const MapReader reader(root.get("drain"), root.path("drain"), {"grace_period", "deadline"},
@@ -191,18 +187,6 @@ bool readSection(const MapReader& root, std::string_view key, std::string_view i
   return true;
 }
 
-// A wildcard host takes the port on every address of its family, so it conflicts with any
-// specific address of that family on the same port.
-bool addressesConflict(const SocketAddress& a, const SocketAddress& b) {
-  if (a.port == 0 || b.port == 0 || a.port != b.port) return false;
-  if (a.host == b.host) return true;
-  const bool a_v6 = a.host.find(':') != std::string::npos;
-  const bool b_v6 = b.host.find(':') != std::string::npos;
-  if (a_v6 != b_v6) return false;
-  const std::string_view wildcard = a_v6 ? "::" : "0.0.0.0";
-  return a.host == wildcard || b.host == wildcard;
-}
-
 void checkListeners(const Config& config, Errors& errors) {
   for (size_t i = 0; i < config.listeners.size(); ++i) {
     const Listener& listener = config.listeners[i];
@@ -215,20 +199,12 @@ void checkListeners(const Config& config, Errors& errors) {
     }
     for (size_t j = 0; j < i; ++j) {
       const SocketAddress& other = config.listeners[j].address;
-      if (addressesConflict(listener.address, other)) {
+      if (yaml::addressesConflict(listener.address, other)) {
         errors.add(path + ".address", listener.address.str() + " conflicts with " +
                                           yaml::indexPath("listeners", j) + ".address " +
                                           other.str());
         break;
       }
-    }
-  }
-  for (size_t i = 0; i < config.listeners.size(); ++i) {
-    const SocketAddress& other = config.listeners[i].address;
-    if (addressesConflict(config.admin.address, other)) {
-      errors.add("admin.address", config.admin.address.str() + " conflicts with " +
-                                      yaml::indexPath("listeners", i) + ".address " + other.str());
-      break;
     }
   }
 }
@@ -283,6 +259,7 @@ void readConfig(const YAML::Node& root, Errors& errors, Config& config) {
   const bool clusters_read =
       readSection(reader, "clusters", "cluster", config.clusters, readCluster);
   checkListeners(config, errors);
+  checkAdmin(config, errors);
   checkClusters(config, errors);
   // Without a readable clusters list every route would be "unknown": one error says enough.
   if (clusters_read) checkRoutes(config, errors);
@@ -457,9 +434,7 @@ std::string toYaml(const Config& config) {
   out << YAML::Key << "workers" << YAML::Value << config.workers;
   out << YAML::Key << "log_level" << YAML::Value << config.log_level;
   out << YAML::Key << "config_watch" << YAML::Value << config.config_watch;
-  out << YAML::Key << "admin" << YAML::Value << YAML::BeginMap;
-  emitAddress(out, "address", config.admin.address);
-  out << YAML::EndMap;
+  emitAdmin(out, config.admin);
   out << YAML::Key << "drain" << YAML::Value << YAML::BeginMap;
   emitDuration(out, "grace_period", config.drain.grace_period);
   emitDuration(out, "deadline", config.drain.deadline);

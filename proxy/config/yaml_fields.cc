@@ -391,4 +391,16 @@ std::optional<YAML::Node> MapReader::readNonEmptyList(std::string_view key,
   return std::nullopt;
 }
 
+// A wildcard host takes the port on every address of its family, so it conflicts with any
+// specific address of that family on the same port.
+bool addressesConflict(const SocketAddress& a, const SocketAddress& b) {
+  if (a.port == 0 || b.port == 0 || a.port != b.port) return false;
+  if (a.host == b.host) return true;
+  const bool a_v6 = a.host.find(':') != std::string::npos;
+  const bool b_v6 = b.host.find(':') != std::string::npos;
+  if (a_v6 != b_v6) return false;
+  const std::string_view wildcard = a_v6 ? "::" : "0.0.0.0";
+  return a.host == wildcard || b.host == wildcard;
+}
+
 }  // namespace remora::config::yaml

@@ -65,6 +65,10 @@ std::string formatDuration(Duration duration);
 // is the "expected ..., got ..." part of a config error.
 Result<SocketAddress> parseAddress(std::string_view text);
 
+// A wildcard host takes the port on every address of its family, so it conflicts with any
+// specific address of that family on the same port. Port 0 (any free port) conflicts with none.
+bool addressesConflict(const SocketAddress& a, const SocketAddress& b);
+
 // Reads one address node (a map field or a list entry) into `out`; false after reporting an error.
 bool readAddress(const YAML::Node& node, const std::string& path, Errors& errors,
                  SocketAddress& out);

@@ -34,10 +34,6 @@ bool sameAddress(const sockaddr_storage& a, const sockaddr_storage& b) {
          reinterpret_cast<const sockaddr_in&>(b).sin_addr.s_addr;
 }
 
-bool isLoopback(const std::string& host) {
-  return host.rfind("127.", 0) == 0 || host == "::1";
-}
-
 // The destination names one of this proxy's listeners: the same host, or a wildcard listener
 // reached over loopback.
 bool namesOwnListener(const std::string& host, uint16_t port,
@@ -45,7 +41,8 @@ bool namesOwnListener(const std::string& host, uint16_t port,
   for (const config::SocketAddress& l : own) {
     if (l.port != port) continue;
     if (l.host == host) return true;
-    if ((l.host == "0.0.0.0" || l.host == "::") && isLoopback(host)) return true;
+    if ((l.host == "0.0.0.0" || l.host == "::") && config::SocketAddress::isLoopbackHost(host))
+      return true;
   }
   return false;
 }

@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
   }
   remora::log::init(log_level.empty() ? (validate ? "warn" : loaded->log_level) : log_level);
   if (validate) {
-    for (auto check : {remora::validateTls, remora::validatePlugins}) {
+    for (auto check : {remora::validateAdmin, remora::validateTls, remora::validatePlugins}) {
       remora::ConfigStatus status = check(loaded.value());
       if (!status) {
         printInvalid(config_path, status.error());

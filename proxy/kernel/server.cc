@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "admin/control_auth.h"
 #include "config/loader.h"
 #include "http/host_api.h"
 #include "kernel/thread_latency.h"
@@ -120,12 +121,7 @@ int Server::run() {
     auto it = discovered_.find(cluster);
     return it == discovered_.end() ? nullptr : it->second;
   };
-  auto admin = admin::AdminServer::create(main_.base(), initial_->admin.address, std::move(ctx));
-  if (!admin) {
-    spdlog::critical("cannot start: {}", admin.error());
-    return 1;
-  }
-  admin_ = std::move(admin.value());
+  if (!startAdmin(std::move(ctx))) return 1;
   startFleet();
 
   std::signal(SIGPIPE, SIG_IGN);
@@ -133,20 +129,49 @@ int Server::run() {
     signals_.emplace_back(evsignal_new(main_.base(), sig, onSignal, this));
     event_add(signals_.back().get(), nullptr);
   }
-  spdlog::info("remora {} started: {} worker(s), {} listener(s), admin on {}:{}", REMORA_VERSION, n,
-               initial_->listeners.size(), initial_->admin.address.host, admin_->port());
+  spdlog::info(
+      "remora {} started: {} worker(s), {} listener(s), admin observe on {}, control on {}",
+      REMORA_VERSION, n, initial_->listeners.size(), admin_->where(), control_->where());
   main_.run();
   admin_.reset();
+  control_.reset();
   for (auto& w : workers_) w->stop();
   spdlog::info("remora stopped");
   return 0;
+}
+
+bool Server::startAdmin(admin::AdminContext ctx) {
+  const config::Admin& cfg = initial_->admin;
+  std::string token;
+  if (!cfg.control.token_file.empty()) {
+    auto read = admin::readTokenFile(cfg.control.token_file);
+    if (!read) {
+      spdlog::critical("cannot start: {}", read.error().front().str());
+      return false;
+    }
+    token = std::move(read.value());
+  }
+  auto observe = admin::AdminServer::create(main_.base(), admin::AdminListener::observe(cfg), ctx);
+  if (!observe) {
+    spdlog::critical("cannot start: {}", observe.error());
+    return false;
+  }
+  auto control = admin::AdminServer::create(
+      main_.base(), admin::AdminListener::control(cfg, std::move(token)), std::move(ctx));
+  if (!control) {
+    spdlog::critical("cannot start: {}", control.error());
+    return false;
+  }
+  admin_ = std::move(observe.value());
+  control_ = std::move(control.value());
+  return true;
 }
 
 ConfigStatus Server::apply(std::shared_ptr<const config::Config> cfg, uint64_t version,
                            const std::string& source) {
   if (const SnapshotPtr& now = publisher_->current()) {
     if (cfg->workers != now->config->workers || cfg->admin != now->config->admin)
-      spdlog::warn("config from {}: workers and admin.address take effect only at restart", source);
+      spdlog::warn("config from {}: workers and admin take effect only at restart", source);
   }
   ConfigStatus published = publisher_->publish(std::move(cfg), version, source);
   if (!published) return published;

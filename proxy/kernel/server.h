@@ -55,6 +55,9 @@ class Server {
   // of the startup file.
   discovery::Outcome submitConfig(const std::string& yaml, const std::string& source);
   void startFleet();
+  // Binds the observe and control admin listeners (reading the control token first); false
+  // after logging why start-up cannot go on.
+  bool startAdmin(admin::AdminContext ctx);
   // Starts or stops the file watch to match `config_watch` of the config in service.
   void updateWatch();
   // Watches every certificate, key and CA file of the config in service (tls_material.h).
@@ -76,7 +79,8 @@ class Server {
   // Main-thread health checks; also a metrics collectable, so shared with the registry.
   std::shared_ptr<upstream::HealthChecker> health_;
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::unique_ptr<admin::AdminServer> admin_;
+  std::unique_ptr<admin::AdminServer> admin_;    // observe: probes, metrics, read-only views
+  std::unique_ptr<admin::AdminServer> control_;  // every endpoint, the changes too
   std::vector<EventPtr> signals_;
   EventPtr grace_timer_;
   EventPtr deadline_timer_;

@@ -1,5 +1,6 @@
 #include "kernel/validate.h"
 
+#include "admin/control_auth.h"
 #include "http/host_api.h"
 #include "kernel/tls_material.h"
 #include "plugin/event_bus.h"
@@ -37,6 +38,13 @@ ConfigStatus validatePlugins(const config::Config& cfg) {
     }
   }
   if (!errors.empty()) return errors;
+  return ConfigStatus();
+}
+
+ConfigStatus validateAdmin(const config::Config& cfg) {
+  if (cfg.admin.control.token_file.empty()) return ConfigStatus();
+  auto token = admin::readTokenFile(cfg.admin.control.token_file);
+  if (!token) return token.error();
   return ConfigStatus();
 }
 

@@ -16,4 +16,8 @@ ConfigStatus validateTls(const config::Config& cfg);
 // worded it ("listeners[0].filters[0].config: greeting: must be a string, got 42").
 ConfigStatus validatePlugins(const config::Config& cfg);
 
+// The start-up material the admin section names: the control token file must be readable and
+// not empty ("admin.control.token_file: /etc/remora/token: cannot open: ...").
+ConfigStatus validateAdmin(const config::Config& cfg);
+
 }  // namespace remora

@@ -141,6 +141,8 @@ std::shared_ptr<const http::ListenerRuntime> Worker::compile(const config::Liste
     for (const config::Listener& other : snapshot.config->listeners)
       rt->own_addresses.push_back(other.address);
     rt->own_addresses.push_back(snapshot.config->admin.address);
+    if (snapshot.config->admin.control.unix_path.empty())
+      rt->own_addresses.push_back(snapshot.config->admin.control.address);
   }
   return rt;
 }

@@ -15,6 +15,11 @@ struct SocketAddress {
   std::string str() const;  // "127.0.0.1:80" or "[::1]:80"
   // Fills `ss` and `len` for bind/connect; false when `host` is not a numeric address.
   bool toSockaddr(sockaddr_storage& ss, socklen_t& len) const;
+  // 127.0.0.0/8 or ::1: reachable only from this host (this network namespace, in a pod).
+  bool isLoopback() const { return isLoopbackHost(host); }
+  static bool isLoopbackHost(const std::string& host) {
+    return host.rfind("127.", 0) == 0 || host == "::1";
+  }
   bool operator==(const SocketAddress&) const = default;
 };
 

@@ -76,10 +76,13 @@ void PluginDir::addTestPlugin(const std::string& name) {
 
 std::string chainConfig(const PluginDir& plugins, uint16_t listener_port, uint16_t admin_port,
                         const std::vector<FilterSpec>& chain,
-                        const std::vector<ClusterSpec>& clusters, int workers) {
+                        const std::vector<ClusterSpec>& clusters, int workers,
+                        uint16_t control_port) {
+  if (control_port == 0) control_port = freePort();
   std::ostringstream y;
   y << "workers: " << workers << "\n"
-    << "admin: { address: 127.0.0.1:" << admin_port << " }\n"
+    << "admin: { address: 127.0.0.1:" << admin_port
+    << ", control: { address: 127.0.0.1:" << control_port << " } }\n"
     << "drain: { grace_period: 0s, deadline: 5s }\n"
     << "plugins: { dir: " << plugins.path() << ", cache_dir: " << plugins.cacheDir() << " }\n"
     << "listeners:\n"
@@ -102,13 +105,17 @@ std::string chainConfig(const PluginDir& plugins, uint16_t listener_port, uint16
 
 FilterProxy::FilterProxy(const PluginDir& plugins, const std::vector<FilterSpec>& chain,
                          const std::vector<ClusterSpec>& clusters, int workers)
-    : plugins_(plugins), workers_(workers), port_(freePort()), admin_port_(freePort()) {
+    : plugins_(plugins),
+      workers_(workers),
+      port_(freePort()),
+      admin_port_(freePort()),
+      control_port_(freePort()) {
   remora_ = std::make_unique<RemoraProcess>(config(chain, clusters));
 }
 
 std::string FilterProxy::config(const std::vector<FilterSpec>& chain,
                                 const std::vector<ClusterSpec>& clusters) const {
-  return chainConfig(plugins_, port_, admin_port_, chain, clusters, workers_);
+  return chainConfig(plugins_, port_, admin_port_, chain, clusters, workers_, control_port_);
 }
 
 HttpResponse FilterProxy::request(const std::string& method, const std::string& path,

@@ -52,11 +52,13 @@ struct ClusterSpec {
   std::string extra_yaml;              // more keys of the cluster mapping, unindented
 };
 
-// workers, admin on 127.0.0.1:admin_port, no drain grace, plugins from `plugins`, one listener
+// workers, admin on 127.0.0.1:admin_port (control on 127.0.0.1:control_port, a free port when
+// 0), no drain grace, plugins from `plugins`, one listener
 // "ingress" on 127.0.0.1:listener_port running `chain` in order, and `clusters`.
 std::string chainConfig(const PluginDir& plugins, uint16_t listener_port, uint16_t admin_port,
                         const std::vector<FilterSpec>& chain,
-                        const std::vector<ClusterSpec>& clusters, int workers = 1);
+                        const std::vector<ClusterSpec>& clusters, int workers = 1,
+                        uint16_t control_port = 0);
 
 // The real remora binary running one filter chain (chainConfig) on ports picked at start.
 class FilterProxy {
@@ -66,6 +68,8 @@ class FilterProxy {
 
   uint16_t port() const { return port_; }
   uint16_t adminPort() const { return admin_port_; }
+  // The control listener: PUT /config, rollback, drain, POST /logging.
+  uint16_t controlPort() const { return control_port_; }
   RemoraProcess& remora() { return *remora_; }
   // The config for these ports and plugins with another chain and clusters (for reload()).
   std::string config(const std::vector<FilterSpec>& chain,
@@ -87,6 +91,7 @@ class FilterProxy {
   int workers_;
   uint16_t port_;
   uint16_t admin_port_;
+  uint16_t control_port_;
   std::unique_ptr<RemoraProcess> remora_;
 };
 

@@ -29,6 +29,8 @@ class ProxyUnderTest {
 
   uint16_t port() const { return port_; }
   uint16_t adminPort() const { return admin_port_; }
+  // The control listener: PUT /config, rollback, drain, POST /logging.
+  uint16_t controlPort() const { return remora_->controlPort(); }
   DemoUpstream& upstream(size_t i = 0) { return *upstreams_.at(i); }
   RemoraProcess& remora() { return *remora_; }
   const std::string& yaml() const { return yaml_; }

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Checks deploy/k8s without a cluster: every manifest parses, has its kind's required fields, and
 agrees with the Remora config its ConfigMap embeds (probe ports and paths, scrape annotations,
-listener port, termination grace against the drain), and that config passes `remora --validate`.
+listener port, termination grace against the drain), and that config passes `remora --validate`;
+the admin control listener stays off the pod network, the NetworkPolicy admits only the listener
+and the observe port, and the pod meets the restricted Pod Security Standard.
 
     /usr/bin/python3 test/deploy/k8s_manifests_test.py REMORA_BINARY FILTER_DIR
 
@@ -127,6 +129,53 @@ def check_consistency(deployment, configmap):
     return config
 
 
+def check_admin_exposure(deployment, configmap, policy):
+    """Only the listeners and the observe port are reachable; raises AssertionError."""
+    config = yaml.safe_load(configmap["data"]["remora.yaml"])
+    admin = config.get("admin", {})
+    observe_port = port_of(admin.get("address", "127.0.0.1:9901"))
+    control = admin.get("control", {})
+    if "unix" not in control:
+        address = control.get("address", "127.0.0.1:9902")
+        host = address.rsplit(":", 1)[0].strip("[]")
+        assert host.startswith("127.") or host == "::1", \
+            f"admin.control.address {address} is reachable from the pod network"
+        spec = deployment["spec"]["template"]["spec"]
+        exposed = {p["containerPort"] for c in spec["containers"] for p in c.get("ports", [])}
+        assert port_of(address) not in exposed, "the control port is a containerPort"
+    listener_ports = {port_of(listener["address"]) for listener in config["listeners"]}
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    for k, v in policy["spec"]["podSelector"]["matchLabels"].items():
+        assert labels.get(k) == v, "the NetworkPolicy does not select the pods"
+    assert "Ingress" in policy["spec"]["policyTypes"], "the NetworkPolicy does not limit ingress"
+    seen = set()
+    for rule in policy["spec"].get("ingress", []):
+        ports = {p["port"] for p in rule.get("ports", [])}
+        assert ports, "an ingress rule without ports admits every port"
+        assert ports <= listener_ports | {observe_port}, \
+            f"the NetworkPolicy admits ports {sorted(ports - listener_ports - {observe_port})}"
+        if observe_port in ports:
+            assert rule.get("from"), f"port {observe_port} is open to every source"
+        seen |= ports
+    assert observe_port in seen, f"the NetworkPolicy never admits the observe port {observe_port}"
+
+
+def check_restricted(pod_spec, init_exempt=()):
+    """The restricted Pod Security Standard's container rules; raises AssertionError."""
+    pod_sc = pod_spec.get("securityContext", {})
+    assert pod_sc.get("runAsNonRoot") is True, "pod securityContext.runAsNonRoot must be true"
+    assert pod_sc.get("seccompProfile", {}).get("type") == "RuntimeDefault", \
+        "pod securityContext.seccompProfile.type must be RuntimeDefault"
+    for c in pod_spec.get("containers", []) + pod_spec.get("initContainers", []):
+        sc = c.get("securityContext", {})
+        assert sc.get("allowPrivilegeEscalation") is False, \
+            f"{c['name']}: allowPrivilegeEscalation must be false"
+        assert "ALL" in sc.get("capabilities", {}).get("drop", []), \
+            f"{c['name']}: capabilities must drop ALL"
+        if c["name"] not in init_exempt:
+            assert not sc.get("capabilities", {}).get("add"), f"{c['name']}: adds capabilities"
+
+
 def validate_with_remora(config_text):
     """Runs `remora --validate` on a config, with plugins.dir pointed at the built filters."""
     config = yaml.safe_load(config_text)
@@ -153,8 +202,8 @@ class ManifestTest(unittest.TestCase):
             for doc in docs:
                 with self.subTest(path=path, kind=doc.get("kind")):
                     self.assertIn("apiVersion", doc)
-                    self.assertIn(doc.get("kind"),
-                                  {"Deployment", "ConfigMap", "Service", "Kustomization"})
+                    self.assertIn(doc.get("kind"), {"Deployment", "ConfigMap", "Service",
+                                                    "NetworkPolicy", "Kustomization"})
                     if doc["kind"] == "Kustomization":
                         here = os.path.join(K8S, os.path.dirname(path))
                         for res in doc.get("resources", []):
@@ -181,6 +230,39 @@ class ManifestTest(unittest.TestCase):
 
     def test_deployment_matches_the_configmap_config(self):
         check_consistency(one(self.base, "Deployment"), one(self.base, "ConfigMap"))
+
+    def test_only_the_observe_port_is_exposed(self):
+        dep, cm = one(self.base, "Deployment"), one(self.base, "ConfigMap")
+        policy = one(self.base, "NetworkPolicy")
+        check_admin_exposure(dep, cm, policy)
+        self.assertIn("networkpolicy.yaml", one(self.base, "Kustomization")["resources"])
+
+        def broken(mutate):
+            d, c, p = copy.deepcopy(dep), copy.deepcopy(cm), copy.deepcopy(policy)
+            mutate(d, c, p)
+            with self.assertRaises((AssertionError, KeyError)):
+                check_admin_exposure(d, c, p)
+
+        def open_control(d, c, p):
+            config = yaml.safe_load(c["data"]["remora.yaml"])
+            config["admin"]["control"] = {"address": "0.0.0.0:9902", "allow_insecure": True}
+            c["data"]["remora.yaml"] = yaml.safe_dump(config)
+        broken(open_control)
+        broken(lambda d, c, p: p["spec"]["ingress"][1].pop("from"))
+        broken(lambda d, c, p: p["spec"]["ingress"][0]["ports"].append({"port": 9902}))
+        broken(lambda d, c, p: p["spec"]["ingress"].append({"from": [{"podSelector": {}}]}))
+
+    def test_the_pod_meets_the_restricted_standard(self):
+        spec = one(self.base, "Deployment")["spec"]["template"]["spec"]
+        check_restricted(spec)
+        for mutate in (lambda s: s["securityContext"].pop("seccompProfile"),
+                       lambda s: s["containers"][0].pop("securityContext"),
+                       lambda s: container(s, "remora")["securityContext"]["capabilities"]
+                       .update(add=["NET_ADMIN"])):
+            s = copy.deepcopy(spec)
+            mutate(s)
+            with self.assertRaises(AssertionError):
+                check_restricted(s)
 
     def test_the_checks_catch_mismatches(self):
         # The checks above must be able to fail: each mutation breaks one rule.
@@ -218,6 +300,10 @@ class ManifestTest(unittest.TestCase):
         init = patch["spec"]["template"]["spec"]["initContainers"][0]
         self.assertTrue(init["command"][0].endswith("iptables-init.sh"))
         self.assertIn("NET_ADMIN", init["securityContext"]["capabilities"]["add"])
+        # Root with NET_ADMIN/NET_RAW is the documented exception; the rest stays restricted.
+        pod = copy.deepcopy(one(self.base, "Deployment")["spec"]["template"]["spec"])
+        pod["initContainers"] = [init]
+        check_restricted(pod, init_exempt=(init["name"],))
         env = {e["name"]: e["value"] for e in init.get("env", [])}
         dep = one(self.base, "Deployment")
         # A strategic-merge patch applies to the object of the same kind and name.

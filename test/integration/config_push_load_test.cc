@@ -128,7 +128,7 @@ TEST_F(ConfigPushLoadTest, HundredPushesSwappingFilterBuildsUnderLoad) {
   for (int i = 0; i < 100; ++i) {
     const std::string tag = i % 2 == 0 ? "b" : "a";
     installBuild(tag);
-    HttpResponse r = putConfig(proxy.adminPort(), yaml);
+    HttpResponse r = putConfig(proxy.controlPort(), yaml);
     ASSERT_EQ(r.status, 200) << r.body;
     // Applied on every worker before the reply: a new request sees the new build.
     ASSERT_EQ(proxy.get("/").header("x-build"), tag) << "push " << i;
@@ -164,7 +164,7 @@ TEST_F(ConfigPushLoadTest, ThousandPushesKeepMemoryAndDescriptorsFlat) {
   const std::string yaml[2] = {proxy.config({{"router", routeTo("other")}}, clusters),
                                proxy.config({{"router", routeTo("app")}}, clusters)};
   auto push = [&](int i) {
-    HttpResponse r = putConfig(proxy.adminPort(), yaml[i % 2]);
+    HttpResponse r = putConfig(proxy.controlPort(), yaml[i % 2]);
     return r.status == 200;
   };
   // Warm-up fills the history (16 entries) and the allocator's pools.

@@ -41,7 +41,8 @@ class ConfigPushTest : public ::testing::Test {
     return proxy_->config(c, clusters());
   }
   std::string servedBy() const { return proxy_->get("/").header("x-upstream"); }
-  uint16_t admin() const { return proxy_->adminPort(); }
+  uint16_t admin() const { return proxy_->adminPort(); }      // observe: reads
+  uint16_t control() const { return proxy_->controlPort(); }  // changes
 
   PluginDir plugins_;
   DemoUpstream alpha_{"alpha"};
@@ -51,7 +52,7 @@ class ConfigPushTest : public ::testing::Test {
 
 TEST_F(ConfigPushTest, PushAppliesAndReportsItsVersion) {
   EXPECT_EQ(servedBy(), "alpha");
-  HttpResponse r = putConfig(admin(), config(chain("other")));
+  HttpResponse r = putConfig(control(), config(chain("other")));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(bodyJson(r)["version"], 2);
   EXPECT_EQ(r.header("etag"), "\"2\"");
@@ -80,12 +81,12 @@ TEST_F(ConfigPushTest, JsonBodyIsAccepted) {
                     {"clusters",
                      {{{"name", "app"}, {"endpoints", {alpha_.address()}}},
                       {{"name", "other"}, {"endpoints", {beta_.address()}}}}}};
-  HttpResponse r = putConfig(admin(), doc.dump(), {{"content-type", "application/json"}});
+  HttpResponse r = putConfig(control(), doc.dump(), {{"content-type", "application/json"}});
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(servedBy(), "beta");
   // JSON's own syntax errors, not YAML's reading of them.
   HttpResponse bad =
-      putConfig(admin(), "{\"workers\": 1,}", {{"content-type", "application/json"}});
+      putConfig(control(), "{\"workers\": 1,}", {{"content-type", "application/json"}});
   ASSERT_EQ(bad.status, 400) << bad.body;
   EXPECT_THAT(bad.body, HasSubstr("invalid JSON"));
 }
@@ -95,7 +96,7 @@ TEST_F(ConfigPushTest, WhatGetConfigShowsPushesBackUnchanged) {
     SCOPED_TRACE(format);
     HttpResponse get = adminGet(admin(), "/config?format=" + format);
     ASSERT_EQ(get.status, 200);
-    HttpResponse put = putConfig(admin(), get.body, {{"content-type", "application/" + format}});
+    HttpResponse put = putConfig(control(), get.body, {{"content-type", "application/" + format}});
     ASSERT_EQ(put.status, 200) << put.body;
     EXPECT_EQ(adminGet(admin(), "/config?format=" + format).body, get.body);
   }
@@ -131,7 +132,7 @@ TEST_F(ConfigPushTest, EveryInvalidKindIsRefusedWithItsExactPath) {
   };
   for (const BadChange& c : cases) {
     SCOPED_TRACE(c.name);
-    HttpResponse r = putConfig(admin(), c.yaml);
+    HttpResponse r = putConfig(control(), c.yaml);
     ASSERT_EQ(r.status, 400) << r.body;
     EXPECT_THAT(errorLines(r), Contains(c.error)) << r.body;
     EXPECT_EQ(bodyJson(r)["version"], 1);
@@ -149,7 +150,7 @@ TEST_F(ConfigPushTest, EveryInvalidKindIsRefusedWithItsExactPath) {
 TEST_F(ConfigPushTest, EveryErrorOfOneChangeIsReported) {
   std::string yaml = "bogus: 1\n" + config(chain("app"));
   yaml.replace(yaml.find("endpoints: [") + 12, 0, "nowhere, ");
-  HttpResponse r = putConfig(admin(), yaml);
+  HttpResponse r = putConfig(control(), yaml);
   ASSERT_EQ(r.status, 400) << r.body;
   const auto lines = errorLines(r);
   EXPECT_THAT(lines, Contains("bogus: unknown field"));
@@ -157,26 +158,26 @@ TEST_F(ConfigPushTest, EveryErrorOfOneChangeIsReported) {
 }
 
 TEST_F(ConfigPushTest, StaleIfMatchIs412) {
-  ASSERT_EQ(putConfig(admin(), config(chain("other")), {{"if-match", "\"1\""}}).status, 200);
-  HttpResponse stale = putConfig(admin(), config(chain("app")), {{"if-match", "\"1\""}});
+  ASSERT_EQ(putConfig(control(), config(chain("other")), {{"if-match", "\"1\""}}).status, 200);
+  HttpResponse stale = putConfig(control(), config(chain("app")), {{"if-match", "\"1\""}});
   EXPECT_EQ(stale.status, 412) << stale.body;
   EXPECT_EQ(bodyJson(stale)["version"], 2);
   EXPECT_EQ(servedBy(), "beta");
-  EXPECT_EQ(putConfig(admin(), config(chain("app")), {{"if-match", "2"}}).status, 200);
+  EXPECT_EQ(putConfig(control(), config(chain("app")), {{"if-match", "2"}}).status, 200);
   EXPECT_EQ(servedBy(), "alpha");
-  EXPECT_EQ(putConfig(admin(), config(chain("app")), {{"if-match", "two"}}).status, 400);
+  EXPECT_EQ(putConfig(control(), config(chain("app")), {{"if-match", "two"}}).status, 400);
 }
 
 TEST_F(ConfigPushTest, HistoryAndRollback) {
-  ASSERT_EQ(putConfig(admin(), config(chain("other"))).status, 200);  // v2
-  HttpResponse back = adminPost(admin(), "/config/rollback");
+  ASSERT_EQ(putConfig(control(), config(chain("other"))).status, 200);  // v2
+  HttpResponse back = adminPost(control(), "/config/rollback");
   ASSERT_EQ(back.status, 200) << back.body;
   EXPECT_EQ(bodyJson(back)["version"], 3);  // a rollback is a new version
   EXPECT_EQ(servedBy(), "alpha");
-  HttpResponse to2 = adminPost(admin(), "/config/rollback?version=2");
+  HttpResponse to2 = adminPost(control(), "/config/rollback?version=2");
   ASSERT_EQ(to2.status, 200) << to2.body;
   EXPECT_EQ(servedBy(), "beta");
-  EXPECT_EQ(adminPost(admin(), "/config/rollback?version=99").status, 400);
+  EXPECT_EQ(adminPost(control(), "/config/rollback?version=99").status, 400);
 
   const json history = bodyJson(adminGet(admin(), "/config/history"));
   ASSERT_EQ(history["history"].size(), 4u) << history.dump();
@@ -196,7 +197,7 @@ TEST_F(ConfigPushTest, IdleKeepAliveConnectionSurvivesPush) {
                                    {{"routes",
                                      {{{"match", {{"prefix", "/other"}}}, {"cluster", "other"}},
                                       {{"match", {{"prefix", "/"}}}, {"cluster", "app"}}}}}}};
-  ASSERT_EQ(putConfig(admin(), config(more)).status, 200);
+  ASSERT_EQ(putConfig(control(), config(more)).status, 200);
   EXPECT_FALSE(client.closedByPeer(std::chrono::milliseconds(300)));
   HttpResponse second = client.request("GET", "/other");
   ASSERT_TRUE(second.ok()) << second.error;
@@ -209,7 +210,7 @@ TEST_F(ConfigPushTest, StreamInFlightFinishesOnItsSnapshot) {
   // The request has reached alpha (and picked its route) before the push.
   UpstreamStats stats(alpha_.port());
   ASSERT_TRUE(waitUntil([&] { return stats.read().requests >= 1; }, std::chrono::seconds(5)));
-  ASSERT_EQ(putConfig(admin(), config(chain("other"))).status, 200);
+  ASSERT_EQ(putConfig(control(), config(chain("other"))).status, 200);
   EXPECT_EQ(servedBy(), "beta");
   HttpResponse r = slow.readResponse();
   ASSERT_TRUE(r.ok()) << r.error;
@@ -219,12 +220,12 @@ TEST_F(ConfigPushTest, StreamInFlightFinishesOnItsSnapshot) {
 
 TEST_F(ConfigPushTest, LoggingLevelAndDrain) {
   EXPECT_EQ(bodyJson(adminGet(admin(), "/logging"))["level"], "info");
-  EXPECT_EQ(bodyJson(adminPost(admin(), "/logging?level=debug"))["level"], "debug");
-  EXPECT_EQ(adminPost(admin(), "/logging?level=loud").status, 400);
-  EXPECT_EQ(adminGet(admin(), "/config/rollback").status, 405);
+  EXPECT_EQ(bodyJson(adminPost(control(), "/logging?level=debug"))["level"], "debug");
+  EXPECT_EQ(adminPost(control(), "/logging?level=loud").status, 400);
+  EXPECT_EQ(adminGet(control(), "/config/rollback").status, 405);
 
   // With no grace period the drain ends at once: /ready fails, then the process exits 0.
-  EXPECT_EQ(adminPost(admin(), "/drain").status, 200);
+  EXPECT_EQ(adminPost(control(), "/drain").status, 200);
   auto exit = proxy_->remora().process().waitExit(std::chrono::seconds(10));
   ASSERT_TRUE(exit.has_value());
   EXPECT_TRUE(exit->exitedWith(0));

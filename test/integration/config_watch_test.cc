@@ -20,7 +20,7 @@ using json = nlohmann::json;
 class ConfigWatchTest : public ::testing::Test {
  protected:
   std::string yaml(const DemoUpstream& up, const std::string& extra = "") const {
-    return extra + basicConfig(port_, admin_, {up.address()});
+    return extra + basicConfig(port_, admin_, {up.address()}, "", "", control_);
   }
   std::string servedBy() const {
     HttpClient client(port_);
@@ -38,6 +38,7 @@ class ConfigWatchTest : public ::testing::Test {
   DemoUpstream beta_{"beta"};
   uint16_t port_ = freePort();
   uint16_t admin_ = freePort();
+  uint16_t control_ = freePort();  // the same in every version, so equal texts stay equal
 };
 
 TEST_F(ConfigWatchTest, PlainRewriteApplies) {

@@ -169,10 +169,11 @@ TEST_F(PrometheusTest, DashboardQueriesUseExposedMetricsAndReturnData) {
                          std::string(5, '\0'))
                 .status,
             0);
-  HttpClient admin(proxy_->adminPort());
-  EXPECT_EQ(admin.request("PUT", "/config", {{"content-type", "application/yaml"}}, "workers: -1\n")
-                .status,
-            400);
+  HttpClient control(proxy_->controlPort());
+  EXPECT_EQ(
+      control.request("PUT", "/config", {{"content-type", "application/yaml"}}, "workers: -1\n")
+          .status,
+      400);
   const std::set<std::string> exposed = sampleNames(proxy_->metrics());
   std::vector<std::string> exprs;
   collectExprs(dashboard, exprs);

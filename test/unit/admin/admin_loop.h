@@ -23,11 +23,12 @@ class AdminLoop {
   uint16_t port() const { return server_->port(); }
 
   // Binds 127.0.0.1 on a free port and starts looping; the error when the server cannot start.
-  std::string start(AdminContext context) {
-    auto server = AdminServer::create(base_.get(), {"127.0.0.1", 0}, std::move(context));
+  // The control role serves every endpoint; `listener` picks another role, a token or a socket.
+  std::string start(AdminContext context, AdminListener listener = defaultListener()) {
+    auto server = AdminServer::create(base_.get(), listener, std::move(context));
     if (!server.ok()) return server.error();
     server_ = std::move(server).value();
-    if (server_->port() == 0) return "bound to port 0";
+    if (listener.unix_path.empty() && server_->port() == 0) return "bound to port 0";
     loop_ = std::thread([this] { event_base_loop(base_.get(), EVLOOP_NO_EXIT_ON_EMPTY); });
     return "";
   }
@@ -38,6 +39,13 @@ class AdminLoop {
       loop_.join();
     }
     server_.reset();
+  }
+
+  static AdminListener defaultListener() {
+    AdminListener l;
+    l.role = AdminRole::kControl;
+    l.address = {"127.0.0.1", 0};
+    return l;
   }
 
  private:

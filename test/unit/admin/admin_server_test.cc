@@ -232,12 +232,19 @@ TEST_F(AdminServerTest, HeadHasNoBody) {
   EXPECT_EQ(r.body, "");
 }
 
-TEST_F(AdminServerTest, BindErrorNamesTheAddress) {
-  const config::SocketAddress taken{"127.0.0.1", port()};
-  auto second = AdminServer::create(admin_.base(), taken, AdminContext{});
+TEST_F(AdminServerTest, BindErrorNamesTheField) {
+  AdminListener observe;
+  observe.address = {"127.0.0.1", port()};
+  auto second = AdminServer::create(admin_.base(), observe, AdminContext{});
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.error(),
             "admin.address 127.0.0.1:" + std::to_string(port()) + ": Address already in use");
+  AdminListener control = observe;
+  control.role = AdminRole::kControl;
+  auto third = AdminServer::create(admin_.base(), control, AdminContext{});
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.error(), "admin.control.address 127.0.0.1:" + std::to_string(port()) +
+                               ": Address already in use");
 }
 
 }  // namespace

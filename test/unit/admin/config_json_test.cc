@@ -28,7 +28,7 @@ TEST(ConfigJsonTest, RendersEveryField) {
     "workers": 4,
     "log_level": "debug",
     "config_watch": true,
-    "admin": {"address": "127.0.0.1:9901"},
+    "admin": {"address": "127.0.0.1:9901", "control": {"address": "127.0.0.1:9902"}},
     "drain": {"grace_period": "5000ms", "deadline": "30000ms"},
     "plugins": {"dir": "", "cache_dir": "/tmp/remora-plugin-cache"},
     "listeners": [{
