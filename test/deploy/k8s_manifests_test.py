@@ -295,6 +295,32 @@ class ManifestTest(unittest.TestCase):
             result = validate_with_remora(f.read())
         self.assertEqual(result.returncode, 0, result.stderr)
 
+    def test_mtls_variant_mounts_the_secret_and_its_config_validates(self):
+        config_map = self.files[os.path.join("mtls", "configmap-tls.yaml")][0]
+        patch = self.files[os.path.join("mtls", "deployment-tls.yaml")][0]
+        spec = patch["spec"]["template"]["spec"]
+        mounts = {m["name"]: m["mountPath"] for m in spec["containers"][0]["volumeMounts"]}
+        secret = next(v for v in spec["volumes"] if "secret" in v)
+        self.assertEqual(mounts[secret["name"]], "/etc/remora/tls")
+        self.assertEqual(spec["securityContext"]["fsGroup"],
+                         one(self.base, "Deployment")["spec"]["template"]["spec"]
+                         ["securityContext"]["runAsGroup"])
+        text = config_map["data"]["remora.yaml"]
+        self.assertIn("client_certificate: required", text)
+        # The certificate files as cert-manager writes them, made here by dev-certs.sh.
+        with tempfile.TemporaryDirectory() as tmp:
+            subprocess.run([os.path.join(REPO, "scripts", "dev-certs.sh"), tmp], check=True,
+                           capture_output=True, timeout=60)
+            for src, dst in (("server.crt", "tls.crt"), ("server.key", "tls.key"),
+                             ("ca.crt", "ca.crt")):
+                os.rename(os.path.join(tmp, src), os.path.join(tmp, dst))
+            result = validate_with_remora(text.replace("/etc/remora/tls", tmp))
+            self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+            broken = validate_with_remora(text.replace("/etc/remora/tls/tls.key",
+                                                       os.path.join(tmp, "missing.key")))
+            self.assertEqual(broken.returncode, 1)
+            self.assertIn("key_file", broken.stdout + broken.stderr)
+
     def test_interception_patch_runs_the_init_script(self):
         patch = self.files[os.path.join("interception", "init-container.yaml")][0]
         init = patch["spec"]["template"]["spec"]["initContainers"][0]
