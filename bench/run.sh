@@ -8,6 +8,8 @@
 #   SKIP_CALLGRIND=1 REMORA_BIN=/path/to/remora bench/run.sh
 #   MODE=chain bench/run.sh                   # with access logs, auth, routing, circuit breaker
 #   MODE=h2 bench/run.sh                      # HTTP/2 clients (h2c, prior knowledge), h1 upstream
+#   MODE=tls bench/run.sh                     # HTTP/1.1 over TLS (one ECDSA P-256 certificate)
+#   MODE=h2tls bench/run.sh                   # h2 over TLS (ALPN), h2load -m H2_STREAMS
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -24,9 +26,9 @@ MODE=${MODE:-kernel}
 case $MODE in
 kernel) ONLY=${ONLY:-nginx,haproxy,remora} ;;
 chain) ONLY=${ONLY:-nginx_log,haproxy_log,remora_chain,remora} ;;
-h2) ONLY=${ONLY:-nginx,haproxy,remora} ;;
+h2 | tls | h2tls) ONLY=${ONLY:-nginx,haproxy,remora} ;;
 *)
-  echo "[bench] error: MODE must be kernel, chain or h2, got '$MODE'" >&2
+  echo "[bench] error: MODE must be kernel, chain, h2, tls or h2tls, got '$MODE'" >&2
   exit 1
   ;;
 esac
@@ -36,6 +38,7 @@ H2LOAD_REQUESTS=${H2LOAD_REQUESTS:-$((DURATION * 10000))}
 H2_STREAMS=${H2_STREAMS:-10}  # MODE=h2: concurrent streams per client connection (h2load -m)
 WARMUP_SECONDS=${WARMUP_SECONDS:-2}
 STRACE_DURATION=${STRACE_DURATION:-3}
+HANDSHAKE_SECONDS=${HANDSHAKE_SECONDS:-5}  # MODE=tls/h2tls: each openssl s_time run
 CALLGRIND_CONNECTIONS=${CALLGRIND_CONNECTIONS:-10}
 CALLGRIND_WARMUP=${CALLGRIND_WARMUP:-200}
 CALLGRIND_REQUESTS=${CALLGRIND_REQUESTS:-2000}
@@ -183,19 +186,19 @@ PY
 # check_body PORT: the proxy answers 200 with exactly the upstream's body. Sets CHECK_STATUS.
 check_body() {
   CHECK_STATUS=$(curl -sS --max-time 10 "${CURL_PROTO[@]}" -o "$WORK_DIR/check.body" \
-    -w '%{http_code}' "${CLIENT_HEADERS[@]}" "http://127.0.0.1:$1/" || true)
+    -w '%{http_code}' "${CLIENT_HEADERS[@]}" "$SCHEME://127.0.0.1:$1/" || true)
   [[ $CHECK_STATUS == 200 ]] && cmp -s "$WORK_DIR/check.body" "$WORK_DIR/expected.body"
 }
 
 # status_without_token PORT: the status a request without the Authorization header gets.
 status_without_token() {
-  curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/"
+  curl -sS --max-time 10 "${CURL_PROTO[@]}" -o /dev/null -w '%{http_code}' "$SCHEME://127.0.0.1:$1/"
 }
 
 # run_wrk SECONDS PORT OUT: one wrk thread, CONNECTIONS connections, latency percentiles.
 run_wrk() {
   timeout $(($1 + 30)) wrk -t1 -c"$CONNECTIONS" -d"$1"s --timeout 5s --latency \
-    "${CLIENT_HEADERS[@]}" "http://127.0.0.1:$2/" >"$3"
+    "${CLIENT_HEADERS[@]}" "$SCHEME://127.0.0.1:$2/" >"$3"
 }
 wrk_requests() { awk '/ requests in / {print $1}' "$1"; }
 wrk_rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
@@ -214,7 +217,7 @@ wrk_errors() {
 # (--h1), or with MODE=h2 prior-knowledge HTTP/2 with H2_STREAMS streams per connection.
 run_h2load() {
   timeout 600 h2load "${H2LOAD_PROTO[@]}" -c"$1" -n"$2" "${CLIENT_HEADERS[@]}" \
-    "http://127.0.0.1:$3/" >"$4"
+    "$SCHEME://127.0.0.1:$3/" >"$4"
   local ok
   ok=$(awk '/^status codes:/ {print $3}' "$4")
   [[ ${ok:-0} == "$2" ]] || {
@@ -270,7 +273,7 @@ start_proxy() {
     fi
     render "$CONFIG_DIR/nginx_proxy.conf.in" "$conf" DIR="$WORK_DIR" PORT="$port" \
       UPSTREAM_PORT="$UPSTREAM_PORT" WORKERS="$workers" ACCESS_LOG="$access" \
-      LISTEN_OPTS="$NGINX_LISTEN_OPTS"
+      LISTEN_OPTS="$NGINX_LISTEN_OPTS" SERVER_EXTRA="$NGINX_SERVER_EXTRA"
     local directives='daemon off;'
     if [[ $mode == callgrind ]]; then directives+=' master_process off;'; fi
     launch "$WORK_DIR/$name.$port.log" "${prefix[@]}" "$NGINX_BIN" -p "$WORK_DIR/" \
@@ -292,7 +295,8 @@ start_proxy() {
     conf=$WORK_DIR/$name.$port.yaml
     ADMIN_PORT=$(free_port)
     render "$CONFIG_DIR/remora.yaml.in" "$conf" PORT="$port" UPSTREAM_PORT="$UPSTREAM_PORT" \
-      WORKERS="$workers" ADMIN_PORT="$ADMIN_PORT" WORK_DIR="$WORK_DIR"
+      WORKERS="$workers" ADMIN_PORT="$ADMIN_PORT" WORK_DIR="$WORK_DIR" \
+      LISTENER_EXTRA="$REMORA_LISTENER_EXTRA"
     launch "$WORK_DIR/$name.$port.log" "${prefix[@]}" "$REMORA_BIN" --config "$conf"
     ;;
   remora_chain)
@@ -367,6 +371,32 @@ strace_syscalls() {
       printf "%s%s %.2f", (shown++ ? ", " : ""), $NF, $4 / n }' "$out")"
 }
 
+# handshake_rates NAME PORT PID...: TLS handshakes with openssl s_time for HANDSHAKE_SECONDS
+# each, a new full handshake per connection (-new) and then resumed ones (-reuse), and the
+# proxy's CPU per handshake from its clock ticks over each run. s_time is one client process,
+# so handshakes/s is bounded by the client; CPU per handshake is the proxy's own figure.
+handshake_rates() {
+  local name=$1 port=$2 kind flag out u0 s0 u1 s1 n secs
+  shift 2
+  for kind in full resumed; do
+    flag=-new
+    if [[ $kind == resumed ]]; then flag=-reuse; fi
+    out=$WORK_DIR/$name.s_time.$kind.txt
+    log "$name: openssl s_time $flag -time $HANDSHAKE_SECONDS"
+    read -r u0 s0 <<<"$(cpu_ticks "$@")"
+    timeout $((HANDSHAKE_SECONDS + 30)) openssl s_time -connect "127.0.0.1:$port" "$flag" \
+      -time "$HANDSHAKE_SECONDS" </dev/null >"$out" 2>&1 || true
+    read -r u1 s1 <<<"$(cpu_ticks "$@")"
+    read -r n secs <<<"$(awk '/connections in [0-9]+ real seconds/ {print $1, $4; exit}' "$out")"
+    [[ ${n:-0} -gt 0 && ${secs:-0} -gt 0 ]] || {
+      log "$name: s_time $flag gave no count (see $out)"
+      continue
+    }
+    put "$name" "hs_${kind}_per_s" "$(calc "$n / $secs" %.0f)"
+    put "$name" "hs_${kind}_cpu_us" "$(calc "($u1 + $s1 - $u0 - $s0) * 1000000 / $CLK_TCK / $n" %.0f)"
+  done
+}
+
 # callgrind_total NAME REQUESTS: sets CALLGRIND_TOTAL to the instructions of one proxy life
 # under callgrind: start, CALLGRIND_WARMUP requests (upstream connections opened, lazy init
 # done), then REQUESTS more over fresh client connections, then SIGTERM.
@@ -437,7 +467,7 @@ bench_proxy() {
   access_log=$ACCESS_LOG
 
   acc0=$(upstream_accepts)
-  if [[ $MODE == h2 ]]; then
+  if [[ $H2_CLIENTS == 1 ]]; then
     # wrk speaks HTTP/1 only: HTTP/2 is measured with h2load alone.
     log "$name: warm-up h2load ${H2LOAD_PROTO[*]} -c$CONNECTIONS -n$((H2LOAD_REQUESTS / 5))"
     run_h2load "$CONNECTIONS" "$((H2LOAD_REQUESTS / 5))" "$port" "$WORK_DIR/$name.h2load.warmup.txt"
@@ -464,11 +494,11 @@ bench_proxy() {
 
   local wrk_out=$WORK_DIR/$name.wrk.txt us_per_tick=$((1000000 / CLK_TCK))
   wrk_req=0
-  if [[ $MODE != h2 ]]; then wrk_req=$(wrk_requests "$wrk_out"); fi
+  if [[ $H2_CLIENTS != 1 ]]; then wrk_req=$(wrk_requests "$wrk_out"); fi
   h2_req=$H2LOAD_REQUESTS
   requests=$((wrk_req + h2_req))
   put "$name" rps_h2load "$(calc "$(h2load_rps "$WORK_DIR/$name.h2load.txt")" %.0f)"
-  if [[ $MODE != h2 ]]; then
+  if [[ $H2_CLIENTS != 1 ]]; then
     put "$name" rps_wrk "$(calc "$(wrk_rps "$wrk_out")" %.0f)"
     put "$name" p50 "$(wrk_ms "$wrk_out" 50)"
     put "$name" p99 "$(wrk_ms "$wrk_out" 99)"
@@ -484,11 +514,12 @@ bench_proxy() {
   put "$name" upstream_conns "$((acc1 - acc0 - 1))"
   put "$name" requests "$requests"
 
-  if [[ $SKIP_STRACE != 1 && $MODE != h2 ]] && command -v strace >/dev/null; then
+  if [[ $SKIP_STRACE != 1 && $H2_CLIENTS != 1 ]] && command -v strace >/dev/null; then
     log "$name: strace -c over a ${STRACE_DURATION}s wrk run"
     strace_syscalls "$name" "$port" "${pids[@]}"
   fi
   if [[ $name == remora* ]]; then remora_metrics "$name"; fi
+  if [[ $SCHEME == https ]]; then handshake_rates "$name" "$port" "${pids[@]}"; fi
   stop_started
   if [[ -n $access_log ]]; then
     # Stopped, so buffered lines are on disk. wrk counts only the requests it saw answered,
@@ -546,6 +577,9 @@ report() {
   echo "# Proxy benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
   echo "- host: $(uname -sr), $(nproc) CPUs; load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg); hypervisor steal during the run $(calc "100 * ($steal1 - $steal0) / ($total1 - $total0 + 1)")%"
+  if [[ $SCHEME == https ]]; then
+    echo "- TLS (MODE=$MODE): every proxy serves the same ECDSA P-256 certificate (scripts/dev-certs.sh), TLS 1.2-1.3 with session tickets; clients negotiate TLS 1.3 (wrk, h2load, s_time); ALPN ${H2LOAD_PROTO[*]}"
+  fi
   if [[ $MODE == h2 ]]; then
     echo "- load (MODE=h2): h2load ${H2LOAD_PROTO[*]} -c$CONNECTIONS -n$H2LOAD_REQUESTS over cleartext HTTP/2 with prior knowledge (nginx \`listen ... http2\`, HAProxy \`bind ... proto h2\`, Remora's preface detection), HTTP/1.1 to the upstream; no wrk, no strace"
   fi
@@ -583,6 +617,17 @@ report() {
     echo "| rps (wrk) | p50 | p99 | CPU/req | instr/req | syscalls/req |"
     echo "|---:|---:|---:|---:|---:|---:|"
     echo "| $(ratio remora_chain rps_wrk remora) | $(ratio remora_chain p50 remora) | $(ratio remora_chain p99 remora) | $(ratio remora_chain cpu_us remora) | $(ratio remora_chain instr remora) | $(ratio remora_chain syscalls remora) |"
+    echo
+  fi
+  if [[ $SCHEME == https ]]; then
+    echo "TLS handshakes (openssl s_time, ${HANDSHAKE_SECONDS}s each, one client process; proxy CPU per handshake is the figure to compare):"
+    echo
+    echo "| proxy | full/s | proxy CPU µs/full | resumed/s | proxy CPU µs/resumed |"
+    echo "|---|---:|---:|---:|---:|"
+    for name in "${PROXIES[@]}"; do
+      [[ -z ${SKIPPED[$name]:-} ]] || continue
+      echo "| $name | $(cell "$name" hs_full_per_s) | $(cell "$name" hs_full_cpu_us) | $(cell "$name" hs_resumed_per_s) | $(cell "$name" hs_resumed_cpu_us) |"
+    done
     echo
   fi
   echo "Details:"
@@ -624,13 +669,29 @@ done
 if [[ ,$ONLY, == *,nginx_log,* ]]; then REFERENCE=${REFERENCE:-nginx_log}; fi
 REFERENCE=${REFERENCE:-nginx}
 
-CURL_PROTO=() H2LOAD_PROTO=(--h1) NGINX_LISTEN_OPTS= HAPROXY_BIND_OPTS=
-if [[ $MODE == h2 ]]; then
+CURL_PROTO=() H2LOAD_PROTO=(--h1) NGINX_LISTEN_OPTS= HAPROXY_BIND_OPTS= SCHEME=http H2_CLIENTS=0
+NGINX_SERVER_EXTRA= REMORA_LISTENER_EXTRA=
+case $MODE in
+h2)
   CURL_PROTO=(--http2-prior-knowledge)
   H2LOAD_PROTO=(-m"$H2_STREAMS")
   NGINX_LISTEN_OPTS=' http2'
   HAPROXY_BIND_OPTS=' proto h2'
-fi
+  H2_CLIENTS=1
+  ;;
+tls)
+  SCHEME=https
+  CURL_PROTO=(-k --http1.1)
+  NGINX_LISTEN_OPTS=' ssl'
+  ;;
+h2tls)
+  SCHEME=https
+  CURL_PROTO=(-k --http2)
+  H2LOAD_PROTO=(-m"$H2_STREAMS")
+  NGINX_LISTEN_OPTS=' ssl http2'
+  H2_CLIENTS=1
+  ;;
+esac
 
 for tool in python3 curl wrk h2load "$NGINX_BIN"; do
   command -v "$tool" >/dev/null || die "$tool not found (apt-get install -y nginx wrk nghttp2-client curl)"
@@ -648,8 +709,8 @@ fi
 
 declare -A SKIPPED=() FAILED_ROWS=()
 NOTES=()
-if [[ $MODE == h2 ]]; then
-  NOTES+=("MODE=h2: rps (wrk), p50/p99 and syscalls/request are not measured (wrk and the strace run speak HTTP/1 only)")
+if [[ $H2_CLIENTS == 1 ]]; then
+  NOTES+=("MODE=$MODE: rps (wrk), p50/p99 and syscalls/request are not measured (wrk and the strace run speak HTTP/1 only)")
 fi
 if [[ ,$ONLY, == *,haproxy* ]] && ! command -v "$HAPROXY_BIN" >/dev/null; then
   die "$HAPROXY_BIN not found (apt-get install -y haproxy)"
@@ -679,6 +740,20 @@ fi
 
 WORK_DIR=$(mktemp -d /tmp/remora-bench.XXXXXX)
 mkdir -p "$WORK_DIR/results" "$WORK_DIR/upstream_tmp"
+if [[ $SCHEME == https ]]; then
+  # One ECDSA P-256 certificate for every proxy, the same settings where they have a say:
+  # TLS 1.2-1.3, session tickets on, ALPN as the mode wants.
+  "$REPO_DIR/scripts/dev-certs.sh" "$WORK_DIR/certs" >/dev/null
+  CERT=$WORK_DIR/certs/server.crt KEY=$WORK_DIR/certs/server.key
+  cat "$CERT" "$KEY" >"$WORK_DIR/certs/server.pem"
+  alpn=http/1.1
+  if [[ $MODE == h2tls ]]; then alpn=h2,http/1.1; fi
+  HAPROXY_BIND_OPTS=" ssl crt $WORK_DIR/certs/server.pem alpn $alpn ssl-min-ver TLSv1.2"
+  NGINX_SERVER_EXTRA="ssl_certificate $CERT; ssl_certificate_key $KEY; ssl_protocols TLSv1.2 TLSv1.3; ssl_session_tickets on;"
+  REMORA_LISTENER_EXTRA="tls: { certificates: [ { certificate_file: $CERT, key_file: $KEY } ]"
+  if [[ $MODE == tls ]]; then REMORA_LISTENER_EXTRA+=", alpn: [http/1.1]"; fi
+  REMORA_LISTENER_EXTRA+=" }"
+fi
 # shellcheck disable=SC2317 # called through the EXIT trap
 on_exit() {
   local rc=$?

@@ -36,11 +36,11 @@ struct EvhttpDeleter {
 
 constexpr std::string_view kObserveEndpoints =
     "endpoints:\n  /ready\n  /healthz\n  /metrics\n  /config[?format=yaml]\n  /config/history\n"
-    "  /clusters\n  /plugins\n  /logging\n"
+    "  /clusters\n  /plugins\n  /certs\n  /logging\n"
     "changes (PUT /config, /config/rollback, /drain, POST /logging) go to the control listener\n";
 constexpr std::string_view kControlEndpoints =
     "endpoints:\n  /ready\n  /healthz\n  /metrics\n  /config[?format=yaml] (GET, PUT)\n"
-    "  /config/history\n  /config/rollback[?version=N] (POST)\n  /clusters\n  /plugins\n"
+    "  /config/history\n  /config/rollback[?version=N] (POST)\n  /clusters\n  /plugins\n  /certs\n"
     "  /drain (POST)\n  /logging[?level=L] (GET, POST)\n";
 
 constexpr size_t kMaxBodyBytes = 16 * 1024 * 1024;
@@ -136,6 +136,7 @@ struct AdminServer::Impl {
         {"/config/rollback", {&Impl::rollback, {Route::kPost, "POST", 0, ""}}},
         {"/clusters", {&Impl::clusters, {kGet, "GET, HEAD", kGet, "GET, HEAD"}}},
         {"/plugins", {&Impl::plugins, {kGet, "GET, HEAD", kGet, "GET, HEAD"}}},
+        {"/certs", {&Impl::certs, {kGet, "GET, HEAD", kGet, "GET, HEAD"}}},
         {"/drain", {&Impl::drain, {Route::kPost, "POST", 0, ""}}},
         {"/logging", {&Impl::logging, {kGet | Route::kPost, "GET, HEAD, POST", kGet, "GET, HEAD"}}},
     };
@@ -226,6 +227,11 @@ struct AdminServer::Impl {
 
   void plugins(evhttp_request* req, const evhttp_uri*) {
     nlohmann::json body = context.plugins ? context.plugins() : nlohmann::json::object();
+    reply(req, HTTP_OK, "OK", "application/json", body.dump(2) + "\n");
+  }
+
+  void certs(evhttp_request* req, const evhttp_uri*) {
+    nlohmann::json body = context.certs ? context.certs() : nlohmann::json::object();
     reply(req, HTTP_OK, "OK", "application/json", body.dump(2) + "\n");
   }
 

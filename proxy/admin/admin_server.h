@@ -44,6 +44,8 @@ struct AdminContext {
   std::shared_ptr<prometheus::Registry> registry;                 // serialized at /metrics
   const stats::Store* stats = nullptr;                            // per-endpoint connection gauges
   std::function<nlohmann::json()> plugins;                        // /plugins: generations
+  // /certs: every certificate and CA the TLS contexts in service hold (tls_inventory.h).
+  std::function<nlohmann::json()> certs;
   // /clusters: an endpoint's active health-check state ({healthy, reason, last_result, ...}),
   // null when it is not health checked.
   std::function<nlohmann::json(const std::string& cluster, const std::string& address)>

@@ -102,6 +102,10 @@ int Server::run() {
   };
   ctx.registry = registry_;
   ctx.stats = store_.get();
+  ctx.certs = [this] {
+    const SnapshotPtr& now = publisher_->current();
+    return now ? certificatesJson(now->tls) : nlohmann::json::object();
+  };
   ctx.plugins = [this] {
     const SnapshotPtr& now = publisher_->current();
     return plugins_->describe(now ? now->chains : plugin::PluginRegistry::Chains{});

@@ -123,6 +123,20 @@ TEST_F(TlsMutual, RequiredClientCertificateIdentityReachesFilters) {
            failures(admin, "downstream", "untrusted") == 1;
   })) << adminBody(admin, "/metrics");
   EXPECT_EQ(readLines(log_).size(), 1u);  // no refused client reached the chain
+
+  // What is loaded, on the admin API and as expiry metrics.
+  nlohmann::json certs = adminJson(admin, "/certs")["certificates"];
+  ASSERT_EQ(certs.size(), 2u) << certs.dump();
+  EXPECT_EQ(certs[0]["listener"], "inbound");
+  EXPECT_EQ(certs[0]["role"], "certificate");
+  EXPECT_EQ(certs[0]["sha256"], sha256Of(certs_->file("server.crt")));
+  EXPECT_NE(certs[0]["sans"].dump().find("URI:spiffe://remora.test/ns/default/sa/server"),
+            std::string::npos);
+  EXPECT_EQ(certs[1]["role"], "ca");
+  EXPECT_GT(certs[0]["expires_in_seconds"].get<int64_t>(), 86400);
+  EXPECT_GT(scrapeMetric(admin, "remora_tls_certificate_expiry_seconds",
+                         {"listener=\"inbound\"", "role=\"certificate\""}),
+            86400);
 }
 
 TEST_F(TlsMutual, OptionalClientCertificateLetsAnonymousCallersIn) {
@@ -214,12 +228,13 @@ TEST_F(TlsMutual, SidecarToSidecar) {
   // Health checks of a TLS cluster run over its TLS (client certificate and all).
   {
     const uint16_t port = freePort(), admin = freePort();
-    RemoraProcess hc(basicConfig(
-        port, admin, {"127.0.0.1:" + std::to_string(b_port)}, "",
-        "health_check: { path: /, interval: 200ms, timeout: 150ms }\ntls:\n  sni: server.remora.test\n"
-        "  ca_file: " +
-            certs_->file("ca.crt") + "\n  certificate_file: " + certs_->file("client.crt") +
-            "\n  key_file: " + certs_->file("client.key") + "\n"));
+    RemoraProcess hc(basicConfig(port, admin, {"127.0.0.1:" + std::to_string(b_port)}, "",
+                                 "health_check: { path: /, interval: 200ms, timeout: 150ms "
+                                 "}\ntls:\n  sni: server.remora.test\n"
+                                 "  ca_file: " +
+                                     certs_->file("ca.crt") +
+                                     "\n  certificate_file: " + certs_->file("client.crt") +
+                                     "\n  key_file: " + certs_->file("client.key") + "\n"));
     EXPECT_TRUE(eventually([&] {
       return scrapeMetric(admin, "remora_health_check_total", {"result=\"success\""}) >= 2;
     })) << adminBody(admin, "/metrics");
