@@ -18,6 +18,7 @@
 #include "common/harness.h"
 #include "common/net.h"
 #include "common/process.h"
+#include "common/tls_env.h"
 
 namespace remora::test {
 namespace {
@@ -80,6 +81,41 @@ TEST(GrpcEndToEndTest, GrpcioClientAndServerThroughRemora) {
                        {{"service", "pkg.Fragile"}, {"method", "Call"}, {"grpc_status", "14"}}),
             3)
       << metrics;
+}
+
+// gRPC over TLS both ways: a grpcio client with ssl_channel_credentials (and a client
+// certificate) to Remora's TLS listener, h2 chosen by ALPN; Remora originating mTLS to a grpcio
+// server that requires client certificates. All four call types.
+TEST(GrpcEndToEndTest, AllCallTypesOverMutualTlsBothWays) {
+  ASSERT_EQ(access(kPython, X_OK), 0) << "no /usr/bin/python3";
+  DevCerts certs;
+  uint16_t server_port = freePort();
+  Process server(
+      {kPython, kScript, "serve", "--port", std::to_string(server_port), "--tls-dir", certs.dir()});
+  ASSERT_TRUE(server.waitForOutput("serving", std::chrono::seconds(20))) << server.output();
+  const uint16_t port = freePort(), admin = freePort();
+  RemoraProcess remora(basicConfig(
+      port, admin, {"127.0.0.1:" + std::to_string(server_port)},
+      "tls:\n  certificates: [ { certificate_file: " + certs.file("server.crt") +
+          ", key_file: " + certs.file("server.key") +
+          " } ]\n  client_certificate: required\n"
+          "  ca_file: " +
+          certs.file("ca.crt") + "\n",
+      "protocol: http2\ntls:\n  sni: localhost\n  ca_file: " + certs.file("ca.crt") +
+          "\n  verify_sans: [\"spiffe://remora.test/ns/default/sa/server\"]\n"
+          "  certificate_file: " +
+          certs.file("client.crt") + "\n  key_file: " + certs.file("client.key") + "\n"));
+
+  Process client({kPython, kScript, "client", "--target", "127.0.0.1:" + std::to_string(port),
+                  "--tls-dir", certs.dir(), "--calls-only"});
+  auto exit = client.waitExit(std::chrono::seconds(60));
+  if (!exit) client.kill(SIGKILL);
+  server.kill(SIGTERM);
+  server.waitExit(std::chrono::seconds(5));
+  ASSERT_TRUE(exit) << "client still running:\n" << client.output();
+  EXPECT_TRUE(exit->exitedWith(0)) << exit->describe() << "\n" << client.output();
+  EXPECT_GE(scrapeMetric(admin, "remora_downstream_tls_handshakes_total"), 1);
+  EXPECT_GE(scrapeMetric(admin, "remora_upstream_tls_handshakes_total"), 1);
 }
 
 }  // namespace

@@ -81,9 +81,22 @@ def handlers():
     ]
 
 
-def serve(port):
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def serve(port, tls_dir=None):
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), handlers=handlers())
-    if server.add_insecure_port(f"127.0.0.1:{port}") == 0:
+    if tls_dir:
+        # mTLS: the server certificate from scripts/dev-certs.sh, clients must present one.
+        creds = grpc.ssl_server_credentials(
+            [(read(f"{tls_dir}/server.key"), read(f"{tls_dir}/server.crt"))],
+            root_certificates=read(f"{tls_dir}/ca.crt"), require_client_auth=True)
+        bound = server.add_secure_port(f"127.0.0.1:{port}", creds)
+    else:
+        bound = server.add_insecure_port(f"127.0.0.1:{port}")
+    if bound == 0:
         print(f"cannot bind 127.0.0.1:{port}", file=sys.stderr)
         return 2
     server.start()
@@ -104,8 +117,16 @@ def code_of(fn):
         return e.code(), e.details() or ""
 
 
-def run_client(target):
-    channel = grpc.insecure_channel(target)
+def run_client(target, tls_dir=None, calls_only=False):
+    if tls_dir:
+        creds = grpc.ssl_channel_credentials(
+            root_certificates=read(f"{tls_dir}/ca.crt"),
+            private_key=read(f"{tls_dir}/client.key"),
+            certificate_chain=read(f"{tls_dir}/client.crt"))
+        channel = grpc.secure_channel(target, creds,
+                                      options=(("grpc.ssl_target_name_override", "localhost"),))
+    else:
+        channel = grpc.insecure_channel(target)
     grpc.channel_ready_future(channel).result(timeout=5)
 
     def unary_call(path, data=b"hi", **kw):
@@ -131,6 +152,9 @@ def run_client(target):
     rs = list(channel.stream_stream("/pkg.Echo/Bidi", identity, identity)(
         iter([b"x", b"y"]), timeout=5))
     check("bidi streaming", rs == [b"re:x", b"re:y"], rs)
+    if calls_only:
+        channel.close()
+        return 1 if failures else 0
 
     code, details = code_of(lambda: unary_call("/nope.Svc/Method"))
     check("no route is UNIMPLEMENTED", code == grpc.StatusCode.UNIMPLEMENTED, (code, details))
@@ -169,10 +193,15 @@ def main():
     sub = p.add_subparsers(dest="mode", required=True)
     s = sub.add_parser("serve")
     s.add_argument("--port", type=int, required=True)
+    s.add_argument("--tls-dir", help="serve mTLS with DIR/server.crt, server.key, ca.crt")
     c = sub.add_parser("client")
     c.add_argument("--target", required=True)
+    c.add_argument("--tls-dir", help="call over mTLS with DIR/client.crt, client.key, ca.crt")
+    c.add_argument("--calls-only", action="store_true", help="the four call types only")
     a = p.parse_args()
-    return serve(a.port) if a.mode == "serve" else run_client(a.target)
+    if a.mode == "serve":
+        return serve(a.port, a.tls_dir)
+    return run_client(a.target, a.tls_dir, a.calls_only)
 
 
 if __name__ == "__main__":
