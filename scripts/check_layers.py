@@ -27,6 +27,7 @@ FLOORS = [
     ["plugin"],  # the C ABI, loader, generations, registry, plugin metrics, event bus
     ["upstream"],  # clusters, load balancing, pools, upstream connections, health checks
     ["http"],  # streams, filter manager, host side of the ABI, callouts, gRPC
+    ["tcp"],  # protocol detection, the TCP proxy, TLS passthrough by SNI
     ["admin", "etcd", "discovery", "kernel"],  # the top: the process and its control plane
 ]
 TOP_FLOOR = len(FLOORS) - 1

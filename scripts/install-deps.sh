@@ -19,6 +19,8 @@ packages=(
   # HTTP/2 and gRPC tests: nghttpd (h2c upstream), nghttp and h2load (clients), python3-h2
   # (raw frame client and test server), grpcio (real gRPC clients and servers).
   nghttp2-server nghttp2-client python3-h2 python3-grpcio
+  # TCP proxy tests: a real Redis with its clients, socat for half-close and banner servers.
+  redis-server redis-tools socat
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(nginx haproxy wrk valgrind strace)

@@ -110,6 +110,32 @@ struct PathNormalization {
   bool operator==(const PathNormalization&) const = default;
 };
 
+// What a listener carries (`protocol:`). http: HTTP/1.1 and h2c (and TLS before them when `tls:`
+// is set). tcp: opaque bytes to `tcp.cluster` (TLS terminated first when `tls:` is set). auto:
+// the first bytes decide (tcp/protocol_detector.h) — HTTP/1, the h2c preface, a TLS ClientHello
+// (terminated when a certificate matches its SNI, else passed through by `tcp.sni_routes`), or
+// opaque TCP. auto is the default for `original_dst` listeners, http for the others.
+enum class ListenerProtocol : uint8_t { kHttp, kTcp, kAuto };
+
+// TLS passthrough: a ClientHello whose SNI matches `sni` (exact, or "*.suffix" for one or more
+// labels before the suffix) goes as opaque bytes to `cluster`.
+struct SniRoute {
+  std::string sni;  // lower case
+  std::string cluster;
+  bool operator==(const SniRoute&) const = default;
+};
+
+// The TCP proxy of a `tcp` or `auto` listener (`tcp:`).
+struct ListenerTcp {
+  // Where opaque bytes go; empty on an original_dst listener = each connection's original
+  // destination (passthrough), else opaque bytes are refused (closed and counted).
+  std::string cluster;
+  std::vector<SniRoute> sni_routes;  // TLS passthrough, first match wins
+  Duration idle{3600000};            // no byte either way for this long: closed
+  uint32_t max_connect_attempts = 3;  // endpoints tried before the first byte is sent
+  bool operator==(const ListenerTcp&) const = default;
+};
+
 struct Listener {
   std::string name;
   SocketAddress address;
@@ -132,6 +158,14 @@ struct Listener {
   Quarantine quarantine;
   // TLS termination (`tls:`); unset = plain TCP.
   std::optional<network::TlsServerOptions> tls;
+  ListenerProtocol protocol = ListenerProtocol::kHttp;
+  // auto: how long to wait for the first bytes before the connection is taken as opaque TCP (a
+  // server-speaks-first protocol on a port not listed in opaque_ports).
+  Duration detection_timeout{5000};
+  // auto: destination ports (the original destination's on an original_dst listener, else the
+  // listener's own) whose connections skip detection and go straight to the TCP proxy.
+  std::vector<uint16_t> opaque_ports;
+  ListenerTcp tcp;
   bool operator==(const Listener&) const = default;
 };
 

@@ -16,6 +16,7 @@
 #include "config/discovery_fields.h"
 #include "config/filter_fields.h"
 #include "config/request_fields.h"
+#include "config/tcp_fields.h"
 #include "config/tls_fields.h"
 #include "config/yaml_fields.h"
 
@@ -118,11 +119,13 @@ void readListener(const YAML::Node& node, const std::string& path, Errors& error
   const MapReader reader(node, path,
                          {"name", "address", "limits", "http2", "timeouts", "routes", "filters",
                           "filter_order", "filter_defaults", "filter_overrides", "original_dst",
-                          "tls", "path_normalization", "upgrades"},
+                          "tls", "path_normalization", "upgrades", "protocol",
+                          "detection_timeout", "opaque_ports", "tcp"},
                          errors);
   reader.readName("name", listener.name);
   reader.readAddress("address", true, listener.address);
   readBool(reader, "original_dst", listener.original_dst);
+  readListenerProtocol(reader, listener);
   readLimits(reader, listener.limits);
   readHttp2(reader, listener.http2);
   readTimeouts(reader, listener.timeouts);
@@ -132,6 +135,8 @@ void readListener(const YAML::Node& node, const std::string& path, Errors& error
   readFilterOptions(reader, listener);
   // With a filter chain the router filter routes; the built-in table is then optional.
   if (reader.get("filters").IsDefined() && !reader.get("routes").IsDefined()) return;
+  // A TCP listener carries no requests: it needs neither routes nor filters.
+  if (listener.protocol == ListenerProtocol::kTcp && !reader.get("routes").IsDefined()) return;
   if (const auto routes = reader.readNonEmptyList("routes", "route")) {
     for (size_t i = 0; i < routes->size(); ++i) {
       readRoute((*routes)[i], yaml::indexPath(reader.path("routes"), i), errors,
@@ -262,7 +267,10 @@ void readConfig(const YAML::Node& root, Errors& errors, Config& config) {
   checkAdmin(config, errors);
   checkClusters(config, errors);
   // Without a readable clusters list every route would be "unknown": one error says enough.
-  if (clusters_read) checkRoutes(config, errors);
+  if (clusters_read) {
+    checkRoutes(config, errors);
+    checkTcpClusters(config, errors);
+  }
 }
 
 // yaml-cpp marks are 0-based; editors count lines and columns from 1.
@@ -306,6 +314,7 @@ void emitListener(YAML::Emitter& out, const Listener& listener) {
   out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << listener.name;
   emitAddress(out, "address", listener.address);
   if (listener.original_dst) out << YAML::Key << "original_dst" << YAML::Value << true;
+  emitListenerProtocol(out, listener);
   out << YAML::Key << "limits" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "max_request_headers_bytes" << YAML::Value
       << listener.limits.max_request_headers_bytes;

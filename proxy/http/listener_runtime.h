@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/config.h"
@@ -36,6 +37,11 @@ struct ListenerRuntime {
   // Every listener's and the admin's address, when this listener recovers original
   // destinations: a destination among them would loop back into this proxy.
   std::vector<config::SocketAddress> own_addresses;
+  // protocol tcp / auto: where opaque bytes go (tcp.cluster, or on an original_dst listener
+  // without one the worker's passthrough cluster; nullptr: refused), and the SNI routes of TLS
+  // passthrough with their clusters resolved, in order.
+  std::shared_ptr<upstream::WorkerCluster> tcp_cluster;
+  std::vector<std::pair<std::string, std::shared_ptr<upstream::WorkerCluster>>> sni_routes;
 
   // First route whose prefix starts `path`, or nullptr.
   const RouteTarget* match(std::string_view path) const {

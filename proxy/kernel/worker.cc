@@ -2,8 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "http/tls_handshake.h"
-#include "network/plain_transport.h"
 #include "plugin/event_bus.h"
 
 namespace remora {
@@ -137,6 +135,7 @@ std::shared_ptr<const http::ListenerRuntime> Worker::compile(const config::Liste
   if (tls != snapshot.tls.listeners.end()) rt->tls = tls->second;
   rt->stats->tls.enabled.store(rt->tls != nullptr, std::memory_order_relaxed);
   for (const config::Route& r : l.routes) rt->routes.push_back({r.prefix, clusters_.at(r.cluster)});
+  compileTcp(l, *rt);
   if (l.original_dst) {
     for (const config::Listener& other : snapshot.config->listeners)
       rt->own_addresses.push_back(other.address);
@@ -151,24 +150,7 @@ void Worker::onAccept(evconnlistener* l, evutil_socket_t fd, sockaddr* addr, int
   auto* self = static_cast<Worker*>(arg);
   for (auto& [name, active] : self->listeners_) {
     if (active.listener != l) continue;
-    const http::ListenerRuntime& rt = *active.slot->current;
-    http::DownstreamConnection* conn;
-    if (rt.tls) {
-      if (self->tls_handshakes_ >= rt.config.tls->max_handshakes) {
-        // A handshake costs far more than a request: past the cap, new ones wait elsewhere
-        // rather than slow every established connection of this worker.
-        rt.stats->tls.failures[size_t(network::TlsFailure::kOverloaded)].inc();
-        evutil_closesocket(fd);
-        return;
-      }
-      conn = new http::TlsHandshake(self->dispatcher_, *self, active.slot, rt.tls->accept(Fd(fd)),
-                                    http::peerText(addr), self->tls_handshakes_);
-    } else {
-      conn = new http::ServerConnection(self->dispatcher_, *self, active.slot,
-                                        std::make_unique<network::PlainTransport>(Fd(fd)),
-                                        http::peerText(addr));
-    }
-    self->connections_.insert(conn);
+    self->startConnection(active.slot, Fd(fd), http::peerText(addr));
     return;
   }
   evutil_closesocket(fd);
@@ -186,6 +168,8 @@ void Worker::startHttp2(std::shared_ptr<http::ListenerSlot> slot,
 void Worker::startCodec(std::shared_ptr<http::ListenerSlot> slot,
                         std::unique_ptr<network::Transport> transport, std::string peer,
                         bool http2) {
+  if (slot->current->config.protocol == config::ListenerProtocol::kTcp)
+    return startTcp(slot, std::move(transport), std::move(peer));  // TLS-wrapped opaque bytes
   if (!http2) {
     connections_.insert(new http::ServerConnection(dispatcher_, *this, std::move(slot),
                                                    std::move(transport), std::move(peer)));

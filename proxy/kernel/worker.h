@@ -21,10 +21,12 @@
 #include "http/server_connection.h"
 #include "kernel/snapshot.h"
 #include "stats/stats.h"
+#include "tcp/protocol_detector.h"
+#include "tcp/tcp_proxy.h"
 
 namespace remora {
 
-class Worker : public http::ConnectionOwner {
+class Worker : public tcp::DetectionOwner {
  public:
   Worker(size_t index, stats::Store& store);
   ~Worker() override;
@@ -52,6 +54,9 @@ class Worker : public http::ConnectionOwner {
   void startCodec(std::shared_ptr<http::ListenerSlot> slot,
                   std::unique_ptr<network::Transport> transport, std::string peer,
                   bool http2) override;
+  // DetectionOwner (worker_tcp.cc).
+  void startDetected(std::shared_ptr<http::ListenerSlot> slot, Fd fd, std::string peer,
+                     tcp::Detection detection) override;
 
   Dispatcher& dispatcher() { return dispatcher_; }
 
@@ -77,6 +82,18 @@ class Worker : public http::ConnectionOwner {
   std::shared_ptr<const http::ListenerRuntime> compile(const config::Listener& l,
                                                        const Snapshot& snapshot);
   void checkDrained();
+  // The accepted socket's first handler, by the listener's protocol (worker_tcp.cc).
+  void startConnection(const std::shared_ptr<http::ListenerSlot>& slot, Fd fd, std::string peer);
+  void startHttp1(const std::shared_ptr<http::ListenerSlot>& slot, Fd fd, std::string peer);
+  void startTlsHandshake(const std::shared_ptr<http::ListenerSlot>& slot, Fd fd, std::string peer);
+  // Opaque bytes to `cluster` (nullptr: the listener's TCP destination); closes the connection,
+  // counted, when there is none.
+  void startTcp(const std::shared_ptr<http::ListenerSlot>& slot,
+                std::unique_ptr<network::Transport> transport, std::string peer,
+                std::shared_ptr<upstream::WorkerCluster> cluster = nullptr,
+                stats::TcpClose refusal = stats::TcpClose::kNoRoute);
+  // Resolves a listener's `tcp:` destinations for this worker (compile).
+  void compileTcp(const config::Listener& l, http::ListenerRuntime& rt);
 
   size_t index_;
   stats::Store& store_;
@@ -89,6 +106,8 @@ class Worker : public http::ConnectionOwner {
   std::unordered_set<http::DownstreamConnection*> connections_;
   bool draining_ = false;
   bool stopping_ = false;
+  // original_dst listeners without tcp.cluster: opaque bytes go to their original destination.
+  std::shared_ptr<upstream::WorkerCluster> passthrough_;
   size_t tls_handshakes_ = 0;  // in progress on this worker (every TLS listener's)
   std::function<void()> drained_;
 };

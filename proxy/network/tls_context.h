@@ -53,6 +53,9 @@ class TlsServerContext {
   const TlsServerOptions& options() const { return options_; }
   const std::vector<std::unique_ptr<LoadedCertificate>>& certificates() const { return certs_; }
   const std::vector<CertificateSummary>& cas() const { return cas_; }
+  // A certificate names `sni` (exactly or by wildcard): protocol detection terminates such a
+  // ClientHello and passes others through (tcp/protocol_detector.h).
+  bool hasCertificateFor(std::string_view sni) const { return select(sni) != nullptr; }
 
  private:
   TlsServerContext() = default;

@@ -10,6 +10,7 @@
 
 #include "stats/grpc_stats.h"
 #include "stats/metric_families.h"
+#include "stats/tcp_collector.h"
 #include "stats/tls_collector.h"
 
 namespace remora::stats {
@@ -237,6 +238,7 @@ std::vector<MetricFamily> Collector::Collect() const {
   appendListenerFamilies(listeners, out);
   appendClusterFamilies(clusters, out);
   appendTlsFamilies(store_, out);
+  appendTcpFamilies(store_, out);
   return out;
 }
 

@@ -125,6 +125,49 @@ struct TlsStats {
   Histogram duration;
 };
 
+// How an `auto` listener's connections were taken (tcp/protocol_detector.h).
+enum class Detected : uint8_t { kHttp1, kHttp2, kTlsTerminated, kTlsPassthrough, kTcp, kCount };
+inline constexpr std::array<const char*, size_t(Detected::kCount)> kDetectedNames = {
+    "http1", "h2c", "tls", "tls_passthrough", "tcp"};
+
+// Why a proxied TCP connection ended (tcp/tcp_proxy.h).
+enum class TcpClose : uint8_t {
+  kDone,             // both directions finished (FIN each way)
+  kDownstreamReset,  // the client's socket failed
+  kUpstreamReset,    // the upstream's socket failed
+  kConnectFailed,    // no endpoint accepted within max_connect_attempts
+  kIdleTimeout,
+  kNoRoute,  // no cluster for these bytes (an SNI without a route, no tcp.cluster)
+  kDetectionTimeout,  // auto listener: no byte and no TCP destination
+  kDrain,             // still open at the drain deadline
+  kCount
+};
+inline constexpr std::array<const char*, size_t(TcpClose::kCount)> kTcpCloseNames = {
+    "done", "downstream_reset", "upstream_reset", "connect_failed", "idle_timeout", "no_route",
+    "detection_timeout", "drain"};
+
+// A listener's opaque TCP connections and its protocol detection (exported where `protocol:` is
+// tcp or auto). Bytes are counted per direction: received from clients, sent to them.
+struct TcpStats {
+  std::atomic<bool> enabled{false};
+  Counter cx_total;
+  Gauge cx_active;
+  Counter bytes_received;
+  Counter bytes_sent;
+  std::array<Counter, size_t(TcpClose::kCount)> closes;
+  std::array<Counter, size_t(Detected::kCount)> detected;
+  Counter detection_timeouts;
+};
+
+// A cluster's side of proxied TCP connections: sent = to the upstream, received = from it.
+struct UpstreamTcpStats {
+  std::atomic<bool> enabled{false};  // set at the first TCP connection to the cluster
+  Counter cx_total;
+  Gauge cx_active;
+  Counter bytes_sent;
+  Counter bytes_received;
+};
+
 struct ListenerStats {
   ListenerStats() = default;
   ListenerStats(const ListenerStats&) = delete;
@@ -138,6 +181,7 @@ struct ListenerStats {
   Counter bytes_sent;
   std::array<Counter, static_cast<size_t>(ProtocolError::kCount)> protocol_errors;
   TlsStats tls;
+  TcpStats tcp;
   // Made by the worker at its first gRPC request (grpcStatsOf, grpc_stats.h), published with
   // release for the scraper; owned here.
   std::atomic<GrpcStats*> grpc{nullptr};
@@ -159,6 +203,7 @@ struct ClusterStats {
   Counter pending_overflow;  // 503: pending queue full
   Gauge pending_requests;
   TlsStats tls;
+  UpstreamTcpStats tcp;
   std::map<std::string, std::unique_ptr<EndpointStats>> endpoints;  // by "host:port"; see Store
 };
 
