@@ -130,8 +130,8 @@ struct ListenerTcp {
   // Where opaque bytes go; empty on an original_dst listener = each connection's original
   // destination (passthrough), else opaque bytes are refused (closed and counted).
   std::string cluster;
-  std::vector<SniRoute> sni_routes;  // TLS passthrough, first match wins
-  Duration idle{3600000};            // no byte either way for this long: closed
+  std::vector<SniRoute> sni_routes;   // TLS passthrough, first match wins
+  Duration idle{3600000};             // no byte either way for this long: closed
   uint32_t max_connect_attempts = 3;  // endpoints tried before the first byte is sent
   bool operator==(const ListenerTcp&) const = default;
 };

@@ -116,12 +116,12 @@ void readListener(const YAML::Node& node, const std::string& path, Errors& error
     errors.expected(path, "a map", node);
     return;
   }
-  const MapReader reader(node, path,
-                         {"name", "address", "limits", "http2", "timeouts", "routes", "filters",
-                          "filter_order", "filter_defaults", "filter_overrides", "original_dst",
-                          "tls", "path_normalization", "upgrades", "protocol",
-                          "detection_timeout", "opaque_ports", "tcp"},
-                         errors);
+  const MapReader reader(
+      node, path,
+      {"name", "address", "limits", "http2", "timeouts", "routes", "filters", "filter_order",
+       "filter_defaults", "filter_overrides", "original_dst", "tls", "path_normalization",
+       "upgrades", "protocol", "detection_timeout", "opaque_ports", "tcp"},
+      errors);
   reader.readName("name", listener.name);
   reader.readAddress("address", true, listener.address);
   readBool(reader, "original_dst", listener.original_dst);

@@ -137,14 +137,14 @@ enum class TcpClose : uint8_t {
   kUpstreamReset,    // the upstream's socket failed
   kConnectFailed,    // no endpoint accepted within max_connect_attempts
   kIdleTimeout,
-  kNoRoute,  // no cluster for these bytes (an SNI without a route, no tcp.cluster)
+  kNoRoute,           // no cluster for these bytes (an SNI without a route, no tcp.cluster)
   kDetectionTimeout,  // auto listener: no byte and no TCP destination
   kDrain,             // still open at the drain deadline
   kCount
 };
 inline constexpr std::array<const char*, size_t(TcpClose::kCount)> kTcpCloseNames = {
-    "done", "downstream_reset", "upstream_reset", "connect_failed", "idle_timeout", "no_route",
-    "detection_timeout", "drain"};
+    "done",         "downstream_reset", "upstream_reset",    "connect_failed",
+    "idle_timeout", "no_route",         "detection_timeout", "drain"};
 
 // A listener's opaque TCP connections and its protocol detection (exported where `protocol:` is
 // tcp or auto). Bytes are counted per direction: received from clients, sent to them.

@@ -52,7 +52,8 @@ class Redis {
 std::string tcpConfig(uint16_t listen, uint16_t admin, const std::string& listener_yaml,
                       const std::string& clusters_yaml) {
   return "workers: 1\nadmin: {address: 127.0.0.1:" + num(admin) +
-         "}\ndrain: {grace_period: 0s, deadline: 5s}\nlisteners:\n  - name: front\n    address: 127.0.0.1:" +
+         "}\ndrain: {grace_period: 0s, deadline: 5s}\nlisteners:\n  - name: front\n    address: "
+         "127.0.0.1:" +
          num(listen) + "\n" + listener_yaml + "clusters:\n" + clusters_yaml;
 }
 
