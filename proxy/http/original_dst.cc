@@ -67,6 +67,7 @@ std::optional<OriginalDst> recoverOriginalDst(int fd,
                : getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &dst.addr, &dst.len);
   if (rc != 0) return std::nullopt;
   dst.text = formatSockaddr(dst.addr);
+  dst.port = portOf(dst.addr);
   // Without a REDIRECT the "original" destination is the listener's own address.
   dst.loops =
       sameAddress(dst.addr, local) || namesOwnListener(hostOf(dst.addr), portOf(dst.addr), own);

@@ -18,7 +18,8 @@ namespace remora::http {
 struct OriginalDst {
   sockaddr_storage addr{};
   socklen_t len = 0;
-  std::string text;  // "10.0.0.2:8080" or "[fd00::2]:80": the metadata value and the pool key
+  std::string text;   // "10.0.0.2:8080" or "[fd00::2]:80": the metadata value and the pool key
+  uint16_t port = 0;  // the destination port (opaque_ports are matched against it)
   // Forwarding there would come straight back into this proxy: the connection was not
   // redirected (it was made to the listener itself) or it names another Remora listener.
   bool loops = false;

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_set>
@@ -87,11 +88,13 @@ class Worker : public tcp::DetectionOwner {
   void startHttp1(const std::shared_ptr<http::ListenerSlot>& slot, Fd fd, std::string peer);
   void startTlsHandshake(const std::shared_ptr<http::ListenerSlot>& slot, Fd fd, std::string peer);
   // Opaque bytes to `cluster` (nullptr: the listener's TCP destination); closes the connection,
-  // counted, when there is none.
+  // counted as `refusal`, when there is none. `dst`: the original destination if already
+  // recovered (else recovered here when the cluster needs it).
   void startTcp(const std::shared_ptr<http::ListenerSlot>& slot,
                 std::unique_ptr<network::Transport> transport, std::string peer,
                 std::shared_ptr<upstream::WorkerCluster> cluster = nullptr,
-                stats::TcpClose refusal = stats::TcpClose::kNoRoute);
+                stats::TcpClose refusal = stats::TcpClose::kNoRoute,
+                std::optional<http::OriginalDst> dst = std::nullopt);
   // Resolves a listener's `tcp:` destinations for this worker (compile).
   void compileTcp(const config::Listener& l, http::ListenerRuntime& rt);
 

@@ -1,7 +1,5 @@
 // Worker: what an accepted connection becomes, by its listener's protocol (http, tcp, auto), and
 // the TCP proxy's destinations. docs/architecture.md, "Protocol detection and TCP".
-#include <netinet/in.h>
-
 #include <algorithm>
 
 #include "config/tcp_fields.h"
@@ -16,22 +14,7 @@ namespace {
 using config::ListenerProtocol;
 using stats::Detected;
 
-// The port an opaque_ports entry is compared with: the original destination's on an
-// original_dst listener, else the listener's own.
-uint16_t destinationPort(const http::ListenerRuntime& rt, int fd) {
-  if (rt.config.original_dst) {
-    if (auto dst = http::recoverOriginalDst(fd, {})) {
-      const sockaddr_storage& a = dst->addr;
-      if (a.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port);
-      if (a.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port);
-    }
-  }
-  return rt.config.address.port;
-}
-
-bool opaquePort(const http::ListenerRuntime& rt, int fd) {
-  if (rt.config.opaque_ports.empty()) return false;
-  const uint16_t port = destinationPort(rt, fd);
+bool opaque(const http::ListenerRuntime& rt, uint16_t port) {
   const auto& ports = rt.config.opaque_ports;
   return std::find(ports.begin(), ports.end(), port) != ports.end();
 }
@@ -70,10 +53,16 @@ void Worker::startConnection(const std::shared_ptr<http::ListenerSlot>& slot, Fd
     case ListenerProtocol::kAuto:
       break;
   }
-  if (opaquePort(rt, fd.get())) {
-    rt.stats->tcp.detected[size_t(Detected::kTcp)].inc();
-    return startTcp(slot, std::make_unique<network::PlainTransport>(std::move(fd)),
-                    std::move(peer));
+  if (!rt.config.opaque_ports.empty()) {
+    // The port compared: the original destination's on an original_dst listener (recovered
+    // once, and kept for the TCP proxy), else the listener's own.
+    std::optional<http::OriginalDst> dst;
+    if (rt.config.original_dst) dst = http::recoverOriginalDst(fd.get(), rt.own_addresses);
+    if (opaque(rt, dst ? dst->port : rt.config.address.port)) {
+      rt.stats->tcp.detected[size_t(Detected::kTcp)].inc();
+      return startTcp(slot, std::make_unique<network::PlainTransport>(std::move(fd)),
+                      std::move(peer), nullptr, stats::TcpClose::kNoRoute, std::move(dst));
+    }
   }
   connections_.insert(
       new tcp::ProtocolDetector(dispatcher_, *this, slot, std::move(fd), std::move(peer)));
@@ -101,7 +90,7 @@ void Worker::startDetected(std::shared_ptr<http::ListenerSlot> slot, Fd fd, std:
       std::shared_ptr<upstream::WorkerCluster> route;
       if (!named) {
         for (const auto& [pattern, cluster] : rt.sni_routes)
-          if (!sni.empty() && config::sniMatches(pattern, sni)) {
+          if (config::sniMatches(pattern, sni)) {
             route = cluster;
             break;
           }
@@ -144,11 +133,12 @@ void Worker::startTlsHandshake(const std::shared_ptr<http::ListenerSlot>& slot, 
 
 void Worker::startTcp(const std::shared_ptr<http::ListenerSlot>& slot,
                       std::unique_ptr<network::Transport> transport, std::string peer,
-                      std::shared_ptr<upstream::WorkerCluster> cluster, stats::TcpClose refusal) {
+                      std::shared_ptr<upstream::WorkerCluster> cluster, stats::TcpClose refusal,
+                      std::optional<http::OriginalDst> dst) {
   const http::ListenerRuntime& rt = *slot->current;
-  tcp::TcpTarget target{cluster ? std::move(cluster) : rt.tcp_cluster, std::nullopt};
+  tcp::TcpTarget target{cluster ? std::move(cluster) : rt.tcp_cluster, std::move(dst)};
   if (target.cluster && target.cluster->originalDst()) {
-    target.dst = http::recoverOriginalDst(transport->fd(), rt.own_addresses);
+    if (!target.dst) target.dst = http::recoverOriginalDst(transport->fd(), rt.own_addresses);
     if (!target.dst || target.dst->loops) target.cluster = nullptr;  // nowhere, or back to us
   }
   if (!target.cluster) {

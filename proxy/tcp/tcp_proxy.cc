@@ -115,8 +115,7 @@ void TcpProxy::onConnecting() {
     case upstream::ConnectStep::Result::kTlsFailed:
       break;  // counted by reason in the cluster's TLS stats
   }
-  resetSide(upstream_);
-  connectNext();
+  connectNext();  // resets the upstream side first
 }
 
 void TcpProxy::connected() {
@@ -209,7 +208,6 @@ void TcpProxy::onTimer(void* arg) {
   upstream::WorkerCluster& cluster = *self->target_.cluster;
   cluster.stats().connect_timeouts.inc();
   self->connect_.timedOut(cluster.stats().tls);
-  resetSide(self->upstream_);
   self->connectNext();
 }
 
@@ -218,8 +216,10 @@ void TcpProxy::close(stats::TcpClose why) {
   closed_ = true;
   stats_.closes[size_t(why)].inc();
   stats_.cx_active.sub();
-  if (open_) target_.cluster->stats().tcp.cx_active.sub();
-  if (!open_) connect_.abandoned(target_.cluster->stats().tls);
+  if (open_)
+    target_.cluster->stats().tcp.cx_active.sub();
+  else
+    connect_.abandoned(target_.cluster->stats().tls);
   timer_.cancel();
   for (Side* side : {&client_, &upstream_}) {
     side->read_ev.reset();
