@@ -327,6 +327,10 @@ int Http1Parser::checkHead() {
   if (kind_ == Kind::kRequest) {
     if (te_count == 1 && head_.http_minor == 0)
       return fail(stats::ProtocolError::kBadFraming, "Transfer-Encoding on HTTP/1.0");
+    // A CONNECT request has no content (RFC 9110 section 9.3.6) and http_parser ends it with its
+    // head whatever the framing headers say: the "body" would be read as the next request.
+    if (head_.method == HTTP_CONNECT && (head_.chunked || head_.content_length > 0))
+      return fail(stats::ProtocolError::kBadFraming, "CONNECT with a body");
     size_t hosts = h.count(HeaderToken::kHost);
     if (hosts > 1 || (hosts == 0 && head_.http_minor >= 1))
       return fail(stats::ProtocolError::kBadRequest, "missing or repeated Host header");

@@ -185,6 +185,13 @@ const Rejection kRejections[] = {
      ProtocolError::kBadFraming, 400},
     {"negative CL", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n",
      ProtocolError::kBadFraming, 400},
+    // http_parser ends a CONNECT with its head: the "body" would be read as the next request.
+    {"CONNECT with CL",
+     "CONNECT a:443 HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nokGET / HTTP/1.1\r\n\r\n",
+     ProtocolError::kBadFraming, 400},
+    {"CONNECT chunked",
+     "CONNECT a:443 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+     ProtocolError::kBadFraming, 400},
     {"bad chunk size",
      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
      ProtocolError::kBadFraming, 400},
